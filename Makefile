@@ -1,0 +1,60 @@
+# PrimePre: `make run` starts the service, `make test` runs the checks. Both work from a bare Python 3.11.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint install install-dev lock reset-password clean
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "PrimePre needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.base-installed: requirements/base.txt | $(PY)
+	$(BIN)/pip install -q -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(PY)
+	$(BIN)/pip install -q -r requirements/dev.txt
+	@touch $@ $(VENV)/.base-installed
+
+install: $(VENV)/.base-installed
+install-dev: $(VENV)/.dev-installed
+
+## run: install, migrate the SQLite database under var/, make sure a staff login exists, serve on http://$(HOST):$(PORT)
+run: install
+	@mkdir -p var
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	@DEBUG=1 $(PY) manage.py ensure_superuser
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+reset-password: install
+	@DEBUG=1 $(PY) manage.py ensure_superuser --reset
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## test: ruff, then the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set (required under CI=true)
+test: lint
+	DATABASE_URL= $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "--- the suite again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/pytest; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL leg cannot be skipped in CI." >&2; exit 1; \
+	else \
+		echo "--- TEST_DATABASE_URL is not set: PostgreSQL leg skipped (set it to postgres://postgres@127.0.0.1:5432/primepre)"; \
+	fi
+
+## lock: re-pin every dependency (edit requirements/*.in, then run this)
+lock: install-dev
+	cd requirements && ../$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links base.in -o base.txt
+	cd requirements && ../$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links dev.in -o dev.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles

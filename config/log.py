@@ -1,0 +1,73 @@
+"""Logging glue: a request id on every line of a request, phone numbers masked, one `[REQUEST]` line per request.
+
+Log lines carry a tag and key=value fields (`[REQUEST] method=GET path=/api/v1/customers/ status=200 ms=12`), so the
+same line reads well in a terminal and greps well in a hosted log viewer.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from primepre.customers.phones import mask_phones_in_text
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+request_logger = logging.getLogger("primepre.request")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps the current request id (or `-` outside a request) on every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class MaskPhonesFilter(logging.Filter):
+    """Masks phone numbers in the final message, whatever code logged it (`+233241234567` → `+23324****567`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_phones_in_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (or reuses a sane incoming `X-Request-ID`), echoes it, logs one line per request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_INCOMING_ID.match(incoming) else uuid.uuid4().hex[:16]
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            level = logging.WARNING if response.status_code >= 500 else logging.INFO
+            request_logger.log(
+                level,
+                "[REQUEST] method=%s path=%s status=%s ms=%.0f user=%s",
+                request.method,
+                request.path,
+                response.status_code,
+                elapsed_ms,
+                getattr(getattr(request, "user", None), "pk", None) or "-",
+            )
+            return response
+        finally:
+            request_id_var.reset(token)

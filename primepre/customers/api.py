@@ -1,0 +1,93 @@
+"""REST API for the customer directory: `/api/v1/customers/`.
+
+Validation is the model's (`Customer.full_clean`), the same as the admin's and the import's, so a phone or mark that
+is rejected in one place is rejected everywhere with the same code.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from .models import Customer, CustomerType
+from .regions import Region
+from .search import search_customers
+
+_WRITABLE = ["first_name", "last_name", "phone", "shipping_mark", "email", "region", "company_name", "customer_type"]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    # Wider than the stored form: the model turns "+233 (0)24 123 4567" or "Greater Accra" into E.164 / a code.
+    phone = serializers.CharField(max_length=64, help_text="Any common format; stored as E.164.")
+    region = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text="Region code (AA), name or common spelling."
+    )
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, allow_null=True)
+    region_label = serializers.CharField(source="get_region_display", read_only=True)
+    full_name = serializers.CharField(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            *_WRITABLE,
+            "full_name",
+            "region_label",
+            "mark_key",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["mark_key", "created_at", "updated_at"]
+        validators: list[Any] = []  # the model validates uniqueness after normalising, see validate()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = copy.copy(self.instance) if self.instance is not None else Customer()
+        for name, value in attrs.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+        return {name: getattr(candidate, name) for name in _WRITABLE if name in attrs or self.instance is None}
+
+
+class CustomerFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label="Phone (any format), mark, name or email")
+    region = django_filters.MultipleChoiceFilter(choices=Region.choices)
+    customer_type = django_filters.ChoiceFilter(choices=CustomerType.choices)
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Customer
+        fields = ["search", "region", "customer_type", "created_after", "created_before"]
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return search_customers(queryset, value)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers (search, filters, ordering, pages)"),
+    retrieve=extend_schema(summary="One customer"),
+    create=extend_schema(summary="Create a customer"),
+    update=extend_schema(summary="Replace a customer"),
+    partial_update=extend_schema(summary="Change some fields of a customer"),
+    destroy=extend_schema(summary="Delete a customer"),
+)
+class CustomerViewSet(viewsets.ModelViewSet):
+    queryset = Customer.objects.select_related("created_by")
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    ordering_fields = ["created_at", "updated_at", "last_name", "first_name", "shipping_mark", "phone", "region"]
+    ordering = ["-created_at", "-id"]
+
+    def perform_create(self, serializer: CustomerSerializer) -> None:
+        serializer.save(created_by=self.request.user)

@@ -1,0 +1,53 @@
+"""Customer search, shared by the admin, the API and the staff UI: one query box that understands phones in any
+format, shipping marks however they are spaced or cased, names and emails."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from .marks import mark_key
+from .phones import normalise_phone
+
+_NON_DIGITS = re.compile(r"\D")
+_PHONE_LIKE = re.compile(r"^[\d\s+\-().]+$")
+
+
+def search_condition(query: str) -> Q | None:
+    """A Q matching customers for a free-text query, or None for an empty query."""
+    query = " ".join(query.split())
+    if not query:
+        return None
+    condition = Q()
+    words = query.split(" ")
+    name_condition = Q()
+    for word in words:
+        name_condition &= (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(company_name__icontains=word)
+            | Q(email__icontains=word)
+        )
+    condition |= name_condition
+
+    key = mark_key(query)
+    if key:
+        condition |= Q(mark_key__contains=key)
+
+    if _PHONE_LIKE.match(query):
+        phone = normalise_phone(query, settings.DEFAULT_PHONE_REGION)
+        if phone.ok:
+            condition |= Q(phone=phone.e164)
+        digits = _NON_DIGITS.sub("", query)
+        # A partial number: "024 123" is typed with the trunk zero that E.164 does not store.
+        digits = digits[2:] if digits.startswith("00") else digits.lstrip("0")
+        if len(digits) >= 3:
+            condition |= Q(phone__contains=digits)
+    return condition
+
+
+def search_customers(queryset: QuerySet, query: str) -> QuerySet:
+    condition = search_condition(query)
+    return queryset if condition is None else queryset.filter(condition)

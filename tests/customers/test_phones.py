@@ -1,0 +1,171 @@
+"""The phone rules, table-driven on what real spreadsheets contain, plus properties that must hold for any input."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from primepre.customers.phones import mask_phone, mask_phones_in_text, normalise_phone
+
+KOFI = "+233241234567"
+
+VALID = [
+    # As typed.
+    ("0241234567", KOFI),
+    ("+233241234567", KOFI),
+    ("233241234567", KOFI),
+    ("00233241234567", KOFI),
+    ("+233 24 123 4567", KOFI),
+    ("024 123 4567", KOFI),
+    ("024-123-4567", KOFI),
+    ("024.123.4567", KOFI),
+    ("(024) 123 4567", KOFI),
+    ("+233 (0)24 123 4567", KOFI),
+    ("+233(0)241234567", KOFI),
+    ("+233-24-123-4567", KOFI),
+    ("00 233 24 123 4567", KOFI),
+    ("tel:+233241234567", KOFI),
+    ("TEL: 0241234567", KOFI),
+    ("Tel. 024 123 4567", KOFI),
+    ("  0241234567  ", KOFI),
+    ("'0241234567", KOFI),  # Excel's text-forcing apostrophe
+    ("0241234567 ext 12", KOFI),
+    # What Excel does to numbers.
+    (241234567, KOFI),  # numeric cell: the leading zero is gone
+    ("241234567", KOFI),
+    (241234567.0, KOFI),
+    ("241234567.0", KOFI),
+    (233241234567, KOFI),
+    (233241234567.0, KOFI),
+    ("2.33241234567E+11", KOFI),
+    ("2.33241234567e11", KOFI),
+    (Decimal("233241234567"), KOFI),
+    # Unicode that arrives from phones, web forms and Chinese keyboards.
+    ("0241\u00a0234\u00a0567", KOFI),  # non-breaking spaces
+    ("０２４１２３４５６７", KOFI),  # full-width digits
+    ("＋２３３ ２４ １２３ ４５６７", KOFI),
+    ("\u200e+233241234567", KOFI),  # left-to-right mark copied from WhatsApp
+    ("0241234567\t", KOFI),
+    # Other Ghana networks and landlines.
+    ("0201234567", "+233201234567"),
+    ("0551234567", "+233551234567"),
+    ("0501234567", "+233501234567"),
+    ("0302123456", "+233302123456"),
+    # Foreign numbers with their country code.
+    ("+86 138 0013 8000", "+8613800138000"),
+    ("008613800138000", "+8613800138000"),
+    ("+44 20 7946 0958", "+442079460958"),
+    ("+1 (415) 555-2671", "+14155552671"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), VALID)
+def test_valid_inputs_become_e164(raw: object, expected: str) -> None:
+    result = normalise_phone(raw)
+    assert (result.e164, result.code) == (expected, None)
+
+
+INVALID = [
+    (None, "required"),
+    ("", "required"),
+    ("   ", "required"),
+    ("\u00a0", "required"),
+    ("n/a", "invalid_phone"),
+    ("0241234", "invalid_phone"),  # too short
+    ("02412345678901234567", "invalid_phone"),  # too long
+    ("0241234567890", "invalid_phone"),
+    ("1234567890", "invalid_phone"),  # not a Ghana number and no country code
+    ("+233 11 123 4567", "invalid_phone"),  # no such Ghana range
+    ("0241-CALL-ME", "invalid_phone"),
+    ("1-800-FLOWERS", "invalid_phone"),  # phonenumbers would read letters as digits; people do not mean that
+    ("2.33241E+11", "phone_rounded"),  # Excel's General format already dropped digits
+    ("2.4E+8", "phone_rounded"),
+    ("2.5", "invalid_phone"),
+    (241234567.5, "invalid_phone"),
+    (float("nan"), "invalid_phone"),
+    (float("inf"), "invalid_phone"),
+    (-241234567, "invalid_phone"),
+    (True, "invalid_phone"),
+    ([0, 2, 4], "invalid_phone"),
+    ("0241234567 / 0201234567", "multiple_phones"),
+    ("0241234567, 0201234567", "multiple_phones"),
+    ("0241234567 or 0551234567", "multiple_phones"),
+    ("+", "invalid_phone"),
+    ("++233241234567x", "invalid_phone"),
+    ("9" * 200, "invalid_phone"),
+]
+
+
+@pytest.mark.parametrize(("raw", "code"), INVALID)
+def test_invalid_inputs_say_why(raw: object, code: str) -> None:
+    result = normalise_phone(raw)
+    assert result.e164 is None
+    assert result.code == code
+    assert result.message and len(result.message) > 10
+
+
+def test_region_is_configurable() -> None:
+    assert normalise_phone("020 7946 0958", region="GB").e164 == "+442079460958"
+    assert normalise_phone("020 7946 0958", region="GH").e164 is None
+    assert normalise_phone("+233241234567", region="GB").e164 == KOFI  # a country code always wins
+
+
+def test_messages_do_not_leak_whole_numbers() -> None:
+    result = normalise_phone("+233 11 123 4567")
+    assert "1234567" not in (result.message or "")
+
+
+def test_mask_phone() -> None:
+    assert mask_phone("+233241234567") == "+23324****567"
+    assert mask_phone("0241234567") == "024****567"
+    assert mask_phones_in_text("sent to +233241234567 and 0241234567, rows=7000") == (
+        "sent to +23324****567 and 024****567, rows=7000"
+    )
+
+
+# --- properties -----------------------------------------------------------------------------------------------------
+
+any_cell = st.one_of(
+    st.none(),
+    st.text(),
+    st.text(alphabet="0123456789 +-().\u00a0eE/,tel:x#０１２３"),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(any_cell)
+def test_never_raises_and_is_idempotent(raw: object) -> None:
+    result = normalise_phone(raw)
+    assert result.ok == (result.code is None)
+    if result.ok:
+        assert result.e164.startswith("+") and result.e164[1:].isdigit()
+        again = normalise_phone(result.e164)
+        assert again.e164 == result.e164
+
+
+GHANA_PREFIXES = ["20", "23", "24", "26", "27", "28", "50", "53", "54", "55", "56", "57"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(GHANA_PREFIXES), st.integers(min_value=0, max_value=9_999_999), st.integers(0, 6))
+def test_every_format_of_one_ghana_mobile_is_one_number(prefix: str, line: int, style: int) -> None:
+    national = f"{prefix}{line:07d}"
+    formats = [
+        f"0{national}",
+        f"+233{national}",
+        f"00233 {national[:2]} {national[2:5]} {national[5:]}",
+        f"+233 (0){national}",
+        int(national),
+        float(f"233{national}"),
+        f"0{national[:2]}-{national[2:5]}-{national[5:]}",
+    ]
+    results = {normalise_phone(f).e164 for f in formats}
+    assert results == {f"+233{national}"}
+    assert normalise_phone(formats[style]).ok

@@ -1,0 +1,11 @@
+"""Test settings: production settings plus the two things a test client needs (plain HTTP, fast hashing)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 50)
+os.environ.setdefault("DEBUG", "0")
+
+from config.settings import *  # noqa: F403
+
+SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; real hashing is Django's own tested code
