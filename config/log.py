@@ -57,6 +57,9 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            # Our [REQUEST] line reports the status; Django's own "Not Found: …" line would come after the request
+            # id is gone. Unhandled exceptions are still logged, with their traceback, inside the request.
+            response._has_been_logged = True  # type: ignore[attr-defined]
             elapsed_ms = (time.perf_counter() - started) * 1000
             level = logging.WARNING if response.status_code >= 500 else logging.INFO
             request_logger.log(

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -83,6 +84,7 @@ class ApiRoot(APIView):
 
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
         return Response(
             {
