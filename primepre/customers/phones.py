@@ -8,6 +8,7 @@ The functions here never raise: a bad value comes back as a reason a person can 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
 
 MAX_INPUT_LENGTH = 64  # longer than any phone number with formatting; anything longer is not one number
 
@@ -91,12 +92,88 @@ def _undo_scientific(text: str) -> str | PhoneResult:
     return digits
 
 
+@dataclass(frozen=True, slots=True)
+class _RegionPlan:
+    country_code: str
+    national_prefix: str
+    longest_national: int
+
+
+@functools.lru_cache(maxsize=64)
+def _region_plan(region: str) -> _RegionPlan | None:
+    """The fast path's view of a region, or None where national numbers need phonenumbers' full parsing rules."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.national_prefix_transform_rule:
+        return None
+    prefix = metadata.national_prefix or ""
+    if (metadata.national_prefix_for_parsing or prefix) != prefix:
+        return None
+    lengths = metadata.general_desc.possible_length or (15,)
+    return _RegionPlan(str(metadata.country_code), prefix, max(lengths))
+
+
+_FAST_SHAPE = re.compile(r"^\+?[0-9][0-9 \-]{5,20}$")
+
+
+def _fast_path(raw: object, region: str) -> PhoneResult | None:
+    """E.164 for the common well-formed shapes (`0241234567`, `+233 24…`, `241234567.0` cells) without a full parse.
+
+    It only ever answers "valid": `is_valid_number` on the number it builds decides, and anything it cannot read
+    confidently, or finds invalid, goes through the full path. A property test checks it agrees with the full path.
+    """
+    if type(raw) is float:
+        if not raw.is_integer() or raw <= 0 or raw >= 1e15:
+            return None
+        text = str(int(raw))
+    elif type(raw) is int:
+        if raw <= 0 or raw >= 10**15:
+            return None
+        text = str(raw)
+    elif type(raw) is str and raw.isascii() and _FAST_SHAPE.match(raw):
+        text = raw.replace(" ", "").replace("-", "")
+    else:
+        return None
+    plan = _region_plan(region)
+    if plan is None or not 6 <= len(text.lstrip("+")) <= 15:
+        return None  # the full path explains lengths
+    code = plan.country_code
+    if text.startswith("+"):
+        if not text.startswith(code, 1):
+            return None
+        national = text[1 + len(code) :]
+    elif text.startswith("00"):
+        return None
+    elif plan.national_prefix and text.startswith(plan.national_prefix):
+        national = text[len(plan.national_prefix) :]
+    elif text.startswith(code):
+        if len(text) <= plan.longest_national:
+            return None  # could be a national number that happens to start with the code: the full path decides
+        national = text[len(code) :]  # 233241234567: a numeric cell that lost its plus
+    else:
+        national = text  # the leading zero Excel dropped
+    if not national or national[0] == "0" or not national.isdigit():
+        return None
+    number = phonenumbers.PhoneNumber(country_code=int(code), national_number=int(national))
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return PhoneResult(e164=f"+{code}{national}")
+
+
 def normalise_phone(raw: object, region: str = "GH") -> PhoneResult:
     """Return the E.164 form of `raw` (a cell value of any type) or the reason it is not a valid phone number.
 
     `region` is the country assumed for numbers written without a country code (the lost leading zero included).
     Idempotent: normalising an E.164 result gives it back unchanged.
     """
+    region = (region or "GH").upper()
+    try:
+        return _fast_path(raw, region) or _normalise(raw, region)
+    except Exception:  # noqa: BLE001 - the contract is "never raises"; phonenumbers has odd corners
+        return _fail("invalid_phone", "Not a phone number.")
+
+
+def normalise_phone_slow(raw: object, region: str = "GH") -> PhoneResult:
+    """The full path alone (phonenumbers.parse): the reference the fast path is tested against."""
     try:
         return _normalise(raw, (region or "GH").upper())
     except Exception:  # noqa: BLE001 - the contract is "never raises"; phonenumbers has odd corners

@@ -169,3 +169,29 @@ def test_every_format_of_one_ghana_mobile_is_one_number(prefix: str, line: int, 
     results = {normalise_phone(f).e164 for f in formats}
     assert results == {f"+233{national}"}
     assert normalise_phone(formats[style]).ok
+
+
+# --- the fast path agrees with phonenumbers' full parse --------------------------------------------------------------
+
+digit_runs = st.text(alphabet="0123456789", min_size=1, max_size=16)
+decorated = st.builds(
+    lambda prefix, body, sep: prefix + sep.join([body[:3], body[3:6], body[6:]]),
+    st.sampled_from(["", "0", "+", "+233", "233", "00233", "+234", "+86", "00", "0233", "+2330"]),
+    digit_runs,
+    st.sampled_from(["", " ", "-"]),
+)
+ghana_like = st.builds(
+    lambda prefix, lead, rest: f"{prefix}{lead}{rest}",
+    st.sampled_from(["", "0", "+233", "233", "00233"]),
+    st.sampled_from(["2", "3", "5", "20", "24", "25", "30", "50", "59"]),
+    st.text(alphabet="0123456789", min_size=5, max_size=10),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(decorated, ghana_like, st.integers(min_value=0, max_value=10**16), st.floats(0, 1e16)))
+def test_fast_path_agrees_with_the_full_parse(raw: object) -> None:
+    from primepre.customers.phones import normalise_phone_slow
+
+    for region in ("GH", "NG", "US", "DE"):
+        assert normalise_phone(raw, region) == normalise_phone_slow(raw, region)
