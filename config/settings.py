@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "primepre.accounts",
     "primepre.customers",
+    "primepre.imports",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,20 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
 # --- The business ------------------------------------------------------------------------------------------------
 # Region used to read phone numbers written without a country code (0241234567 → +233241234567).
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "GH").upper()
+
+# Imports: limits are enforced early and reported with the limit in the message.
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 2000)
+# Above this uncompressed sheet size an .xlsx is read by the streaming reader (flat memory) instead of calamine
+# (fast, but holds the whole sheet: about 0.65 KB per row).
+IMPORT_STREAMING_THRESHOLD_BYTES = env_int("IMPORT_STREAMING_THRESHOLD_BYTES", 32 * 1024 * 1024)
+# The in-file duplicate index moves from memory to a temporary SQLite file past this many rows.
+IMPORT_DEDUPE_MEMORY_ROWS = env_int("IMPORT_DEDUPE_MEMORY_ROWS", 150_000)
+# Zip-based files (xlsx, ods) may not unpack to more than this (zip bombs).
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 1024 * 1024 * 1024)
+# A missing shipping mark is generated from this rule when the import asks for it ({FIRST_NAME:6} = 6 letters).
+IMPORT_MARK_RULE = env_str("IMPORT_MARK_RULE", "PM {FIRST_NAME:6}")
 
 # --- REST API ----------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

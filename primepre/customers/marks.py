@@ -7,12 +7,14 @@ compatibility forms (full-width letters), case, accents, whitespace and punctuat
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .text import tidy_text
 
 MARK_MAX_LENGTH = 100
 MARK_KEY_MAX_LENGTH = 255
+_NOT_ASCII_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
 def clean_mark(raw: object) -> str:
@@ -25,6 +27,14 @@ def mark_key(mark: object) -> str:
 
     Idempotent (`mark_key(mark_key(m)) == mark_key(m)`) and total: any value gives a string, possibly empty.
     """
+    if type(mark) is str and mark.isascii():
+        # For ASCII, NFKC/NFKD change nothing and casefold is lower(): only the separators need removing.
+        return _NOT_ASCII_ALNUM.sub("", mark.lower())
+    return mark_key_unicode(mark)
+
+
+def mark_key_unicode(mark: object) -> str:
+    """The general path of `mark_key` (any value, any script); the ASCII fast path is tested against it."""
     if mark is None:
         return ""
     try:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
-
-_WHITESPACE = re.compile(r"\s+")
 
 
 def tidy_text(raw: object) -> str:
     """`"  Kofi   Mensah "` → `"Kofi Mensah"`; `None` → `""`; `12.0` (a numeric cell) → `"12"`."""
-    if raw is None:
-        return ""
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    text = unicodedata.normalize("NFC", str(raw))
-    return _WHITESPACE.sub(" ", text).strip()
+    if type(raw) is not str:
+        if raw is None:
+            return ""
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        raw = str(raw)
+    if not raw.isascii():
+        raw = unicodedata.normalize("NFC", raw)
+    # split() with no argument splits on every Unicode whitespace (NBSP included) and drops the ends.
+    return " ".join(raw.split())

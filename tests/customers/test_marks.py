@@ -128,3 +128,11 @@ def test_all_sixteen_regions_parse_from_their_labels_and_codes() -> None:
     for region in Region:
         assert parse_region(region.label) == region.value
         assert parse_region(region.value.lower()) == region.value
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_fast_path_agrees_with_the_unicode_path(text: str) -> None:
+    from primepre.customers.marks import mark_key_unicode
+
+    assert mark_key(text) == mark_key_unicode(text)

@@ -195,3 +195,13 @@ def test_fast_path_agrees_with_the_full_parse(raw: object) -> None:
 
     for region in ("GH", "NG", "US", "DE"):
         assert normalise_phone(raw, region) == normalise_phone_slow(raw, region)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(), st.text(alphabet=" \t\u00a0\u2003abcKOFI.-")))
+def test_tidy_text_collapses_every_kind_of_whitespace(text: str) -> None:
+    from primepre.customers.text import tidy_text
+
+    tidy = tidy_text(text)
+    assert tidy == tidy.strip() and "  " not in tidy and tidy_text(tidy) == tidy
+    assert not any(ch.isspace() and ch != " " for ch in tidy)

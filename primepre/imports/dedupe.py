@@ -1,0 +1,83 @@
+"""In-file duplicate detection: the first row with a phone, mark or email wins; later ones name it.
+
+The index must remember every key of the file so far. At 1,000,000 rows Python dicts of those keys alone take
+hundreds of MB, so the index starts in memory (fast for the usual 5–100k rows) and moves to a temporary SQLite file
+on disk once it passes `spill_after` rows, keeping memory flat however large the file is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Sequence
+
+KINDS = ("phone", "mark_key", "email")
+
+
+class KeyIndex:
+    def __init__(self, spill_after: int | None = None) -> None:
+        from django.conf import settings
+
+        self.spill_after = settings.IMPORT_DEDUPE_MEMORY_ROWS if spill_after is None else spill_after
+        self._memory: dict[str, dict[str, int]] | None = {kind: {} for kind in KINDS}
+        self._rows = 0
+        self._db: sqlite3.Connection | None = None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def on_disk(self) -> bool:
+        return self._db is not None
+
+    def find(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
+        """The first row of each of `keys` already in the index."""
+        if self._memory is not None:
+            known = self._memory[kind]
+            return {key: known[key] for key in keys if key in known}
+        assert self._db is not None
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start : start + 900]
+            placeholders = ",".join("?" * len(chunk))
+            query = f"SELECT key, row FROM keys_{kind} WHERE key IN ({placeholders})"  # noqa: S608 - kind is ours
+            found.update(self._db.execute(query, chunk))
+        return found
+
+    def add(self, kind: str, items: Sequence[tuple[str, int]]) -> None:
+        """Register (key, row) pairs; keys must not be in the index yet (callers `find` first)."""
+        if self._memory is not None:
+            self._memory[kind].update(items)
+        else:
+            assert self._db is not None
+            self._db.execute("BEGIN")
+            self._db.executemany(f"INSERT OR IGNORE INTO keys_{kind} VALUES (?, ?)", items)  # noqa: S608
+            self._db.execute("COMMIT")
+
+    def rows_added(self, count: int) -> None:
+        """Called once per batch: moves the index to disk when it grows past the threshold."""
+        self._rows += count
+        if self._memory is not None and self._rows > self.spill_after:
+            self._spill()
+
+    def _spill(self) -> None:
+        self._tempdir = tempfile.TemporaryDirectory(prefix="primepre-dedupe-")
+        # One thread at a time uses the index (the reader thread, then the caller closes it after joining it).
+        self._db = sqlite3.connect(f"{self._tempdir.name}/keys.sqlite3", isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA cache_size=-16000")  # 16 MB page cache: the point is to stay small
+        assert self._memory is not None
+        self._db.execute("BEGIN")
+        for kind in KINDS:
+            self._db.execute(f"CREATE TABLE keys_{kind} (key TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
+            self._db.executemany(f"INSERT INTO keys_{kind} VALUES (?, ?)", self._memory[kind].items())  # noqa: S608
+        self._db.execute("COMMIT")
+        self._memory = None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None

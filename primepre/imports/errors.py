@@ -1,0 +1,21 @@
+"""File-level import failures: one stable code and a message a person can act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (wrong type, damaged, no usable columns, too large …).
+
+    Row-level problems are never raised: they are collected per row and reported in the error file.
+    """
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details}

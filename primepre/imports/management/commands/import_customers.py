@@ -1,0 +1,127 @@
+"""`python manage.py import_customers FILE`: the same pipeline as the API and the UI, from a terminal.
+
+Exit status 0 when the file was processed (failed rows included: they are in the error file), 1 with a clear message
+when the file itself is unusable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from primepre.imports.errors import ImportFileError
+from primepre.imports.models import ImportMode, ImportStatus
+from primepre.imports.pipeline import ImportProgress
+from primepre.imports.report import write_error_report
+from primepre.imports.services import create_job, execute_job, store_file
+
+
+class Command(BaseCommand):
+    help = "Import customers from an .xlsx/.xls/.ods/.csv/.json file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--mode", choices=ImportMode.values, default=ImportMode.CREATE)
+        parser.add_argument("--dry-run", action="store_true", help="Classify every row; write no customers.")
+        parser.add_argument("--sheet", help="Worksheet name (default: the first visible sheet).")
+        parser.add_argument("--batch-size", type=int, help="Rows per transaction (default: IMPORT_BATCH_SIZE).")
+        parser.add_argument(
+            "--generate-marks", action="store_true", help="Generate a shipping mark where the file has none."
+        )
+        parser.add_argument("--user", help="Username recorded as the importer.")
+        parser.add_argument("--errors", type=Path, help="Write the failed rows to this .xlsx or .csv file.")
+        parser.add_argument("--json", action="store_true", help="End with a one-line JSON summary on stdout.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        user = None
+        if options["user"]:
+            user = get_user_model().objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"No user named {options['user']!r}.")
+        started = time.perf_counter()
+        try:
+            stored = store_file(path)
+        except ImportFileError as exc:
+            raise CommandError(f"{exc.message} [{exc.code}]") from exc
+        job_options: dict[str, Any] = {}
+        if options["sheet"]:
+            job_options["sheet"] = options["sheet"]
+        if options["generate_marks"]:
+            job_options["missing_mark"] = "generate"
+        job = create_job(
+            stored,
+            file_name=path.name,
+            user=user,
+            mode=options["mode"],
+            dry_run=options["dry_run"],
+            options=job_options,
+        )
+        show_bar = sys.stderr.isatty() and not options["json"]
+
+        def on_progress(progress: ImportProgress) -> None:
+            if show_bar:
+                self._bar(progress)
+
+        job = execute_job(job, on_progress=on_progress, batch_size=options["batch_size"])
+        if show_bar:
+            sys.stderr.write("\n")
+        if job.status == ImportStatus.FAILED:
+            raise CommandError(f"{job.error_message} [{job.error_code}] (job {job.pk})")
+        if options["errors"] and job.failed:
+            write_error_report(job, options["errors"])
+        wall = time.perf_counter() - started
+        self._summary(job, wall, options)
+
+    def _bar(self, progress: ImportProgress) -> None:
+        width = 30
+        percent = progress.percent or 0.0
+        filled = int(width * percent / 100)
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:5.1f}% {progress.rows_read:,} rows "
+            f"{progress.rows_per_second:,.0f} rows/s  created {progress.created:,} failed {progress.failed:,}"
+        )
+        sys.stderr.flush()
+
+    def _summary(self, job: Any, wall: float, options: dict[str, Any]) -> None:
+        summary = {
+            "job": job.pk,
+            "status": job.status,
+            "read": job.rows_read,
+            "created": job.created,
+            "updated": job.updated,
+            "unchanged": job.unchanged,
+            "failed": job.failed,
+            "seconds": round(job.seconds, 3),
+            "rows_per_second": round(job.rows_per_second, 1),
+            "wall_seconds": round(wall, 3),
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(summary))
+            return
+        rows = [
+            ("job", job.pk),
+            ("status", job.status + (" (dry run: nothing written)" if job.dry_run else "")),
+            ("sheet / format", f"{job.sheet_name or '-'} / {job.file_format}"),
+            ("rows read", f"{job.rows_read:,}"),
+            ("created", f"{job.created:,}"),
+            ("updated", f"{job.updated:,}"),
+            ("unchanged", f"{job.unchanged:,}"),
+            ("failed", f"{job.failed:,}"),
+            ("time", f"{job.seconds:.2f} s ({job.rows_per_second:,.0f} rows/s)"),
+        ]
+        if job.unknown_columns:
+            rows.append(("ignored columns", ", ".join(job.unknown_columns)))
+        if options["errors"] and job.failed:
+            rows.append(("error file", str(options["errors"])))
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            self.stdout.write(f"{label.ljust(width)}  {value}")

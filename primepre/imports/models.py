@@ -1,0 +1,124 @@
+"""Import jobs and what they leave behind: row errors (for the error file) and before-values (for undo).
+
+A job's counters, checkpoint and row errors are written in the same transaction as the batch of customers they
+describe, so after a crash the job row tells exactly which file rows are committed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    PREVIEWED = "previewed", "Previewed"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    UNDONE = "undone", "Undone"
+
+
+class ImportMode(models.TextChoices):
+    CREATE = "create", "Create new customers only"
+    UPSERT = "upsert", "Create new and update existing customers"
+
+
+class ImportJob(models.Model):
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True)
+    mode = models.CharField(max_length=8, choices=ImportMode.choices, default=ImportMode.CREATE)
+    dry_run = models.BooleanField(default=False, help_text="Classify every row without writing customers.")
+    options = models.JSONField(default=dict, blank=True)
+
+    # The file, stored once by its sha256 through Django's storage.
+    file = models.FileField(upload_to="imports/", max_length=300, blank=True)
+    file_name = models.CharField(max_length=255, blank=True, help_text="The name the user uploaded.")
+    file_size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    file_format = models.CharField(max_length=8, blank=True)
+    sheet_name = models.CharField(max_length=255, blank=True)
+    header_row = models.PositiveIntegerField(null=True, blank=True)
+    column_mapping = models.JSONField(default=dict, blank=True)
+    unknown_columns = models.JSONField(default=list, blank=True)
+
+    # Counters: rows_read == created + updated + unchanged + failed, always (a check constraint holds it).
+    total_rows = models.PositiveIntegerField(null=True, blank=True, help_text="Data rows in the file, when known.")
+    rows_read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    checkpoint_row = models.PositiveIntegerField(
+        default=0, help_text="File row number of the last committed row; a resumed job starts after it."
+    )
+
+    error_code = models.CharField(max_length=40, blank=True, help_text="File-level failure, e.g. missing_columns.")
+    error_message = models.TextField(blank=True)
+
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(default=0, help_text="Time spent processing rows, summed over runs of the job.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rows_read=F("created") + F("updated") + F("unchanged") + F("failed")),
+                name="import_job_counts_reconcile",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.file_name} ({self.status})"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "read": self.rows_read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+        }
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds else 0.0
+
+
+class ImportRowError(models.Model):
+    """One failing file row: all its errors, and its original cells so the error file can be fixed and re-imported."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.PositiveIntegerField(help_text="The row number the user sees in Excel.")
+    errors = models.JSONField(help_text='[{"column": "Phone", "field": "phone", "code": "invalid_phone", "message"}]')
+    values = models.JSONField(help_text="The row's original cells, in file column order.")
+
+    class Meta:
+        ordering = ["job", "row_number"]
+        constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="import_row_error_once_per_row")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.job_id} row {self.row_number}"
+
+
+class ImportChange(models.Model):
+    """What an upsert changed on an existing customer, for undo. Created customers carry `import_job` instead."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
+    customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.SET_NULL, related_name="+")
+    row_number = models.PositiveIntegerField()
+    before = models.JSONField(help_text="The changed fields' values before the import.")
+    after_updated_at = models.DateTimeField(help_text="customer.updated_at as the import left it.")
+
+    class Meta:
+        ordering = ["job", "row_number"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.job_id} changed customer {self.customer_id} (row {self.row_number})"

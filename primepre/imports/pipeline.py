@@ -1,0 +1,424 @@
+"""The import pipeline: reader → column mapping → row cleaning → in-file dedupe → batch writer.
+
+One pipeline for the CLI, the API, the UI and the tests; it knows nothing of HTTP. It yields a progress snapshot
+after each committed batch. Each batch's customers, row errors, counters and checkpoint are one transaction, so a
+crash loses at most the batch in flight and a resumed run starts right after the checkpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .columns import ColumnMapping, detect_columns
+from .dedupe import KeyIndex
+from .errors import ImportFileError
+from .models import ImportChange, ImportJob, ImportRowError
+from .readers import SheetRows, open_rows
+from .schema import CleanRow, MarkRule, RowCleaner, RowError
+from .writer import BatchOutcome, BatchWriter, Failure, MarkAllocator
+
+logger = logging.getLogger("primepre.imports")
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    job_id: int
+    rows_read: int
+    total_rows: int | None
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    checkpoint_row: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds else 0.0
+
+    @property
+    def percent(self) -> float | None:
+        if not self.total_rows:
+            return None
+        return min(100.0, 100.0 * self.rows_read / self.total_rows)
+
+
+class ImportCancelled(Exception):
+    """Raised between batches when the job was cancelled; everything committed so far stays committed."""
+
+
+def json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _batches(rows: Iterable[tuple[int, tuple[Any, ...]]], size: int) -> Iterator[list[tuple[int, tuple[Any, ...]]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class InFileDedupe:
+    """First occurrence wins: a later row with the same phone, mark or email fails with `duplicate_in_file`."""
+
+    LABELS = {"phone": "phone number", "mark_key": "shipping mark", "email": "email"}
+    FIELDS = {"phone": "phone", "mark_key": "shipping_mark", "email": "email"}
+
+    def __init__(self, index: KeyIndex, mapping: ColumnMapping) -> None:
+        self.index = index
+        self.mapping = mapping
+
+    def filter(self, rows: list[CleanRow], failures: list[Failure]) -> list[CleanRow]:
+        keys = {
+            "phone": [row.phone for row in rows],
+            "mark_key": [row.mark_key for row in rows if row.mark_key],
+            "email": [row.email for row in rows if row.email],
+        }
+        earlier = {kind: self.index.find(kind, values) for kind, values in keys.items()}
+        batch_seen: dict[str, dict[str, int]] = {kind: {} for kind in keys}
+        accepted: list[CleanRow] = []
+        for row in rows:
+            errors = []
+            for kind in ("phone", "mark_key", "email"):
+                key = getattr(row, kind)
+                if not key:
+                    continue
+                first = earlier[kind].get(key) or batch_seen[kind].get(key)
+                if first is not None:
+                    field = self.FIELDS[kind]
+                    errors.append(
+                        RowError(
+                            self.mapping.header_for(field),
+                            field,
+                            "duplicate_in_file",
+                            f"Same {self.LABELS[kind]} as row {first} of this file.",
+                        )
+                    )
+            if errors:
+                failures.append(Failure(row.row_number, row.values, errors))
+                continue
+            for kind in ("phone", "mark_key", "email"):
+                key = getattr(row, kind)
+                if key:
+                    batch_seen[kind][key] = row.row_number
+            accepted.append(row)
+        for kind, seen in batch_seen.items():
+            if seen:
+                self.index.add(kind, list(seen.items()))
+        self.index.rows_added(len(rows))
+        return accepted
+
+
+def _stored_mapping(job: ImportJob) -> dict[str, Any]:
+    return job.options.get("columns") or {}
+
+
+@dataclass
+class _Prepared:
+    """A batch after cleaning and in-file dedupe, ready for the writer."""
+
+    rows_in_batch: int
+    last_row: int
+    clean_rows: list[CleanRow]
+    failures: list[Failure]
+
+
+class _Producer(threading.Thread):
+    """Reads, cleans and dedupes batches ahead of the writer.
+
+    The writer spends much of its time waiting for the database, which releases the GIL; this thread uses that time.
+    It owns the reader and the in-file index; the database is touched only by the calling thread.
+    """
+
+    _DONE = object()
+
+    def __init__(
+        self,
+        rows: Iterable[tuple[int, tuple[Any, ...]]],
+        *,
+        batch_size: int,
+        cleaner: RowCleaner,
+        dedupe: InFileDedupe,
+        resume_after: int,
+        rows_before: int,
+        max_rows: int,
+    ) -> None:
+        super().__init__(name="import-reader", daemon=True)
+        self.rows = rows
+        self.batch_size = batch_size
+        self.cleaner = cleaner
+        self.dedupe = dedupe
+        self.resume_after = resume_after
+        self.rows_before = rows_before
+        self.max_rows = max_rows
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.stopping = threading.Event()
+
+    def _put(self, item: Any) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def run(self) -> None:
+        try:
+            produced = self.rows_before
+            for batch in _batches(self.rows, self.batch_size):
+                if self.stopping.is_set():
+                    return
+                if self.resume_after and batch[0][0] <= self.resume_after:
+                    # Committed before the crash: only rebuild the in-file index from these rows.
+                    _replay([item for item in batch if item[0] <= self.resume_after], self.cleaner, self.dedupe)
+                    batch = [item for item in batch if item[0] > self.resume_after]
+                    if not batch:
+                        continue
+                produced += len(batch)
+                if produced > self.max_rows:
+                    raise ImportFileError(
+                        "too_many_rows",
+                        f"The file has more than {self.max_rows:,} rows, the most one import takes. "
+                        "Split it into parts.",
+                        limit_rows=self.max_rows,
+                    )
+                failures: list[Failure] = []
+                clean_rows: list[CleanRow] = []
+                for number, values in batch:
+                    row, errors = self.cleaner.clean(number, values)
+                    if row is None:
+                        failures.append(Failure(number, values, errors))
+                    else:
+                        clean_rows.append(row)
+                clean_rows = self.dedupe.filter(clean_rows, failures)
+                self._put(_Prepared(len(batch), batch[-1][0], clean_rows, failures))
+            self._put(self._DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which re-raises it
+            self._put(exc)
+
+    def batches(self) -> Iterator[_Prepared]:
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=30)
+
+
+def run_import(
+    job: ImportJob,
+    path: Path,
+    *,
+    batch_size: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[ImportProgress]:
+    """Run (or resume) `job` on the file at `path`, yielding progress after every committed batch.
+
+    Raises ImportFileError for a file-level problem (nothing is written then, unless it is found mid-file, in which
+    case the batches before it stay committed and the checkpoint says where it stopped).
+    """
+    batch_size = batch_size or int(job.options.get("batch_size") or settings.IMPORT_BATCH_SIZE)
+    region = settings.DEFAULT_PHONE_REGION
+    generate_marks = job.options.get("missing_mark") == "generate"
+    table: SheetRows = open_rows(path, sheet=job.options.get("sheet") or None, file_format=job.file_format or None)
+    index = KeyIndex()
+    producer: _Producer | None = None
+    try:
+        mapping, leftovers = detect_columns(
+            table.rows, region=region, generate_marks=generate_marks, overrides=_stored_mapping(job)
+        )
+        first_data_row = (mapping.header_row + 1) if mapping.header_row is not None else leftovers[0][0]
+        total = None if table.last_row is None else max(0, table.last_row - first_data_row + 1)
+        resume_after = job.checkpoint_row
+        _record_start(job, table, mapping, total)
+        cleaner = RowCleaner(mapping, region=region, generate_marks=generate_marks)
+        rule = MarkRule(job.options.get("mark_rule") or settings.IMPORT_MARK_RULE) if generate_marks else None
+        writer = BatchWriter(
+            mode=job.mode,
+            dry_run=job.dry_run,
+            job_id=job.pk,
+            user_id=job.created_by_id,
+            mapping=mapping,
+            allocator=MarkAllocator(rule) if rule else None,
+        )
+        clock = _Clock(job.seconds)
+        logger.info(
+            "[IMPORT-START] job=%s file=%s format=%s reader=%s sheet=%s rows=%s mode=%s dry_run=%s resume_after=%s",
+            job.pk,
+            job.file_name,
+            table.file_format,
+            table.reader,
+            table.sheet_name or "-",
+            total if total is not None else "?",
+            job.mode,
+            job.dry_run,
+            resume_after,
+        )
+        producer = _Producer(
+            chain(leftovers, table.rows),
+            batch_size=batch_size,
+            cleaner=cleaner,
+            dedupe=InFileDedupe(index, mapping),
+            resume_after=resume_after,
+            rows_before=job.rows_read,
+            max_rows=settings.IMPORT_MAX_ROWS,
+        )
+        producer.start()
+        for prepared in producer.batches():
+            if should_stop is not None and should_stop():
+                raise ImportCancelled()
+            _write_batch(job, prepared, writer, clock)
+            progress = _progress(job, total)
+            logger.info(
+                "[IMPORT-PROGRESS] job=%s rows=%s/%s created=%s updated=%s unchanged=%s failed=%s rows_per_s=%.0f",
+                job.pk,
+                progress.rows_read,
+                total if total is not None else "?",
+                job.created,
+                job.updated,
+                job.unchanged,
+                job.failed,
+                progress.rows_per_second,
+            )
+            yield progress
+        if job.rows_read == 0 and not resume_after:
+            raise ImportFileError("no_rows", "The file has a header but no customer rows.")
+    finally:
+        if producer is not None:
+            producer.stop()
+        table.close()
+        index.close()
+
+
+class _Clock:
+    """Seconds spent on the job: earlier runs (before a crash or a preview) plus this one so far."""
+
+    def __init__(self, earlier: float) -> None:
+        self.earlier = earlier
+        self.started = time.perf_counter()
+
+    def seconds(self) -> float:
+        return self.earlier + time.perf_counter() - self.started
+
+
+def _record_start(job: ImportJob, table: SheetRows, mapping: ColumnMapping, total: int | None) -> None:
+    job.sheet_name = table.sheet_name
+    job.file_format = table.file_format
+    job.header_row = mapping.header_row
+    job.column_mapping = mapping.as_json()
+    job.unknown_columns = mapping.unknown
+    job.total_rows = total
+    ImportJob.objects.filter(pk=job.pk).update(
+        sheet_name=job.sheet_name,
+        file_format=job.file_format,
+        header_row=job.header_row,
+        column_mapping=job.column_mapping,
+        unknown_columns=job.unknown_columns,
+        total_rows=total,
+    )
+
+
+def _replay(batch: list[tuple[int, tuple[Any, ...]]], cleaner: RowCleaner, dedupe: InFileDedupe) -> None:
+    clean_rows = [row for row, _ in (cleaner.clean(number, values) for number, values in batch) if row is not None]
+    dedupe.filter(clean_rows, [])
+
+
+def _write_batch(job: ImportJob, prepared: _Prepared, writer: BatchWriter, clock: _Clock) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        if writer.postgres:
+            # The checkpoint commits with the rows it describes, so a commit lost in a server crash loses both
+            # and the resumed job redoes them: waiting for each batch's WAL flush buys nothing here.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        outcome = writer.write(prepared.clean_rows, now) if prepared.clean_rows else BatchOutcome()
+        failures = prepared.failures + outcome.failures
+        _record_batch(job, prepared, outcome, failures, now, clock.seconds())
+
+
+def _record_batch(
+    job: ImportJob,
+    prepared: _Prepared,
+    outcome: BatchOutcome,
+    failures: list[Failure],
+    now: dt.datetime,
+    seconds: float,
+) -> None:
+    if failures:
+        ImportRowError.objects.bulk_create(
+            [
+                ImportRowError(
+                    job_id=job.pk,
+                    row_number=failure.row_number,
+                    errors=[error.as_dict() for error in failure.errors],
+                    values=[json_safe(value) for value in failure.values],
+                )
+                for failure in sorted(failures, key=lambda failure: failure.row_number)
+            ],
+            batch_size=1000,
+        )
+    if outcome.updates and not job.dry_run:
+        ImportChange.objects.bulk_create(
+            [
+                ImportChange(
+                    job_id=job.pk,
+                    customer_id=update.customer_id,
+                    row_number=update.row.row_number,
+                    before=update.before,
+                    after_updated_at=now,
+                )
+                for update in outcome.updates
+            ],
+            batch_size=1000,
+        )
+    job.rows_read += prepared.rows_in_batch
+    job.created += len(outcome.created)
+    job.updated += len(outcome.updates)
+    job.unchanged += outcome.unchanged
+    job.failed += len(failures)
+    job.checkpoint_row = prepared.last_row
+    job.seconds = seconds
+    ImportJob.objects.filter(pk=job.pk).update(
+        seconds=seconds,
+        rows_read=job.rows_read,
+        created=job.created,
+        updated=job.updated,
+        unchanged=job.unchanged,
+        failed=job.failed,
+        checkpoint_row=job.checkpoint_row,
+    )
+
+
+def _progress(job: ImportJob, total: int | None) -> ImportProgress:
+    return ImportProgress(
+        job_id=job.pk,
+        rows_read=job.rows_read,
+        total_rows=total,
+        created=job.created,
+        updated=job.updated,
+        unchanged=job.unchanged,
+        failed=job.failed,
+        checkpoint_row=job.checkpoint_row,
+        seconds=job.seconds,
+    )

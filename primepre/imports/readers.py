@@ -1,0 +1,357 @@
+"""File → rows. Every reader yields `(row_number, values)` where row_number is the row the user sees in Excel (or the
+item number in a JSON array) and values are the cells from column A; blank rows are skipped and cost nothing.
+
+The format is decided by content, never by the file name: zip members for xlsx/xlsm/xlsb/ods, the OLE signature for
+xls, and text otherwise (JSON when it starts with `[` or `{`, CSV/TSV else). Readers stream: memory is bounded by one
+row, except python-calamine, which holds a sheet and is therefore used only below a size threshold (the streaming
+xlsx reader takes over above it; the other calamine-only formats are refused above it with a way out).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ijson
+import python_calamine
+from django.conf import settings
+
+from .errors import ImportFileError
+from .xlsx_stream import XlsxStreamError, iter_xlsx_rows, xlsx_sheets
+
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_SIGNATURE = b"PK\x03\x04"
+SPREADSHEET_FORMATS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
+TEXT_SNIFF_BYTES = 64 * 1024
+csv.field_size_limit(1024 * 1024)  # one cell may be large, not unbounded
+
+
+Row = tuple[int, tuple[Any, ...]]
+
+
+@dataclass
+class SheetRows:
+    """An opened table: its rows (an iterator, consumed once) and what we know about it up front."""
+
+    file_format: str
+    rows: Iterator[Row]
+    sheet_name: str = ""
+    sheet_names: list[str] = field(default_factory=list)
+    last_row: int | None = None  # the row number of the last row, when the format tells us cheaply
+    reader: str = ""
+
+    def close(self) -> None:
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()
+
+
+def detect_format(path: Path) -> str:
+    """The file's real format from its bytes: xlsx, xlsm, xlsb, ods, xls, json or csv."""
+    with open(path, "rb") as handle:
+        head = handle.read(TEXT_SNIFF_BYTES)
+    if not head.strip():
+        raise ImportFileError("empty_file", "The file is empty.")
+    if head.startswith(OLE_SIGNATURE):
+        return "xls"
+    if head.startswith(ZIP_SIGNATURE):
+        return _zip_format(path)
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError(
+            "unsupported_format",
+            "This is not a spreadsheet we can read. Upload .xlsx, .xls, .ods, .csv or .json.",
+        )
+    text = _decode_sample(head).lstrip("\ufeff \t\r\n")
+    return "json" if text[:1] in "[{" else "csv"
+
+
+def _zip_format(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+            content_types = archive.read("[Content_Types].xml")[:100_000] if "[Content_Types].xml" in names else b""
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ImportFileError("corrupt_file", "The file is damaged (it is not a complete zip archive).") from exc
+    limit = settings.IMPORT_MAX_UNCOMPRESSED_BYTES
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > limit or len(infos) > 10_000:
+        raise ImportFileError(
+            "file_too_large",
+            f"The file unpacks to {unpacked // 1_000_000:,} MB, more than the {limit // 1_000_000:,} MB allowed.",
+            limit_bytes=limit,
+        )
+    if "xl/workbook.bin" in names:
+        return "xlsb"
+    if "xl/workbook.xml" in names:
+        macro_enabled = "xl/vbaProject.bin" in names or b"macroEnabled" in content_types
+        return "xlsm" if macro_enabled else "xlsx"
+    if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return "ods"
+    raise ImportFileError(
+        "unsupported_format", "This zip file is not a spreadsheet. Upload .xlsx, .xls, .ods, .csv or .json."
+    )
+
+
+def _decode_sample(head: bytes) -> str:
+    encoding = _bom_encoding(head) or "utf-8"
+    try:
+        return head.decode(encoding)
+    except UnicodeDecodeError:
+        return head.decode("utf-8", errors="ignore") if encoding == "utf-8" else head.decode("cp1252", "replace")
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    return None
+
+
+def open_rows(path: Path, sheet: str | None = None, file_format: str | None = None) -> SheetRows:
+    """Open `path` for reading rows. `sheet` names a worksheet; by default the first visible one."""
+    file_format = file_format or detect_format(path)
+    if file_format == "csv":
+        return _open_csv(path)
+    if file_format == "json":
+        return _open_json(path)
+    if file_format in {"xlsx", "xlsm"} and _sheet_xml_size(path, sheet) > settings.IMPORT_STREAMING_THRESHOLD_BYTES:
+        return _open_xlsx_streaming(path, sheet, file_format)
+    return _open_calamine(path, sheet, file_format)
+
+
+# --- spreadsheets --------------------------------------------------------------------------------------------------
+
+
+def _sheet_xml_size(path: Path, sheet: str | None) -> int:
+    """Uncompressed size of the largest worksheet part: cheap, and a fair proxy for calamine's memory."""
+    with zipfile.ZipFile(path) as archive:
+        sizes = [info.file_size for info in archive.infolist() if info.filename.startswith("xl/worksheets/")]
+    return max(sizes, default=0)
+
+
+def _calamine_error(exc: Exception) -> ImportFileError:
+    if isinstance(exc, python_calamine.PasswordError):
+        return ImportFileError("encrypted_file", "The workbook is password-protected. Save it without a password.")
+    return ImportFileError(
+        "corrupt_file", f"The spreadsheet cannot be read: it looks damaged ({exc.__class__.__name__})."
+    )
+
+
+def _open_calamine(path: Path, sheet: str | None, file_format: str) -> SheetRows:
+    if file_format in {"ods", "xlsb", "xls"} and path.stat().st_size > settings.IMPORT_STREAMING_THRESHOLD_BYTES // 4:
+        raise ImportFileError(
+            "file_too_large_for_format",
+            f"A .{file_format} file this large cannot be read within the memory budget. Save it as .xlsx or .csv "
+            "(File → Save As) and upload that.",
+        )
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        metadata = [m for m in workbook.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+        names = [m.name for m in metadata]
+        visible = [m.name for m in metadata if m.visible == python_calamine.SheetVisibleEnum.Visible]
+        name = _choose_sheet(names, visible, sheet)
+        table = workbook.get_sheet_by_name(name)
+    except ImportFileError:
+        raise
+    except Exception as exc:  # calamine raises several unrelated types for broken files
+        raise _calamine_error(exc) from exc
+    first_column = table.start[1] if table.height else 0
+    return SheetRows(
+        file_format=file_format,
+        rows=_calamine_rows(workbook, table, first_column),
+        sheet_name=name,
+        sheet_names=names,
+        last_row=table.end[0] + 1 if table.height else 0,
+        reader="calamine",
+    )
+
+
+def _calamine_rows(workbook: Any, table: Any, first_column: int) -> Iterator[Row]:
+    """calamine's iter_rows starts at row 1 (blank rows included) but at the first used column: pad to column A."""
+    padding = ("",) * first_column
+    try:
+        for index, cells in enumerate(table.iter_rows(), start=1):
+            if any(cell != "" for cell in cells):
+                yield index, padding + tuple(cells) if first_column else tuple(cells)
+    finally:
+        workbook.close()
+
+
+def _choose_sheet(names: list[str], visible: list[str], wanted: str | None) -> str:
+    if wanted:
+        if wanted in names:
+            return wanted
+        folded = {name.casefold().strip(): name for name in names}
+        if wanted.casefold().strip() in folded:
+            return folded[wanted.casefold().strip()]
+        raise ImportFileError(
+            "unknown_sheet",
+            f"There is no sheet named {wanted!r}. Sheets in this file: {', '.join(names)}.",
+            sheets=names,
+        )
+    if not visible:
+        raise ImportFileError("empty_file", "The workbook has no visible worksheet.")
+    return visible[0]
+
+
+def _open_xlsx_streaming(path: Path, sheet: str | None, file_format: str) -> SheetRows:
+    try:
+        sheets = xlsx_sheets(path)
+        names = [name for name, _ in sheets]
+        name = _choose_sheet(names, [name for name, visible in sheets if visible], sheet)
+        rows = iter_xlsx_rows(path, name)
+    except XlsxStreamError as exc:
+        raise ImportFileError("corrupt_file", str(exc)) from exc
+    return SheetRows(
+        file_format=file_format,
+        rows=_guard_stream(rows),
+        sheet_name=name,
+        sheet_names=names,
+        reader="xlsx-stream",
+    )
+
+
+def _guard_stream(rows: Iterator[Row]) -> Iterator[Row]:
+    """Damage found mid-file is a file-level error with a readable message, like damage found up front."""
+    try:
+        yield from rows
+    except XlsxStreamError as exc:
+        raise ImportFileError("corrupt_file", str(exc)) from exc
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+
+
+# --- CSV / TSV -----------------------------------------------------------------------------------------------------
+
+
+def _csv_encoding_and_lines(path: Path) -> tuple[str, int]:
+    """UTF-8 (with or without BOM) or UTF-16 by BOM when the bytes say so; Windows-1252 otherwise. One pass, in C."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        bom = _bom_encoding(head)
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder(bom or "utf-8")()
+        is_utf8 = True
+        lines = 0
+        last = b""
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-2:]
+            if is_utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    if bom:
+                        raise ImportFileError(
+                            "bad_encoding", f"The file says it is {bom} but contains bytes that are not."
+                        ) from None
+                    is_utf8 = False
+    if not last.endswith((b"\n", b"\n\x00")):
+        lines += 1  # a last line without a line break
+    return (bom or ("utf-8" if is_utf8 else "cp1252")), lines
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter of the first non-empty line: whichever of , ; tab | it holds most of (outside quotes)."""
+    for line in sample.splitlines():
+        if line.strip():
+            unquoted = "".join(part for index, part in enumerate(line.split('"')) if index % 2 == 0)
+            counts = {delimiter: unquoted.count(delimiter) for delimiter in (",", ";", "\t", "|")}
+            best = max(counts, key=lambda delimiter: counts[delimiter])
+            return best if counts[best] else ","
+    return ","
+
+
+def _open_csv(path: Path) -> SheetRows:
+    encoding, lines = _csv_encoding_and_lines(path)
+    handle = open(path, encoding=encoding, newline="", errors="strict")  # the generator closes it
+    delimiter = _sniff_delimiter(handle.read(TEXT_SNIFF_BYTES))
+    handle.seek(0)
+    return SheetRows(file_format="csv", rows=_csv_rows(handle, delimiter), last_row=lines, reader=f"csv/{encoding}")
+
+
+def _csv_rows(handle: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
+    try:
+        reader = csv.reader(handle, delimiter=delimiter, strict=False)
+        for number, cells in enumerate(reader, start=1):
+            if any(cell.strip() for cell in cells):
+                yield number, tuple(cells)
+    except csv.Error as exc:
+        raise ImportFileError("corrupt_file", f"The CSV file cannot be read: {exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ImportFileError("bad_encoding", "The file mixes text encodings; save it as UTF-8 CSV.") from exc
+    finally:
+        handle.close()
+
+
+# --- JSON ----------------------------------------------------------------------------------------------------------
+
+
+def _json_prefix(path: Path) -> str:
+    """`item` for a bare array, `customers.item` for the old frontend's `{"customers": [...]}`."""
+    with open(path, "rb") as handle:
+        try:
+            for prefix, event, value in ijson.parse(handle):
+                if prefix == "" and event == "start_array":
+                    return "item"
+                if prefix == "" and event == "map_key" and value == "customers":
+                    return "customers.item"
+                if prefix == "" and event == "map_key":
+                    continue
+                if prefix.count(".") >= 1 or event not in {"start_map", "map_key"}:
+                    break
+        except ijson.JSONError as exc:
+            raise ImportFileError("corrupt_file", f"The JSON is not valid: {exc}.") from exc
+    raise ImportFileError("unsupported_format", 'JSON must be an array of customer objects, or {"customers": [ ... ]}.')
+
+
+def _open_json(path: Path) -> SheetRows:
+    prefix = _json_prefix(path)
+    # First pass: the union of keys (objects may omit empty fields) and the row count, without keeping the rows.
+    keys: dict[str, None] = {}
+    count = 0
+    with open(path, "rb") as handle:
+        try:
+            for parsed_prefix, event, value in ijson.parse(handle):
+                if parsed_prefix == prefix and event == "map_key" and value not in keys:
+                    keys[value] = None
+                elif parsed_prefix == prefix and event == "start_map":
+                    count += 1
+                elif parsed_prefix == prefix and event not in {"end_map", "map_key"}:
+                    raise ImportFileError("unsupported_format", "Every item of the JSON array must be an object.")
+        except ijson.JSONError as exc:
+            raise ImportFileError("corrupt_file", f"The JSON is not valid: {exc}.") from exc
+    header = tuple(keys)
+    return SheetRows(file_format="json", rows=_json_rows(path, prefix, header), last_row=count, reader="json")
+
+
+def _json_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return str(value)
+    return value
+
+
+def _json_rows(path: Path, prefix: str, header: tuple[str, ...]) -> Iterator[Row]:
+    """The keys as a header row (row 0: JSON has no visible header), then item N as row N."""
+    yield 0, header
+    with open(path, "rb") as handle:
+        try:
+            for number, item in enumerate(ijson.items(handle, prefix, use_float=True), start=1):
+                values = tuple(_json_cell(item.get(key)) for key in header)
+                if any(value != "" for value in values):
+                    yield number, values
+        except ijson.JSONError as exc:
+            raise ImportFileError("corrupt_file", f"The JSON is not valid: {exc}.") from exc

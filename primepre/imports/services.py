@@ -1,0 +1,190 @@
+"""Import jobs as plain functions: store a file once (by sha256), create a job, run it to the end.
+
+The CLI, the background tasks and the API call these; none of them touch the pipeline's internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from .errors import ImportFileError
+from .models import ImportJob, ImportMode, ImportStatus
+from .pipeline import ImportCancelled, ImportProgress, run_import
+from .readers import detect_format
+
+logger = logging.getLogger("primepre.imports")
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str  # storage name
+    sha256: str
+    size: int
+    file_format: str
+
+
+def store_file(source: Path | IO[bytes]) -> StoredFile:
+    """Copy `source` into storage under its sha256 (once: the same bytes are stored once), checking its type by
+    content on the way. Streams in 1 MB chunks; never holds the file in memory."""
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.NamedTemporaryFile(prefix="primepre-upload-", delete=False) as temp:
+        temp_path = Path(temp.name)
+        with contextlib.ExitStack() as stack:
+            handle = stack.enter_context(open(source, "rb")) if isinstance(source, Path) else source
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                temp.write(chunk)
+    try:
+        file_format = detect_format(temp_path)
+        sha = digest.hexdigest()
+        name = f"imports/{sha[:2]}/{sha}.{file_format}"
+        if not default_storage.exists(name):
+            with open(temp_path, "rb") as handle:
+                saved = default_storage.save(name, File(handle))
+            if saved != name:  # a concurrent upload of the same bytes won: keep one copy
+                default_storage.delete(saved)
+        return StoredFile(name=name, sha256=sha, size=size, file_format=file_format)
+    finally:
+        temp_path.unlink(missing_ok=True)
+
+
+def create_job(
+    stored: StoredFile,
+    *,
+    file_name: str,
+    user: Any = None,
+    mode: str = ImportMode.CREATE,
+    dry_run: bool = False,
+    options: dict[str, Any] | None = None,
+) -> ImportJob:
+    if mode not in ImportMode.values:
+        raise ValueError(f"mode must be one of {ImportMode.values}")
+    job = ImportJob.objects.create(
+        created_by=user if getattr(user, "pk", None) else None,
+        mode=mode,
+        dry_run=dry_run,
+        options=options or {},
+        file=stored.name,
+        file_name=file_name[:255],
+        file_size=stored.size,
+        sha256=stored.sha256,
+        file_format=stored.file_format,
+    )
+    logger.info(
+        "[IMPORT-QUEUED] job=%s file=%s size=%s sha256=%s mode=%s dry_run=%s",
+        job.pk,
+        job.file_name,
+        job.file_size,
+        stored.sha256[:12],
+        mode,
+        dry_run,
+    )
+    return job
+
+
+@contextlib.contextmanager
+def job_file_path(job: ImportJob) -> Iterator[Path]:
+    """A local path to the job's file: the storage's own path when it has one, else a temporary download."""
+    try:
+        yield Path(default_storage.path(job.file.name))
+        return
+    except NotImplementedError:
+        pass
+    with default_storage.open(job.file.name, "rb") as remote, tempfile.NamedTemporaryFile(suffix=".import") as local:
+        shutil.copyfileobj(remote, local, CHUNK)
+        local.flush()
+        yield Path(local.name)
+
+
+def _reset_counts(job: ImportJob) -> None:
+    """A job that starts from row 1 (a new run, or a confirmed preview) starts from zero."""
+    job.row_errors.all().delete()
+    job.rows_read = job.created = job.updated = job.unchanged = job.failed = 0
+    job.seconds = 0
+    job.error_code = job.error_message = ""
+
+
+def execute_job(
+    job: ImportJob,
+    *,
+    on_progress: Callable[[ImportProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    batch_size: int | None = None,
+) -> ImportJob:
+    """Run `job` to the end (or resume it after its checkpoint) and record how it ended."""
+    resuming = job.checkpoint_row > 0
+    with transaction.atomic():
+        if not resuming:
+            _reset_counts(job)
+        job.status = ImportStatus.RUNNING
+        job.started_at = job.started_at if resuming and job.started_at else timezone.now()
+        job.finished_at = None
+        job.save()
+    if resuming:
+        logger.info("[IMPORT-RESUME] job=%s after_row=%s rows_done=%s", job.pk, job.checkpoint_row, job.rows_read)
+    try:
+        with job_file_path(job) as path:
+            for progress in run_import(job, path, batch_size=batch_size, should_stop=should_stop):
+                if on_progress is not None:
+                    on_progress(progress)
+    except ImportFileError as exc:
+        _finish(job, ImportStatus.FAILED, exc.code, exc.message)
+        logger.warning("[IMPORT-FAIL] job=%s code=%s reason=%s", job.pk, exc.code, exc.message)
+        return job
+    except ImportCancelled:
+        _finish(job, ImportStatus.CANCELLED)
+        logger.info("[IMPORT-CANCELLED] job=%s rows=%s", job.pk, job.rows_read)
+        return job
+    except Exception:
+        _finish(
+            job, ImportStatus.FAILED, "internal_error", "The import stopped on an unexpected error; it can be resumed."
+        )
+        logger.exception("[IMPORT-FAIL] job=%s code=internal_error", job.pk)
+        raise
+    _finish(job, ImportStatus.PREVIEWED if job.dry_run else ImportStatus.SUCCEEDED)
+    logger.info(
+        "[IMPORT-COMPLETE] job=%s status=%s read=%s created=%s updated=%s unchanged=%s failed=%s seconds=%.2f "
+        "rows_per_s=%.0f",
+        job.pk,
+        job.status,
+        job.rows_read,
+        job.created,
+        job.updated,
+        job.unchanged,
+        job.failed,
+        job.seconds,
+        job.rows_per_second,
+    )
+    return job
+
+
+def _finish(job: ImportJob, status: str, code: str = "", message: str = "") -> None:
+    job.status = status
+    job.error_code = code
+    job.error_message = message
+    job.finished_at = timezone.now()
+    if status == ImportStatus.SUCCEEDED or status == ImportStatus.PREVIEWED:
+        job.total_rows = job.rows_read
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=status,
+        error_code=code,
+        error_message=message,
+        finished_at=job.finished_at,
+        total_rows=job.total_rows,
+    )

@@ -1,0 +1,371 @@
+"""Batch writer: match a batch against the database with one query, decide each row's outcome, write the batch.
+
+Outcomes: create, update (upsert only, changed fields only), unchanged, or a failure with a code (`exists`,
+`conflict`). Inserts use `INSERT … ON CONFLICT DO NOTHING RETURNING` (on PostgreSQL fed by `COPY` into a temporary
+table), so a row that another import inserted a moment ago is never a duplicate and never a 500: it is matched again
+and classified against what is now there. Updates run in a savepoint and fall back to one savepoint per row if a
+concurrent writer took a unique value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+
+from primepre.customers.marks import mark_key
+from primepre.customers.models import Customer
+
+from .columns import ColumnMapping
+from .schema import UPDATABLE_FIELDS, CleanRow, MarkRule, RowError
+
+MATCH_FIELDS = ("id", *UPDATABLE_FIELDS, "mark_key", "updated_at")
+INSERT_COLUMNS = (
+    *UPDATABLE_FIELDS,
+    "mark_key",
+    "created_by_id",
+    "import_job_id",
+    "created_at",
+    "updated_at",
+)
+MAX_RACE_RETRIES = 3
+logger = logging.getLogger("primepre.imports")
+
+
+@dataclass(slots=True)
+class Failure:
+    row_number: int
+    values: tuple[Any, ...]
+    errors: list[RowError]
+
+
+@dataclass(slots=True)
+class Update:
+    row: CleanRow
+    customer_id: int
+    changes: dict[str, Any]
+    before: dict[str, Any]
+
+
+@dataclass
+class BatchOutcome:
+    created: list[CleanRow] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    unchanged: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+
+class ExistingCustomers:
+    """The customers matching a batch's phones, marks and emails: one query."""
+
+    def __init__(self, rows: Sequence[CleanRow]) -> None:
+        phones = [row.phone for row in rows]
+        marks = [row.mark_key for row in rows if row.mark_key]
+        emails = [row.email for row in rows if row.email]
+        self.by_phone: dict[str, dict[str, Any]] = {}
+        self.by_mark: dict[str, dict[str, Any]] = {}
+        self.by_email: dict[str, dict[str, Any]] = {}
+        for customer in self._query(phones, marks, emails):
+            self.by_phone[customer["phone"]] = customer
+            self.by_mark[customer["mark_key"]] = customer
+            if customer["email"]:
+                self.by_email[customer["email"]] = customer
+
+    @staticmethod
+    def _query(phones: list[str], marks: list[str], emails: list[str]) -> list[dict[str, Any]]:
+        if connection.vendor == "postgresql":
+            # Three array parameters instead of thousands of placeholders: PostgreSQL plans one BitmapOr.
+            columns = ", ".join(MATCH_FIELDS)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {columns} FROM {Customer._meta.db_table} "  # noqa: S608 - names are ours
+                    "WHERE phone = ANY(%s) OR mark_key = ANY(%s) OR email = ANY(%s)",
+                    [phones, marks, emails],
+                )
+                return [dict(zip(MATCH_FIELDS, record, strict=True)) for record in cursor.fetchall()]
+        condition = Q(phone__in=phones) | Q(mark_key__in=marks)
+        if emails:
+            condition |= Q(email__in=emails)
+        return list(Customer.objects.filter(condition).values(*MATCH_FIELDS).order_by())
+
+
+def _who(customer: dict[str, Any]) -> str:
+    return f"{customer['shipping_mark']} ({customer['first_name']} {customer['last_name']})"
+
+
+class MarkAllocator:
+    """Unique generated marks: `PM KOFI`, then `PM KOFI 2`, `PM KOFI 3` … free in the database and among the marks
+    this job generated. (A later row of the file that spells out a generated mark fails with `exists`, naming the
+    customer the generated mark went to.)"""
+
+    def __init__(self, rule: MarkRule) -> None:
+        self.rule = rule
+        self._taken: dict[str, set[str]] = {}
+
+    def allocate(self, row: CleanRow) -> None:
+        base = self.rule.base(row)
+        base_key = mark_key(base)
+        taken = self._taken.get(base_key)
+        if taken is None:
+            taken = set(Customer.objects.filter(mark_key__startswith=base_key).values_list("mark_key", flat=True))
+            self._taken[base_key] = taken
+        counter = 1
+        while True:
+            candidate = base if counter == 1 else f"{base} {counter}"
+            key = mark_key(candidate)
+            if key not in taken:
+                break
+            counter += 1
+        taken.add(key)
+        row.shipping_mark, row.mark_key = candidate, key
+
+
+class BatchWriter:
+    """Writes batches for one job. `dry_run` plans every outcome and writes nothing but the job's own records."""
+
+    def __init__(
+        self,
+        *,
+        mode: str,
+        dry_run: bool,
+        job_id: int,
+        user_id: int | None,
+        mapping: ColumnMapping,
+        allocator: MarkAllocator | None,
+    ) -> None:
+        self.mode = mode
+        self.dry_run = dry_run
+        self.job_id = job_id
+        self.user_id = user_id
+        self.mapping = mapping
+        self.allocator = allocator
+        self.postgres = connection.vendor == "postgresql"
+
+    # --- deciding -------------------------------------------------------------------------------------------------
+
+    def _fail(self, row: CleanRow, field: str, code: str, message: str) -> Failure:
+        return Failure(row.row_number, row.values, [RowError(self.mapping.header_for(field), field, code, message)])
+
+    def classify(self, rows: Sequence[CleanRow], outcome: BatchOutcome) -> None:
+        existing = ExistingCustomers(rows)
+        targeted: dict[int, int] = {}  # customer id → row that updates it in this batch
+        for row in rows:
+            by_phone = existing.by_phone.get(row.phone)
+            by_mark = existing.by_mark.get(row.mark_key) if row.mark_key else None
+            by_email = existing.by_email.get(row.email) if row.email else None
+            if by_phone and by_mark and by_phone["id"] != by_mark["id"]:
+                outcome.failures.append(
+                    self._fail(
+                        row,
+                        "phone",
+                        "conflict",
+                        f"The phone belongs to {_who(by_phone)} but the shipping mark to {_who(by_mark)}.",
+                    )
+                )
+                continue
+            target = by_phone or by_mark
+            if self.mode == "create" and (target or by_email):
+                outcome.failures.append(self._exists(row, by_phone, by_mark, by_email))
+                continue
+            if target is None:
+                if by_email:
+                    outcome.failures.append(
+                        self._fail(row, "email", "exists", f"The email belongs to {_who(by_email)}.")
+                    )
+                    continue
+                if row.mark_generated and self.allocator is not None:
+                    self.allocator.allocate(row)
+                outcome.created.append(row)
+                continue
+            if by_email and by_email["id"] != target["id"]:
+                outcome.failures.append(
+                    self._fail(row, "email", "exists", f"The email belongs to another customer, {_who(by_email)}.")
+                )
+                continue
+            if target["id"] in targeted:
+                outcome.failures.append(
+                    self._fail(
+                        row,
+                        "phone",
+                        "conflict",
+                        f"Row {targeted[target['id']]} of this file already updates {_who(target)}.",
+                    )
+                )
+                continue
+            changes = {name: getattr(row, name) for name in row.provided if getattr(row, name) != target[name]}
+            if row.mark_generated or row.mark_key == target["mark_key"]:
+                changes.pop("shipping_mark", None)  # the same mark spelled differently is not a change
+            if "shipping_mark" in changes:
+                changes["mark_key"] = row.mark_key
+            if changes:
+                targeted[target["id"]] = row.row_number
+                before = {name: target[name] for name in changes}
+                before["updated_at"] = target["updated_at"].isoformat()
+                outcome.updates.append(Update(row, target["id"], changes, before))
+            else:
+                outcome.unchanged += 1
+
+    def _exists(
+        self,
+        row: CleanRow,
+        by_phone: dict[str, Any] | None,
+        by_mark: dict[str, Any] | None,
+        by_email: dict[str, Any] | None,
+    ) -> Failure:
+        errors = []
+        for field_name, match, label in (
+            ("phone", by_phone, "phone number"),
+            ("shipping_mark", by_mark, "shipping mark"),
+            ("email", by_email, "email"),
+        ):
+            if match:
+                errors.append(
+                    RowError(
+                        self.mapping.header_for(field_name),
+                        field_name,
+                        "exists",
+                        f"A customer with this {label} already exists: {_who(match)}.",
+                    )
+                )
+        return Failure(row.row_number, row.values, errors)
+
+    # --- writing --------------------------------------------------------------------------------------------------
+
+    def write(self, rows: Sequence[CleanRow], now: dt.datetime) -> BatchOutcome:
+        """Classify and (unless dry run) write `rows`; must run inside the batch's transaction."""
+        outcome = BatchOutcome()
+        pending = list(rows)
+        for _attempt in range(MAX_RACE_RETRIES):
+            round_outcome = BatchOutcome()
+            self.classify(pending, round_outcome)
+            outcome.updates += round_outcome.updates
+            outcome.unchanged += round_outcome.unchanged
+            outcome.failures += round_outcome.failures
+            if self.dry_run:
+                outcome.created += round_outcome.created
+                return outcome
+            self._apply_updates(round_outcome.updates, now, outcome)
+            inserted, pending = self._insert(round_outcome.created, now)
+            outcome.created += inserted
+            if not pending:
+                return outcome
+            logger.info(
+                "[IMPORT-RACE] job=%s rows=%s another writer inserted them first; matching again",
+                self.job_id,
+                len(pending),
+            )
+        outcome.failures += [
+            self._fail(row, "phone", "conflict", "Another import wrote this customer at the same time; import again.")
+            for row in pending
+        ]
+        return outcome
+
+    def _insert(self, rows: list[CleanRow], now: dt.datetime) -> tuple[list[CleanRow], list[CleanRow]]:
+        """Insert new customers; returns (inserted, lost a race to a concurrent writer)."""
+        if not rows:
+            return [], []
+        records = [
+            (
+                row.first_name,
+                row.last_name,
+                row.phone,
+                row.shipping_mark,
+                row.email,
+                row.region,
+                row.company_name,
+                row.customer_type,
+                row.mark_key,
+                self.user_id,
+                self.job_id,
+                now,
+                now,
+            )
+            for row in rows
+        ]
+        inserted_phones = self._insert_postgres(records) if self.postgres else self._insert_sqlite(records)
+        inserted = [row for row in rows if row.phone in inserted_phones]
+        lost = [row for row in rows if row.phone not in inserted_phones]
+        return inserted, lost
+
+    def _insert_sqlite(self, records: list[tuple[Any, ...]]) -> set[str]:
+        table = Customer._meta.db_table
+        columns = ", ".join(INSERT_COLUMNS)
+        row_sql = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
+        phones: set[str] = set()
+        per_statement = 30_000 // len(INSERT_COLUMNS)  # SQLite allows 32,766 parameters per statement
+        with connection.cursor() as cursor:
+            for start in range(0, len(records), per_statement):
+                chunk = records[start : start + per_statement]
+                sql = (
+                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
+                    "ON CONFLICT DO NOTHING RETURNING phone"
+                )
+                cursor.execute(sql, [value for record in chunk for value in record])
+                phones.update(phone for (phone,) in cursor.fetchall())
+        return phones
+
+    def _insert_postgres(self, records: list[tuple[Any, ...]]) -> set[str]:
+        table = Customer._meta.db_table
+        columns = ", ".join(INSERT_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS primepre_import_stage ("
+                "first_name text, last_name text, phone text, shipping_mark text, email text, region text, "
+                "company_name text, customer_type text, mark_key text, created_by_id bigint, import_job_id bigint, "
+                "created_at timestamptz, updated_at timestamptz) ON COMMIT DELETE ROWS"
+            )
+            raw = cursor.cursor  # the psycopg cursor: Django's wrapper has no COPY
+            with raw.copy(f"COPY primepre_import_stage ({columns}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(record)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM primepre_import_stage "  # noqa: S608
+                "ON CONFLICT DO NOTHING RETURNING phone"
+            )
+            phones = {phone for (phone,) in cursor.fetchall()}
+            cursor.execute("TRUNCATE primepre_import_stage")
+        return phones
+
+    def _apply_updates(self, updates: list[Update], now: dt.datetime, outcome: BatchOutcome) -> None:
+        if not updates:
+            return
+        try:
+            with transaction.atomic():
+                self._update_rows(updates, now)
+        except IntegrityError:
+            # A concurrent writer took one of the new values: find the rows, one savepoint each.
+            survivors = []
+            for update in updates:
+                try:
+                    with transaction.atomic():
+                        self._update_rows([update], now)
+                    survivors.append(update)
+                except IntegrityError:
+                    outcome.failures.append(
+                        self._fail(
+                            update.row,
+                            "phone",
+                            "conflict",
+                            "Another customer took this phone, mark or email while the import ran.",
+                        )
+                    )
+            outcome.updates[:] = [u for u in outcome.updates if u not in updates or u in survivors]
+
+    def _update_rows(self, updates: list[Update], now: dt.datetime) -> None:
+        # Group by the set of changed fields so each group is one executemany.
+        groups: dict[tuple[str, ...], list[Update]] = {}
+        for update in updates:
+            groups.setdefault(tuple(sorted(update.changes)), []).append(update)
+        table = Customer._meta.db_table
+        with connection.cursor() as cursor:
+            for names, group in groups.items():
+                assignments = ", ".join(f"{name} = %s" for name in names)
+                cursor.executemany(
+                    f"UPDATE {table} SET {assignments}, updated_at = %s WHERE id = %s",  # noqa: S608
+                    [[*(u.changes[name] for name in names), now, u.customer_id] for u in group],
+                )

@@ -1,0 +1,596 @@
+"""Streaming reader for .xlsx/.xlsm worksheets whose memory stays flat however many rows a sheet has.
+
+python-calamine loads a whole sheet into memory (about 0.65 KB a row) and openpyxl's read-only mode is slow and keeps
+every shared string in a Python list, so the customer-import engine uses this reader for big workbooks. It uses only
+the standard library: each XML part is inflated from the zip in 64 KiB chunks and fed to expat, so neither the
+compressed file nor any XML part is ever held whole. Big shared-string tables are spilled to an anonymous temporary
+file (UTF-8 bytes, read back through mmap) with one 8-byte offset per string kept in memory.
+
+Values are shaped like python-calamine's so the engine sees the same thing whichever reader ran: text is ``str``,
+every number is ``float``, booleans are ``bool`` and empty or error cells are ``""``.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import posixpath
+import tempfile
+import zipfile
+import zlib
+from array import array
+from collections.abc import Callable, Iterator
+from typing import IO
+from xml.parsers import expat
+
+__all__ = ["XlsxStreamError", "iter_xlsx_rows", "xlsx_sheets"]
+
+CHUNK_SIZE = 64 * 1024  # bytes of inflated XML handed to expat at a time
+SHARED_STRINGS_IN_MEMORY = 50_000  # above this many shared strings they go to a temporary file
+MAX_COLUMNS = 16_384  # Excel's limit (column XFD); a larger reference is corrupt, and would cost memory
+MAX_TEXT_CHARS = 1 << 20  # Excel caps a cell at 32,767 characters; a run of text 32 times that is hostile
+MAX_SHEETS = 10_000  # no real workbook comes close; bounds what a hostile workbook.xml can make us keep
+
+_DIGITS = "0123456789"
+_HIDDEN_STATES = frozenset({"hidden", "veryHidden"})
+_WORKSHEET_REL = "/worksheet"  # Type URIs differ between transitional and strict OOXML but end the same way
+_SHARED_STRINGS_REL = "/sharedStrings"
+_OFFICE_DOCUMENT_REL = "/officeDocument"
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError)
+
+
+class XlsxStreamError(Exception):
+    """File is not a readable xlsx (message is human-readable, safe to show a user)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# zip and XML plumbing
+
+
+def _open_zip(path: str | os.PathLike) -> zipfile.ZipFile:
+    """Open the workbook, turning "this is not a zip" into a message a user can act on."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        raise XlsxStreamError(
+            "This file is not an .xlsx workbook (it may be an old .xls file, a CSV, or password-protected)."
+        ) from exc
+
+
+def _member_name(zf: zipfile.ZipFile, name: str) -> str | None:
+    """Return the zip member called ``name``, tolerating the case differences some writers produce."""
+    try:
+        zf.getinfo(name)
+        return name
+    except KeyError:
+        pass
+    wanted = name.lower()
+    for info in zf.infolist():
+        if info.filename.lower() == wanted:
+            return info.filename
+    return None
+
+
+def _reject_doctype(*_args: object) -> None:
+    """A DOCTYPE is how entity-expansion attacks start (billion laughs); OOXML parts never carry one."""
+    raise XlsxStreamError(
+        "This workbook is corrupt: it contains an XML document type declaration, which is not allowed."
+    )
+
+
+def _new_parser() -> expat.XMLParserType:
+    """An expat parser that refuses DTDs, batches text and does no namespace processing (we match prefixes)."""
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _reject_doctype
+    parser.EntityDeclHandler = _reject_doctype
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True
+    parser.buffer_size = CHUNK_SIZE
+    return parser
+
+
+def _corrupt(member: str, detail: object) -> XlsxStreamError:
+    return XlsxStreamError(f"This workbook is corrupt: part {member} could not be read ({detail}).")
+
+
+def _open_member(zf: zipfile.ZipFile, member: str) -> IO[bytes]:
+    try:
+        return zf.open(member)
+    except _READ_ERRORS as exc:
+        raise _corrupt(member, exc) from exc
+
+
+def _feed(parser: expat.XMLParserType, member: str, fh: IO[bytes], parts: list[str] | None = None) -> Iterator[None]:
+    """Inflate ``member`` chunk by chunk into ``parser``, yielding after each chunk so callers can drain results.
+
+    ``parts`` is the parser's pending-text list; it is checked between chunks so a hostile run of text cannot grow
+    without bound (the handlers append to it through a C-level ``list.append`` for speed, so they cannot check).
+    """
+    try:
+        while True:
+            chunk = fh.read(CHUNK_SIZE)
+            if not chunk:
+                parser.Parse(b"", True)
+                break
+            parser.Parse(chunk, False)
+            if parts is not None and len(parts) > 8 and sum(map(len, parts)) > MAX_TEXT_CHARS:
+                raise XlsxStreamError(
+                    f"This workbook is corrupt: part {member} holds a text longer than {MAX_TEXT_CHARS:,} characters."
+                )
+            yield
+    except expat.ExpatError as exc:
+        raise _corrupt(member, f"XML error: {expat.ErrorString(exc.code)} at line {exc.lineno}") from exc
+    except _READ_ERRORS as exc:  # zlib/CRC errors while inflating, or a bad number/index in a handler
+        raise _corrupt(member, exc) from exc
+    except (IndexError, OverflowError) as exc:
+        raise _corrupt(member, exc) from exc
+    yield
+
+
+def _parse_small(zf: zipfile.ZipFile, member: str, start: Callable[[str, dict[str, str]], None]) -> None:
+    """Stream a small part (workbook.xml, .rels) through ``start``; only element starts matter for those parts."""
+    parser = _new_parser()
+    parser.StartElementHandler = start
+    with _open_member(zf, member) as fh:
+        for _ in _feed(parser, member, fh):
+            pass
+
+
+def _local(name: str) -> str:
+    return name.rpartition(":")[2]
+
+
+def _rels_path(part: str) -> str:
+    folder, base = posixpath.split(part)
+    return posixpath.join(folder, "_rels", base + ".rels")
+
+
+def _read_rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, zip member) for ``part``; targets may be absolute or relative to the part."""
+    rels_member = _member_name(zf, _rels_path(part))
+    rels: dict[str, tuple[str, str]] = {}
+    if rels_member is None:
+        return rels
+    folder = posixpath.dirname(part)
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) != "Relationship" or attrs.get("TargetMode") == "External":
+            return
+        target = attrs.get("Target", "").replace("\\", "/")
+        if not target:
+            return
+        if len(rels) >= MAX_SHEETS * 4:
+            raise XlsxStreamError("This workbook is corrupt: it declares an unreasonable number of parts.")
+        resolved = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+        rels[attrs.get("Id", "")] = (attrs.get("Type", ""), posixpath.normpath(resolved))
+
+    _parse_small(zf, rels_member, start)
+    return rels
+
+
+class _Book:
+    """What we need from workbook.xml: the worksheets in order and where the shared strings live."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        workbook = self._workbook_part(zf)
+        rels = _read_rels(zf, workbook)
+        self.sheets: list[tuple[str, bool, str]] = []  # (name, visible, zip member)
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            if _local(name) != "sheet":
+                return
+            rel_id = next((v for k, v in attrs.items() if ":" in k and _local(k) == "id"), None)
+            rel_type, target = rels.get(rel_id or "", ("", ""))
+            if not rel_type.endswith(_WORKSHEET_REL):  # chartsheets, dialog and macro sheets hold no rows
+                return
+            if len(self.sheets) >= MAX_SHEETS:
+                raise XlsxStreamError("This workbook is corrupt: it declares an unreasonable number of sheets.")
+            self.sheets.append((attrs.get("name", ""), attrs.get("state") not in _HIDDEN_STATES, target))
+
+        _parse_small(zf, workbook, start)
+        shared = next((target for rel_type, target in rels.values() if rel_type.endswith(_SHARED_STRINGS_REL)), None)
+        self.shared_strings = _member_name(zf, shared or "xl/sharedStrings.xml")
+
+    @staticmethod
+    def _workbook_part(zf: zipfile.ZipFile) -> str:
+        """The main part named by _rels/.rels (usually xl/workbook.xml)."""
+        for rel_type, target in _read_rels(zf, "").values():
+            if rel_type.endswith(_OFFICE_DOCUMENT_REL):
+                member = _member_name(zf, target)
+                if member is not None:
+                    return member
+        member = _member_name(zf, "xl/workbook.xml")
+        if member is None:
+            if _member_name(zf, "xl/workbook.bin") is not None:
+                raise XlsxStreamError("This is a binary .xlsb workbook, which is not supported; save it as .xlsx.")
+            raise XlsxStreamError("This file is not an .xlsx workbook: it has no xl/workbook.xml.")
+        return member
+
+    def pick(self, sheet: str | None) -> tuple[str, str]:
+        """(name, zip member) of the requested sheet, or of the first visible one when ``sheet`` is None."""
+        if not self.sheets:
+            raise XlsxStreamError("This workbook has no worksheets.")
+        if sheet is None:
+            name, _visible, member = next((s for s in self.sheets if s[1]), self.sheets[0])
+            return name, member
+        for name, _visible, member in self.sheets:
+            if name == sheet:
+                return name, member
+        known = ", ".join(repr(s[0]) for s in self.sheets)
+        raise XlsxStreamError(f"This workbook has no sheet named {sheet!r}; its sheets are: {known}.")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# shared strings
+
+
+class _SharedStrings:
+    """The shared-string table: a list while small, a temporary file of UTF-8 bytes plus an offset array when big.
+
+    A million unique names and e-mails would cost ~100 MB as Python strings; on disk they cost 8 bytes each (the
+    offset) plus the page cache the OS can drop. ``lookup`` is a plain callable (``list.__getitem__`` or a closure
+    over the mmap) so the sheet parser pays one call per shared-string cell and nothing more.
+    """
+
+    def __init__(self) -> None:
+        self.strings: list[str] = []
+        self.file: IO[bytes] | None = None
+        self.map: mmap.mmap | None = None
+        self.offsets = array("q", [0])  # string i is bytes offsets[i]:offsets[i + 1] of the file
+        self.lookup: Callable[[int], str] = self.strings.__getitem__
+
+    def load(self, zf: zipfile.ZipFile, member: str) -> None:
+        """Parse the table, spilling to disk once it is (or declares itself) bigger than SHARED_STRINGS_IN_MEMORY.
+
+        Same event strategy as the sheet parser: only starts are listened to, a string is stored when the next
+        ``<si>`` starts, and an end handler is installed just for the inside of each ``<t>``.
+        """
+        parser = _new_parser()
+        parts: list[str] = []  # text since the last start tag
+        clear_parts = parts.clear
+        runs: list[str] = []  # finished <t> texts of the current <si>
+        strings = self.strings
+        offsets = self.offsets
+        write: Callable[[bytes], object] | None = None
+        size = 0  # bytes written to the file
+        open_item = False  # an <si> has started and is not stored yet
+        in_phonetic = False
+        si = t = rph = ""
+
+        def spill() -> None:
+            nonlocal write, size
+            self.file = tempfile.TemporaryFile(buffering=256 * 1024)  # closed by close()
+            write = self.file.write
+            for text in strings:
+                data = text.encode()
+                write(data)
+                size += len(data)
+                offsets.append(size)
+            del strings[:]
+
+        def store() -> None:
+            nonlocal size
+            text = "".join(runs)
+            del runs[:]
+            if write is None:
+                strings.append(text)
+                if len(strings) >= SHARED_STRINGS_IN_MEMORY:
+                    spill()
+            else:
+                data = text.encode()
+                write(data)
+                size += len(data)
+                offsets.append(size)
+
+        def end_text(name: str) -> None:
+            parser.EndElementHandler = None
+            runs.append("".join(parts))
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            nonlocal open_item, in_phonetic
+            if name == t:
+                clear_parts()
+                if not in_phonetic:
+                    parser.EndElementHandler = end_text
+            elif name == si:
+                if open_item:
+                    store()
+                open_item = True
+                in_phonetic = False
+                clear_parts()
+            elif name == rph:
+                in_phonetic = True
+            else:
+                clear_parts()
+
+        def root(name: str, attrs: dict[str, str]) -> None:
+            nonlocal si, t, rph
+            prefix = name[: name.index(":") + 1] if ":" in name else ""
+            si, t, rph = prefix + "si", prefix + "t", prefix + "rPh"
+            declared = attrs.get("uniqueCount") or attrs.get("count") or ""
+            if declared.isdigit() and int(declared) >= SHARED_STRINGS_IN_MEMORY:
+                spill()
+            parser.StartElementHandler = start
+
+        parser.StartElementHandler = root
+        parser.CharacterDataHandler = parts.append
+        with _open_member(zf, member) as fh:
+            for _ in _feed(parser, member, fh, parts):
+                pass
+        if open_item:
+            store()
+        self._ready()
+
+    def _ready(self) -> None:
+        """Point ``lookup`` at the list, or map the file now that it is complete."""
+        if self.file is None:
+            self.lookup = self.strings.__getitem__
+            return
+        self.file.flush()
+        offsets = self.offsets
+        if offsets[-1] == 0:  # every string is empty, and mmap cannot map an empty file
+            count = len(offsets) - 1
+
+            def lookup_empty(index: int) -> str:
+                if index >= count:
+                    raise IndexError(f"shared string {index} does not exist")
+                return ""
+
+            self.lookup = lookup_empty
+            return
+        self.map = mapped = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+
+        def lookup(index: int) -> str:
+            return mapped[offsets[index] : offsets[index + 1]].decode()
+
+        self.lookup = lookup
+
+    def close(self) -> None:
+        if self.map is not None:
+            self.map.close()
+            self.map = None
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        self.strings = []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# worksheet
+
+
+def _column_index(letters: str) -> int:
+    """0-based column of "A", "AB", "XFD"; a reference past Excel's last column is corrupt."""
+    index = 0
+    for char in letters.upper():
+        code = ord(char) - 64
+        if not 1 <= code <= 26:
+            raise XlsxStreamError(f"This workbook is corrupt: {letters!r} is not a column reference.")
+        index = index * 26 + code
+        if index > MAX_COLUMNS:
+            raise XlsxStreamError(f"This workbook is corrupt: column {letters!r} is beyond Excel's last column.")
+    return index - 1
+
+
+def _blank_or_corrupt(text: str, problem: str) -> None:
+    """A <v> that is only whitespace is an empty cell; anything else that failed to convert is corruption."""
+    if text.strip():
+        raise XlsxStreamError(f"This workbook is corrupt: cell value {text[:40]!r} {problem}.")
+
+
+def _sheet_parser(
+    lookup: Callable[[int], str],
+) -> tuple[expat.XMLParserType, list[tuple[int, tuple]], list[str], Callable[[], None]]:
+    """An expat parser for a worksheet part that appends (row_number, values) to the returned list.
+
+    This is the hot loop (a million rows of eight cells is tens of millions of expat events), and the cost is
+    dominated by the number of Python callbacks, so the parser mostly listens to element *starts* only:
+
+    * text goes straight into ``parts`` through the C-level ``list.append``, and expat (``buffer_text``) hands it
+      over in one piece before the next start tag;
+    * a cell's value is therefore completed lazily, when the next cell, row or other element starts (or at the end
+      of the part) - for numbers, shared-string indexes, booleans and errors surrounding whitespace does not matter;
+    * where whitespace does matter (the text of a ``<t>`` or of a formula-string ``<v>``) an end handler is
+      installed for just that element and removed again when it fires.
+
+    Call the returned ``finish`` after the last chunk to flush the final cell and row.
+    """
+    parser = _new_parser()
+    out: list[tuple[int, tuple]] = []
+    parts: list[str] = []  # text pieces since the last start tag
+    clear_parts = parts.clear
+    runs: list[str] = []  # finished <t> texts of the current inline string
+    values: list = []  # the current row, column A first
+    columns: dict[str, int] = {}  # "AB" -> 27, filled as met
+    row_number = 0
+    column = 0  # column of the current cell
+    next_column = 0  # where a cell without r= goes
+    cell_type: str | None = None
+    pending = False  # a <v> was opened whose text (in parts) is still to be turned into a value
+    in_phonetic = False  # inside <rPh>: phonetic guide text, not part of the value
+    c = v = t = row = rph = ""
+
+    def cell_value() -> object:
+        """Value of the cell just finished (from the pending <v> text or the <t> runs), None when it is empty."""
+        nonlocal pending
+        if not pending:
+            value = "".join(runs)
+            del runs[:]
+            return value or None
+        pending = False
+        text = "".join(parts)
+        if cell_type is None or cell_type == "n":
+            try:
+                return float(text)
+            except ValueError:
+                return _blank_or_corrupt(text, "is not a number")
+        if cell_type == "s":
+            return _shared(text)
+        if cell_type == "b":
+            text = text.strip()
+            return (text == "1" or text.lower() == "true") if text else None
+        return None  # "e" (#N/A, #DIV/0! ...) is empty to the import
+
+    def _shared(text: str) -> str | None:
+        try:
+            index = int(text)
+            if index < 0:
+                raise IndexError(index)
+            return lookup(index) or None
+        except (ValueError, IndexError):
+            return _blank_or_corrupt(text, "is not a shared string")
+
+    def end_exact(name: str) -> None:
+        """Installed only while inside a <t> or a text-valued <v>: their text must be kept exactly."""
+        parser.EndElementHandler = None
+        runs.append("".join(parts))
+
+    def place(value: object) -> None:
+        if value is not None:
+            have = len(values)
+            if column == have:
+                values.append(value)
+            elif column > have:
+                values.extend([""] * (column - have))
+                values.append(value)
+            else:
+                values[column] = value
+
+    def finish_row() -> None:
+        if pending or runs:
+            place(cell_value())
+        if values:
+            out.append((row_number, tuple(values)))
+            del values[:]
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal column, next_column, cell_type, row_number, in_phonetic, pending
+        if name == c:
+            # Finish the previous cell. This runs once per cell, so the two commonest cases (a number, a shared
+            # string) and the placement are written out here rather than calling cell_value() and place().
+            if pending:
+                text = "".join(parts)
+                if cell_type is None:
+                    pending = False
+                    try:
+                        value = float(text)
+                    except ValueError:
+                        value = _blank_or_corrupt(text, "is not a number")
+                elif cell_type == "s":
+                    pending = False
+                    value = _shared(text)
+                else:
+                    value = cell_value()
+            elif runs:
+                value = cell_value()
+            else:
+                value = None
+            if value is not None:
+                have = len(values)
+                if column == have:
+                    values.append(value)
+                elif column > have:
+                    values.extend([""] * (column - have))
+                    values.append(value)
+                else:
+                    values[column] = value
+            # Start this one.
+            cell_type = attrs.get("t")
+            ref = attrs.get("r")
+            if ref is None:
+                column = next_column
+                if column >= MAX_COLUMNS:
+                    raise XlsxStreamError("This workbook is corrupt: a row has more cells than Excel allows.")
+            else:
+                letters = ref.rstrip(_DIGITS)
+                found = columns.get(letters)
+                if found is None:
+                    found = _column_index(letters) if letters else next_column
+                    if letters:
+                        columns[letters] = found
+                column = found
+            next_column = column + 1
+            in_phonetic = False
+        elif name == v:
+            clear_parts()
+            if cell_type is None or cell_type == "s" or cell_type == "n" or cell_type == "b" or cell_type == "e":
+                pending = True
+            else:  # "str" (formula result), "inlineStr" written as <v>, "d" (ISO date): text as is
+                parser.EndElementHandler = end_exact
+        elif name == t:
+            clear_parts()
+            if not in_phonetic:
+                parser.EndElementHandler = end_exact
+        elif name == row:
+            finish_row()
+            ref = attrs.get("r")
+            row_number = int(ref) if ref else row_number + 1
+            next_column = 0
+            in_phonetic = False
+            clear_parts()
+        elif name == rph:
+            in_phonetic = True
+        else:
+            if pending:
+                place(cell_value())
+            clear_parts()  # <is>, <r>, <f> ..., and whitespace between elements, which must not pile up
+
+    def root(name: str, attrs: dict[str, str]) -> None:
+        """Learn the prefix the part uses for the spreadsheetml namespace (usually none, "x:" from some tools)."""
+        nonlocal c, v, t, row, rph
+        prefix = name[: name.index(":") + 1] if ":" in name else ""
+        c, v, t, row, rph = (prefix + local for local in ("c", "v", "t", "row", "rPh"))
+        parser.StartElementHandler = start
+
+    parser.StartElementHandler = root
+    parser.CharacterDataHandler = parts.append
+    return parser, out, parts, finish_row
+
+
+def _rows(path: str | os.PathLike, member: str, shared_member: str | None) -> Iterator[tuple[int, tuple]]:
+    """The generator behind iter_xlsx_rows; owns the zip and the shared-string file and always closes them."""
+    zf = _open_zip(path)
+    shared = _SharedStrings()
+    try:
+        if shared_member is not None:
+            shared.load(zf, shared_member)
+        parser, out, parts, finish = _sheet_parser(shared.lookup)
+        with _open_member(zf, member) as fh:
+            for _ in _feed(parser, member, fh, parts):
+                if out:
+                    yield from out
+                    del out[:]
+        finish()
+        yield from out
+    finally:
+        shared.close()
+        zf.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# public API
+
+
+def xlsx_sheets(path: str | os.PathLike) -> list[tuple[str, bool]]:
+    """(sheet name, visible) for every worksheet, in workbook order (hidden/veryHidden -> visible False)."""
+    with _open_zip(path) as zf:
+        return [(name, visible) for name, visible, _member in _Book(zf).sheets]
+
+
+def iter_xlsx_rows(path: str | os.PathLike, sheet: str | None = None) -> Iterator[tuple[int, tuple]]:
+    """Yield (row_number, values) for each row that has at least one non-empty cell.
+
+    row_number is the 1-based Excel row number (from the <row r="..."> attribute, or counted when absent).
+    values is a tuple indexed from column A (index 0) up to the last non-empty cell of THAT row; gaps are "".
+    sheet=None means the first VISIBLE worksheet; an unknown name raises XlsxStreamError listing the sheet names.
+
+    The workbook is checked (zip, workbook.xml, sheet name) before this returns, so those errors surface at the call;
+    the rows themselves are read lazily and the files are closed when the iterator is exhausted or closed.
+    """
+    with _open_zip(path) as zf:
+        book = _Book(zf)
+        _name, member = book.pick(sheet)
+        if _member_name(zf, member) is None:
+            raise XlsxStreamError(f"This workbook is corrupt: sheet {_name!r} points to a missing part ({member}).")
+        member = _member_name(zf, member) or member
+    return _rows(path, member, book.shared_strings)
