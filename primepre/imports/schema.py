@@ -7,6 +7,7 @@ import accepts is a customer the model accepts. No serializers and no queries: t
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -65,8 +66,8 @@ class RowError:
 
 @dataclass(slots=True)
 class CleanRow:
-    """A row that passed every check that needs no database. `provided` lists the fields the file gave a value for:
-    an upsert changes only those, so a blank cell never wipes what a customer already has."""
+    """A row that passed every check that needs no database. An upsert changes only the fields the file gave a value
+    for (`provided()`), so a blank cell never wipes what a customer already has."""
 
     row_number: int
     first_name: str
@@ -78,28 +79,29 @@ class CleanRow:
     region: str
     company_name: str
     customer_type: str
-    provided: frozenset[str]
     values: tuple[Any, ...]
     mark_generated: bool = False
+    type_given: bool = False
 
-    def field_values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in UPDATABLE_FIELDS}
+    def provided(self) -> list[str]:
+        """The fields the file gave a value for (only these change in an upsert)."""
+        names = ["first_name", "last_name", "phone"]
+        if not self.mark_generated:
+            names.append("shipping_mark")
+        if self.email:
+            names.append("email")
+        if self.region:
+            names.append("region")
+        if self.company_name:
+            names.append("company_name")
+        if self.type_given:
+            names.append("customer_type")
+        return names
 
 
 @functools.lru_cache(maxsize=4096)
 def _region(raw: str) -> str | None:
     return parse_region(raw)
-
-
-def _cell(values: tuple[Any, ...], index: int | None) -> Any:
-    if index is None or index >= len(values):
-        return ""
-    value = values[index]
-    if value is None:
-        return ""
-    if type(value) is str and value[:1] == "'" and value[1:2] in NEUTRALISED:
-        return value[1:]  # our error file's CSV neutralises formula-like cells with an apostrophe
-    return value
 
 
 class MarkRule:
@@ -127,47 +129,69 @@ class MarkRule:
 
 
 class RowCleaner:
-    """Cleans and validates rows for one mapping. Reports every error of a row, not only the first."""
+    """Cleans and validates rows for one mapping. Reports every error of a row, not only the first.
+
+    This runs once per row (100,000 rows in a few seconds), so it fetches all mapped cells with one itemgetter and
+    avoids per-cell function calls; the rules themselves live in customers/ (phones, marks, regions, text).
+    """
+
+    _ORDER = ("first_name", "last_name", "full_name", "phone", "shipping_mark", "email", "region", "company_name")
+    _ORDER += ("customer_type",)
 
     def __init__(self, mapping: ColumnMapping, *, region: str, generate_marks: bool) -> None:
         self.mapping = mapping
         self.region = region
         self.generate_marks = generate_marks
         fields = mapping.fields
-        self.index = {name: fields.get(name) for name in (*UPDATABLE_FIELDS, "full_name")}
+        self.index = {name: fields.get(name) for name in self._ORDER}
         self.column = {name: mapping.header_for(name) for name in self.index}
+        # Unmapped fields read a padding cell that is always empty.
+        self.width = max([index for index in self.index.values() if index is not None], default=0) + 1
+        self.padding = ("",) * (self.width + 1)
+        self.getter = operator.itemgetter(
+            *(self.width if self.index[name] is None else self.index[name] for name in self._ORDER)
+        )
+        self.has_full_name = self.index["full_name"] is not None
 
     def _error(self, field: str, code: str, message: str) -> RowError:
         column_field = "full_name" if field in ("first_name", "last_name") and self.index[field] is None else field
         return RowError(self.column[column_field], field, code, message)
 
     def clean(self, row_number: int, values: tuple[Any, ...]) -> tuple[CleanRow | None, list[RowError]]:
-        index = self.index
+        cells = self.getter(values[: self.width] + self.padding[len(values[: self.width]) :])
+        cells = [
+            value[1:] if type(value) is str and value[:1] == "'" and value[1:2] in NEUTRALISED else value
+            for value in cells
+        ]
+        first_raw, last_raw, full_raw, phone_raw, mark_raw, email_raw, region_raw, company_raw, type_raw = cells
         errors: list[RowError] = []
-        provided: set[str] = set()
 
-        first = tidy_text(_cell(values, index["first_name"]))
-        last = tidy_text(_cell(values, index["last_name"]))
-        if not first and not last and index["full_name"] is not None:
-            full = tidy_text(_cell(values, index["full_name"]))
-            first, _, last = full.partition(" ")
-        for name, value in (("first_name", first), ("last_name", last)):
-            label = "First name" if name == "first_name" else "Last name"
-            if not value:
-                errors.append(self._error(name, "required", f"{label} is missing."))
-            elif len(value) > NAME_MAX:
-                errors.append(self._error(name, "too_long", f"{label} is {len(value)} characters; at most {NAME_MAX}."))
-            else:
-                provided.add(name)
+        first = tidy_text(first_raw)
+        last = tidy_text(last_raw)
+        if not first and not last and self.has_full_name:
+            first, _, last = tidy_text(full_raw).partition(" ")
+        if not first:
+            errors.append(self._error("first_name", "required", "First name is missing."))
+        elif len(first) > NAME_MAX:
+            errors.append(
+                self._error("first_name", "too_long", f"First name is {len(first)} characters; at most {NAME_MAX}.")
+            )
+        if not last:
+            errors.append(self._error("last_name", "required", "Last name is missing."))
+        elif len(last) > NAME_MAX:
+            errors.append(
+                self._error("last_name", "too_long", f"Last name is {len(last)} characters; at most {NAME_MAX}.")
+            )
 
-        phone_result = normalise_phone(_cell(values, index["phone"]), self.region)
-        if phone_result.ok:
-            provided.add("phone")
-        else:
-            code = phone_result.code or "invalid_phone"
-            errors.append(self._error("phone", code, phone_result.message or "Not a valid phone number."))
+        phone_result = normalise_phone(phone_raw, self.region)
+        if phone_result.e164 is None:
+            errors.append(
+                self._error(
+                    "phone", phone_result.code or "invalid_phone", phone_result.message or "Not a phone number."
+                )
+            )
 
-        mark = tidy_text(_cell(values, index["shipping_mark"]))
+        mark = tidy_text(mark_raw)
         key = mark_key(mark)
         generated = False
         if not mark:
@@ -183,45 +207,39 @@ class RowCleaner:
             errors.append(self._error("shipping_mark", "invalid_mark", "A shipping mark needs a letter or digit."))
         elif len(key) > MARK_KEY_MAX_LENGTH:
             errors.append(self._error("shipping_mark", "too_long", "Shipping mark is too long."))
-        else:
-            provided.add("shipping_mark")
 
-        email = normalise_email(tidy_text(_cell(values, index["email"])))
+        email = normalise_email(tidy_text(email_raw)) if email_raw != "" else None
         if email:
             if len(email) > EMAIL_MAX:
                 errors.append(self._error("email", "too_long", f"Email is longer than {EMAIL_MAX} characters."))
             else:
                 try:
                     validate_email(email)
-                    provided.add("email")
                 except ValidationError:
                     errors.append(self._error("email", "invalid_email", f"{email!r} is not a valid email address."))
 
-        region_text = tidy_text(_cell(values, index["region"]))
         region = ""
-        if region_text:
-            parsed = _region(region_text)
-            if parsed:
-                region = parsed
-                provided.add("region")
-            else:
-                errors.append(
-                    self._error("region", "invalid_region", f"{region_text!r} is not one of Ghana's 16 regions.")
-                )
+        if region_raw != "":
+            region_text = tidy_text(region_raw)
+            if region_text:
+                region = _region(region_text) or ""
+                if not region:
+                    errors.append(
+                        self._error("region", "invalid_region", f"{region_text!r} is not one of Ghana's 16 regions.")
+                    )
 
-        company = tidy_text(_cell(values, index["company_name"]))
+        company = tidy_text(company_raw) if company_raw != "" else ""
         if len(company) > COMPANY_MAX:
             errors.append(self._error("company_name", "too_long", f"Company is longer than {COMPANY_MAX} characters."))
-        elif company:
-            provided.add("company_name")
 
-        type_text = tidy_text(_cell(values, index["customer_type"])).casefold()
         customer_type = CustomerType.BUSINESS if company else CustomerType.INDIVIDUAL
-        if type_text:
+        type_given = False
+        if type_raw != "":
+            type_text = tidy_text(type_raw).casefold()
             if type_text in _CUSTOMER_TYPES:
                 customer_type = _CUSTOMER_TYPES[type_text]
-                provided.add("customer_type")
-            else:
+                type_given = True
+            elif type_text:
                 errors.append(
                     self._error("customer_type", "invalid_type", f"{type_text!r} is not individual or business.")
                 )
@@ -230,19 +248,19 @@ class RowCleaner:
             return None, errors
         return (
             CleanRow(
-                row_number=row_number,
-                first_name=first,
-                last_name=last,
-                phone=phone_result.e164 or "",
-                shipping_mark=mark,
-                mark_key=key,
-                email=email,
-                region=region,
-                company_name=company,
-                customer_type=customer_type,
-                provided=frozenset(provided),
-                values=values,
-                mark_generated=generated,
+                row_number,
+                first,
+                last,
+                phone_result.e164,
+                mark,
+                key,
+                email,
+                region,
+                company,
+                customer_type,
+                values,
+                generated,
+                type_given,
             ),
             errors,
         )

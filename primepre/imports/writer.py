@@ -197,7 +197,7 @@ class BatchWriter:
                     )
                 )
                 continue
-            changes = {name: getattr(row, name) for name in row.provided if getattr(row, name) != target[name]}
+            changes = {name: getattr(row, name) for name in row.provided() if getattr(row, name) != target[name]}
             if row.mark_generated or row.mark_key == target["mark_key"]:
                 changes.pop("shipping_mark", None)  # the same mark spelled differently is not a change
             if "shipping_mark" in changes:

@@ -29,6 +29,7 @@ CHUNK_SIZE = 64 * 1024  # bytes of inflated XML handed to expat at a time
 SHARED_STRINGS_IN_MEMORY = 50_000  # above this many shared strings they go to a temporary file
 MAX_COLUMNS = 16_384  # Excel's limit (column XFD); a larger reference is corrupt, and would cost memory
 MAX_TEXT_CHARS = 1 << 20  # Excel caps a cell at 32,767 characters; a run of text 32 times that is hostile
+MAX_SHARED_STRINGS = 1 << 24  # 16.7 million (128 MB of offsets): real files stay far below, a zip bomb would not
 MAX_SHEETS = 10_000  # no real workbook comes close; bounds what a hostile workbook.xml can make us keep
 
 _DIGITS = "0123456789"
@@ -100,11 +101,12 @@ def _open_member(zf: zipfile.ZipFile, member: str) -> IO[bytes]:
         raise _corrupt(member, exc) from exc
 
 
-def _feed(parser: expat.XMLParserType, member: str, fh: IO[bytes], parts: list[str] | None = None) -> Iterator[None]:
+def _feed(parser: expat.XMLParserType, member: str, fh: IO[bytes], *texts: list[str]) -> Iterator[None]:
     """Inflate ``member`` chunk by chunk into ``parser``, yielding after each chunk so callers can drain results.
 
-    ``parts`` is the parser's pending-text list; it is checked between chunks so a hostile run of text cannot grow
-    without bound (the handlers append to it through a C-level ``list.append`` for speed, so they cannot check).
+    ``texts`` are the parser's lists of pending text pieces; they are checked between chunks so that a hostile run of
+    text (or of rich-text runs) cannot grow without bound. The handlers cannot check: text reaches them through a
+    C-level ``list.append``, for speed.
     """
     try:
         while True:
@@ -113,10 +115,11 @@ def _feed(parser: expat.XMLParserType, member: str, fh: IO[bytes], parts: list[s
                 parser.Parse(b"", True)
                 break
             parser.Parse(chunk, False)
-            if parts is not None and len(parts) > 8 and sum(map(len, parts)) > MAX_TEXT_CHARS:
-                raise XlsxStreamError(
-                    f"This workbook is corrupt: part {member} holds a text longer than {MAX_TEXT_CHARS:,} characters."
-                )
+            for pieces in texts:
+                if len(pieces) > 8 and sum(map(len, pieces)) > MAX_TEXT_CHARS:
+                    raise XlsxStreamError(
+                        f"This workbook is corrupt: part {member} holds a text of over {MAX_TEXT_CHARS:,} characters."
+                    )
             yield
     except expat.ExpatError as exc:
         raise _corrupt(member, f"XML error: {expat.ErrorString(exc.code)} at line {exc.lineno}") from exc
@@ -194,16 +197,19 @@ class _Book:
     @staticmethod
     def _workbook_part(zf: zipfile.ZipFile) -> str:
         """The main part named by _rels/.rels (usually xl/workbook.xml)."""
+        member = None
         for rel_type, target in _read_rels(zf, "").values():
             if rel_type.endswith(_OFFICE_DOCUMENT_REL):
                 member = _member_name(zf, target)
                 if member is not None:
-                    return member
-        member = _member_name(zf, "xl/workbook.xml")
+                    break
+        member = member or _member_name(zf, "xl/workbook.xml") or _member_name(zf, "xl/workbook.bin")
         if member is None:
-            if _member_name(zf, "xl/workbook.bin") is not None:
-                raise XlsxStreamError("This is a binary .xlsb workbook, which is not supported; save it as .xlsx.")
             raise XlsxStreamError("This file is not an .xlsx workbook: it has no xl/workbook.xml.")
+        if member.lower().endswith(".bin"):
+            raise XlsxStreamError(
+                "This is a binary .xlsb workbook, which this reader does not support; save it as .xlsx."
+            )
         return member
 
     def pick(self, sheet: str | None) -> tuple[str, str]:
@@ -251,6 +257,7 @@ class _SharedStrings:
         runs: list[str] = []  # finished <t> texts of the current <si>
         strings = self.strings
         offsets = self.offsets
+        offsets_append = offsets.append
         write: Callable[[bytes], object] | None = None
         size = 0  # bytes written to the file
         open_item = False  # an <si> has started and is not stored yet
@@ -287,14 +294,21 @@ class _SharedStrings:
             runs.append("".join(parts))
 
         def start(name: str, attrs: dict[str, str]) -> None:
-            nonlocal open_item, in_phonetic
+            nonlocal open_item, in_phonetic, size
             if name == t:
                 clear_parts()
                 if not in_phonetic:
                     parser.EndElementHandler = end_text
             elif name == si:
                 if open_item:
-                    store()
+                    if write is None:
+                        store()
+                    else:  # store(), inlined for the big tables where it runs millions of times
+                        data = "".join(runs).encode()
+                        del runs[:]
+                        write(data)
+                        size += len(data)
+                        offsets_append(size)
                 open_item = True
                 in_phonetic = False
                 clear_parts()
@@ -315,8 +329,11 @@ class _SharedStrings:
         parser.StartElementHandler = root
         parser.CharacterDataHandler = parts.append
         with _open_member(zf, member) as fh:
-            for _ in _feed(parser, member, fh, parts):
-                pass
+            for _ in _feed(parser, member, fh, parts, runs):
+                if len(offsets) > MAX_SHARED_STRINGS:
+                    raise XlsxStreamError(
+                        f"This workbook has more than {MAX_SHARED_STRINGS:,} different texts, which is not supported."
+                    )
         if open_item:
             store()
         self._ready()
@@ -380,7 +397,7 @@ def _blank_or_corrupt(text: str, problem: str) -> None:
 
 def _sheet_parser(
     lookup: Callable[[int], str],
-) -> tuple[expat.XMLParserType, list[tuple[int, tuple]], list[str], Callable[[], None]]:
+) -> tuple[expat.XMLParserType, list[tuple[int, tuple]], list[str], list[str], Callable[[], None]]:
     """An expat parser for a worksheet part that appends (row_number, values) to the returned list.
 
     This is the hot loop (a million rows of eight cells is tens of millions of expat events), and the cost is
@@ -393,7 +410,8 @@ def _sheet_parser(
     * where whitespace does matter (the text of a ``<t>`` or of a formula-string ``<v>``) an end handler is
       installed for just that element and removed again when it fires.
 
-    Call the returned ``finish`` after the last chunk to flush the final cell and row.
+    Returns the parser, the list rows are appended to, the two lists of pending text (for ``_feed``'s size check) and
+    ``finish``, to call after the last chunk to flush the final cell and row.
     """
     parser = _new_parser()
     out: list[tuple[int, tuple]] = []
@@ -408,7 +426,7 @@ def _sheet_parser(
     cell_type: str | None = None
     pending = False  # a <v> was opened whose text (in parts) is still to be turned into a value
     in_phonetic = False  # inside <rPh>: phonetic guide text, not part of the value
-    c = v = t = row = rph = ""
+    c = v = t = is_ = row = rph = ""
 
     def cell_value() -> object:
         """Value of the cell just finished (from the pending <v> text or the <t> runs), None when it is empty."""
@@ -425,13 +443,13 @@ def _sheet_parser(
             except ValueError:
                 return _blank_or_corrupt(text, "is not a number")
         if cell_type == "s":
-            return _shared(text)
+            return shared_value(text)
         if cell_type == "b":
             text = text.strip()
             return (text == "1" or text.lower() == "true") if text else None
         return None  # "e" (#N/A, #DIV/0! ...) is empty to the import
 
-    def _shared(text: str) -> str | None:
+    def shared_value(text: str) -> str | None:
         try:
             index = int(text)
             if index < 0:
@@ -466,8 +484,8 @@ def _sheet_parser(
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal column, next_column, cell_type, row_number, in_phonetic, pending
         if name == c:
-            # Finish the previous cell. This runs once per cell, so the two commonest cases (a number, a shared
-            # string) and the placement are written out here rather than calling cell_value() and place().
+            # Finish the previous cell. This runs once per cell, so the commonest cases (a number, a shared string)
+            # and the placement are written out here rather than calling cell_value() and place().
             if pending:
                 text = "".join(parts)
                 if cell_type is None:
@@ -478,7 +496,7 @@ def _sheet_parser(
                         value = _blank_or_corrupt(text, "is not a number")
                 elif cell_type == "s":
                     pending = False
-                    value = _shared(text)
+                    value = shared_value(text)
                 else:
                     value = cell_value()
             elif runs:
@@ -521,10 +539,17 @@ def _sheet_parser(
             clear_parts()
             if not in_phonetic:
                 parser.EndElementHandler = end_exact
+        elif name == is_:
+            clear_parts()
         elif name == row:
             finish_row()
             ref = attrs.get("r")
-            row_number = int(ref) if ref else row_number + 1
+            if ref is None:
+                row_number += 1
+            elif ref.isdigit():
+                row_number = int(ref)
+            else:
+                raise XlsxStreamError(f"This workbook is corrupt: {ref[:40]!r} is not a row number.")
             next_column = 0
             in_phonetic = False
             clear_parts()
@@ -533,18 +558,18 @@ def _sheet_parser(
         else:
             if pending:
                 place(cell_value())
-            clear_parts()  # <is>, <r>, <f> ..., and whitespace between elements, which must not pile up
+            clear_parts()  # <r>, <f>, <sheetData> ..., and whitespace between elements, which must not pile up
 
     def root(name: str, attrs: dict[str, str]) -> None:
         """Learn the prefix the part uses for the spreadsheetml namespace (usually none, "x:" from some tools)."""
-        nonlocal c, v, t, row, rph
+        nonlocal c, v, t, is_, row, rph
         prefix = name[: name.index(":") + 1] if ":" in name else ""
-        c, v, t, row, rph = (prefix + local for local in ("c", "v", "t", "row", "rPh"))
+        c, v, t, is_, row, rph = (prefix + local for local in ("c", "v", "t", "is", "row", "rPh"))
         parser.StartElementHandler = start
 
     parser.StartElementHandler = root
     parser.CharacterDataHandler = parts.append
-    return parser, out, parts, finish_row
+    return parser, out, parts, runs, finish_row
 
 
 def _rows(path: str | os.PathLike, member: str, shared_member: str | None) -> Iterator[tuple[int, tuple]]:
@@ -554,9 +579,9 @@ def _rows(path: str | os.PathLike, member: str, shared_member: str | None) -> It
     try:
         if shared_member is not None:
             shared.load(zf, shared_member)
-        parser, out, parts, finish = _sheet_parser(shared.lookup)
+        parser, out, parts, runs, finish = _sheet_parser(shared.lookup)
         with _open_member(zf, member) as fh:
-            for _ in _feed(parser, member, fh, parts):
+            for _ in _feed(parser, member, fh, parts, runs):
                 if out:
                     yield from out
                     del out[:]
@@ -589,8 +614,8 @@ def iter_xlsx_rows(path: str | os.PathLike, sheet: str | None = None) -> Iterato
     """
     with _open_zip(path) as zf:
         book = _Book(zf)
-        _name, member = book.pick(sheet)
-        if _member_name(zf, member) is None:
-            raise XlsxStreamError(f"This workbook is corrupt: sheet {_name!r} points to a missing part ({member}).")
-        member = _member_name(zf, member) or member
+        name, target = book.pick(sheet)
+        member = _member_name(zf, target)
+    if member is None:
+        raise XlsxStreamError(f"This workbook is corrupt: sheet {name!r} points to a missing part ({target}).")
     return _rows(path, member, book.shared_strings)
