@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev lock reset-password clean
+.PHONY: run test lint install install-dev lock reset-password clean bench
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "PrimePre needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -21,6 +21,10 @@ $(VENV)/.base-installed: requirements/base.txt | $(PY)
 $(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(PY)
 	$(BIN)/pip install -q -r requirements/dev.txt
 	@touch $@ $(VENV)/.base-installed
+
+$(VENV)/.bench-installed: requirements/bench.txt requirements/dev.txt requirements/base.txt | $(PY)
+	$(BIN)/pip install -q -r requirements/bench.txt
+	@touch $@ $(VENV)/.dev-installed $(VENV)/.base-installed
 
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
@@ -51,10 +55,16 @@ test: lint
 		echo "--- TEST_DATABASE_URL is not set: PostgreSQL leg skipped (set it to postgres://postgres@127.0.0.1:5432/primepre)"; \
 	fi
 
+## bench: generate 7k/100k/1M customer files, import them on SQLite and PostgreSQL, compare with django-import-export
+## (about 10 minutes; `BENCH_ARGS="--sizes 7000,100000"` for a quick run). Figures, never assertions.
+bench: $(VENV)/.bench-installed
+	$(PY) bench/run.py --compare $(BENCH_ARGS)
+
 ## lock: re-pin every dependency (edit requirements/*.in, then run this)
 lock: install-dev
 	cd requirements && ../$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links base.in -o base.txt
 	cd requirements && ../$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links dev.in -o dev.txt
+	cd requirements && ../$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links bench.in -o bench.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles

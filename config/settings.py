@@ -163,7 +163,7 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 2000)
 # Above this uncompressed sheet size an .xlsx is read by the streaming reader (flat memory) instead of calamine
 # (fast, but holds the whole sheet: about 0.65 KB per row).
-IMPORT_STREAMING_THRESHOLD_BYTES = env_int("IMPORT_STREAMING_THRESHOLD_BYTES", 32 * 1024 * 1024)
+IMPORT_STREAMING_THRESHOLD_BYTES = env_int("IMPORT_STREAMING_THRESHOLD_BYTES", 48 * 1024 * 1024)
 # The in-file duplicate index moves from memory to a temporary SQLite file past this many rows.
 IMPORT_DEDUPE_MEMORY_ROWS = env_int("IMPORT_DEDUPE_MEMORY_ROWS", 150_000)
 # Zip-based files (xlsx, ods) may not unpack to more than this (zip bombs).

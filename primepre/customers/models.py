@@ -40,7 +40,6 @@ class Customer(models.Model):
     last_name = models.CharField(max_length=100)
     phone = models.CharField(
         max_length=16,
-        unique=True,
         help_text="E.164, e.g. +233241234567. Any common format is accepted and normalised.",
         error_messages={"unique": "A customer with this phone number already exists."},
     )
@@ -56,7 +55,13 @@ class Customer(models.Model):
     company_name = models.CharField(max_length=200, blank=True, default="")
     customer_type = models.CharField(max_length=12, choices=CustomerType.choices, default=CustomerType.INDIVIDUAL)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        db_index=False,  # nobody searches customers by creator; one index fewer to maintain on bulk imports
     )
     import_job = models.ForeignKey(
         "imports.ImportJob",
@@ -65,6 +70,9 @@ class Customer(models.Model):
         on_delete=models.SET_NULL,
         related_name="customers_created",
         editable=False,
+        # No database FK: it would fire a trigger per imported row. The link is bookkeeping for undo; Django still
+        # sets it to NULL when a job is deleted.
+        db_constraint=False,
         help_text="The import that created this customer (undo deletes it if nobody edited it since).",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -78,6 +86,9 @@ class Customer(models.Model):
             ("send_sms", "Can send SMS to customers"),
         ]
         constraints = [
+            # A constraint rather than unique=True: same guarantee, without the extra LIKE index Django adds on
+            # PostgreSQL for unique text fields (search uses the exact E.164 value).
+            models.UniqueConstraint(fields=["phone"], name="customer_phone_unique"),
             models.UniqueConstraint(
                 fields=["mark_key"],
                 name="customer_mark_key_unique",
@@ -104,9 +115,6 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["last_name", "first_name"], name="customer_name_idx"),
-            models.Index(fields=["region"], name="customer_region_idx"),
-            models.Index(fields=["customer_type"], name="customer_type_idx"),
-            models.Index(Lower("company_name"), name="customer_company_lower_idx"),
         ]
 
     def __str__(self) -> str:

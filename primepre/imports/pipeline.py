@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -69,9 +70,13 @@ def json_safe(value: Any) -> Any:
 
 
 def _batches(rows: Iterable[tuple[int, tuple[Any, ...]]], size: int) -> Iterator[list[tuple[int, tuple[Any, ...]]]]:
+    """Batches of `size` rows, after a short ramp (250, 500, 1,000 …) so the writer starts while the reader is still
+    on the first rows: small files finish sooner, large ones do not notice."""
     iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
+    current = min(size, 250)
+    while batch := list(islice(iterator, current)):
         yield batch
+        current = min(size, current * 2)
 
 
 class InFileDedupe:
@@ -238,6 +243,7 @@ def run_import(
     Raises ImportFileError for a file-level problem (nothing is written then, unless it is found mid-file, in which
     case the batches before it stay committed and the checkpoint says where it stopped).
     """
+    clock = _Clock(job.seconds)  # from the first byte read: opening and mapping the file count too
     batch_size = batch_size or int(job.options.get("batch_size") or settings.IMPORT_BATCH_SIZE)
     region = settings.DEFAULT_PHONE_REGION
     generate_marks = job.options.get("missing_mark") == "generate"
@@ -262,7 +268,6 @@ def run_import(
             mapping=mapping,
             allocator=MarkAllocator(rule) if rule else None,
         )
-        clock = _Clock(job.seconds)
         logger.info(
             "[IMPORT-START] job=%s file=%s format=%s reader=%s sheet=%s rows=%s mode=%s dry_run=%s resume_after=%s",
             job.pk,
@@ -284,6 +289,10 @@ def run_import(
             rows_before=job.rows_read,
             max_rows=settings.IMPORT_MAX_ROWS,
         )
+        # The writer waits on the database ~1,000 times per 100k rows; with Python's default 5 ms switch interval
+        # each wake-up can queue behind the reader thread holding the GIL. A shorter interval keeps both busy.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, 0.0005))
         producer.start()
         for prepared in producer.batches():
             if should_stop is not None and should_stop():
@@ -307,6 +316,7 @@ def run_import(
     finally:
         if producer is not None:
             producer.stop()
+            sys.setswitchinterval(switch_interval)
         table.close()
         index.close()
 
@@ -344,17 +354,45 @@ def _replay(batch: list[tuple[int, tuple[Any, ...]]], cleaner: RowCleaner, dedup
     dedupe.filter(clean_rows, [])
 
 
+_COUNTERS = ("rows_read", "created", "updated", "unchanged", "failed", "checkpoint_row", "seconds")
+BATCH_ATTEMPTS = 3
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    """PostgreSQL aborts one of two transactions that wait on each other's unique-index entries."""
+    import psycopg
+
+    causes = [exc, exc.__cause__]
+    return any(
+        isinstance(cause, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)) for cause in causes
+    )
+
+
 def _write_batch(job: ImportJob, prepared: _Prepared, writer: BatchWriter, clock: _Clock) -> None:
-    now = timezone.now()
-    with transaction.atomic():
-        if writer.postgres:
-            # The checkpoint commits with the rows it describes, so a commit lost in a server crash loses both
-            # and the resumed job redoes them: waiting for each batch's WAL flush buys nothing here.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-        outcome = writer.write(prepared.clean_rows, now) if prepared.clean_rows else BatchOutcome()
-        failures = prepared.failures + outcome.failures
-        _record_batch(job, prepared, outcome, failures, now, clock.seconds())
+    """Write one batch in one transaction; a deadlock with a concurrent import rolls it back and it is retried."""
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        before = {name: getattr(job, name) for name in _COUNTERS}
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                if writer.postgres:
+                    # The checkpoint commits with the rows it describes, so a commit lost in a server crash loses
+                    # both and the resumed job redoes them: waiting for each batch's WAL flush buys nothing.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL synchronous_commit = off")
+                outcome = writer.write(prepared.clean_rows, now) if prepared.clean_rows else BatchOutcome()
+                failures = prepared.failures + outcome.failures
+                _record_batch(job, prepared, outcome, failures, now, clock.seconds())
+            return
+        except Exception as exc:
+            for name, value in before.items():
+                setattr(job, name, value)
+            if attempt == BATCH_ATTEMPTS or not _is_deadlock(exc):
+                raise
+            logger.warning(
+                "[IMPORT-RETRY] job=%s last_row=%s attempt=%s reason=deadlock", job.pk, prepared.last_row, attempt
+            )
+            time.sleep(0.05 * attempt)
 
 
 def _record_batch(

@@ -33,6 +33,7 @@ INSERT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+PHONE_COLUMN = INSERT_COLUMNS.index("phone")
 MAX_RACE_RETRIES = 3
 logger = logging.getLogger("primepre.imports")
 
@@ -58,6 +59,46 @@ class BatchOutcome:
     updates: list[Update] = field(default_factory=list)
     unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_text(records: list[tuple[Any, ...]]) -> str:
+    """The records in COPY's text format, fast. The last four columns (user, job, timestamps) are the same for the
+    whole batch; the text columns hold no tab, newline or carriage return (cleaning collapses whitespace), so a line
+    needs escaping only if it holds a backslash, and the careful path handles anything unexpected."""
+    if not records:
+        return ""
+    text_columns = len(INSERT_COLUMNS) - 4
+    tail = "\t" + "\t".join(_copy_value(value) for value in records[0][text_columns:])
+    email = INSERT_COLUMNS.index("email")
+    lines = []
+    for record in records:
+        head = list(record[:text_columns])
+        no_email = head[email] is None
+        if no_email:
+            head[email] = ""
+        try:
+            line = "\t".join(head)
+        except TypeError:  # a non-text value: the careful path
+            line = "\\"
+        if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != text_columns - 1:
+            line = "\t".join(_copy_value(value) for value in record[:text_columns])
+        elif no_email:
+            head[email] = "\\N"
+            line = "\t".join(head)
+        lines.append(line + tail)
+    lines.append("")
+    return "\n".join(lines)
 
 
 class ExistingCustomers:
@@ -237,12 +278,24 @@ class BatchWriter:
     # --- writing --------------------------------------------------------------------------------------------------
 
     def write(self, rows: Sequence[CleanRow], now: dt.datetime) -> BatchOutcome:
-        """Classify and (unless dry run) write `rows`; must run inside the batch's transaction."""
+        """Classify and (unless dry run) write `rows`; must run inside the batch's transaction.
+
+        In create mode the first round is optimistic: every row is inserted with ON CONFLICT DO NOTHING and only the
+        rows the database refused are matched (to say which customer they collide with). Most rows of an import are
+        new, so this saves matching the whole batch.
+        """
         outcome = BatchOutcome()
         pending = list(rows)
-        for _attempt in range(MAX_RACE_RETRIES):
+        optimistic = self.mode == "create" and not self.dry_run
+        for attempt in range(MAX_RACE_RETRIES):
             round_outcome = BatchOutcome()
-            self.classify(pending, round_outcome)
+            if optimistic and attempt == 0:
+                for row in pending:
+                    if row.mark_generated and self.allocator is not None:
+                        self.allocator.allocate(row)
+                round_outcome.created = pending
+            else:
+                self.classify(pending, round_outcome)
             outcome.updates += round_outcome.updates
             outcome.unchanged += round_outcome.unchanged
             outcome.failures += round_outcome.failures
@@ -254,11 +307,12 @@ class BatchWriter:
             outcome.created += inserted
             if not pending:
                 return outcome
-            logger.info(
-                "[IMPORT-RACE] job=%s rows=%s another writer inserted them first; matching again",
-                self.job_id,
-                len(pending),
-            )
+            if attempt or not optimistic:
+                logger.info(
+                    "[IMPORT-RACE] job=%s rows=%s another writer inserted them first; matching again",
+                    self.job_id,
+                    len(pending),
+                )
         outcome.failures += [
             self._fail(row, "phone", "conflict", "Another import wrote this customer at the same time; import again.")
             for row in pending
@@ -269,6 +323,8 @@ class BatchWriter:
         """Insert new customers; returns (inserted, lost a race to a concurrent writer)."""
         if not rows:
             return [], []
+        stamp = connection.ops.adapt_datetimefield_value(now)  # stored exactly as the ORM would store it
+        # Sorted by phone: two imports inserting overlapping rows take their index locks in the same order.
         records = [
             (
                 row.first_name,
@@ -282,36 +338,53 @@ class BatchWriter:
                 row.mark_key,
                 self.user_id,
                 self.job_id,
-                now,
-                now,
+                stamp,
+                stamp,
             )
-            for row in rows
+            for row in sorted(rows, key=lambda row: row.phone)
         ]
-        inserted_phones = self._insert_postgres(records) if self.postgres else self._insert_sqlite(records)
+        inserted_phones = (
+            self._insert_postgres(records, _copy_text(records)) if self.postgres else self._insert_sqlite(records, now)
+        )
         inserted = [row for row in rows if row.phone in inserted_phones]
         lost = [row for row in rows if row.phone not in inserted_phones]
         return inserted, lost
 
-    def _insert_sqlite(self, records: list[tuple[Any, ...]]) -> set[str]:
+    def _insert_sqlite(self, records: list[tuple[Any, ...]], now: dt.datetime) -> set[str]:
+        """One prepared single-row INSERT run for every record (a multi-row VALUES statement costs SQLite tens of MB
+        per batch). Usually every row goes in; when some did not, the rows this batch inserted are the ones carrying
+        this job and this batch's timestamp."""
         table = Customer._meta.db_table
         columns = ", ".join(INSERT_COLUMNS)
-        row_sql = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
-        phones: set[str] = set()
-        per_statement = 30_000 // len(INSERT_COLUMNS)  # SQLite allows 32,766 parameters per statement
+        placeholders = ", ".join(["%s"] * len(INSERT_COLUMNS))
         with connection.cursor() as cursor:
-            for start in range(0, len(records), per_statement):
-                chunk = records[start : start + per_statement]
-                sql = (
-                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
-                    "ON CONFLICT DO NOTHING RETURNING phone"
-                )
-                cursor.execute(sql, [value for record in chunk for value in record])
-                phones.update(phone for (phone,) in cursor.fetchall())
-        return phones
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608
+                records,
+            )
+            if cursor.rowcount == len(records):
+                return {record[PHONE_COLUMN] for record in records}
+            cursor.execute(
+                f"SELECT phone FROM {table} WHERE import_job_id = %s AND created_at = %s",  # noqa: S608
+                [self.job_id, connection.ops.adapt_datetimefield_value(now)],
+            )
+            return {phone for (phone,) in cursor.fetchall()}
 
-    def _insert_postgres(self, records: list[tuple[Any, ...]]) -> set[str]:
+    def _insert_postgres(self, records: list[tuple[Any, ...]], copy_text: str) -> set[str]:
+        """COPY straight into the table, in a savepoint; if a concurrent writer got a unique value first, COPY fails
+        as a whole and we fall back to COPY into a staging table + INSERT … ON CONFLICT DO NOTHING, row by row."""
+        import psycopg
+
         table = Customer._meta.db_table
         columns = ", ".join(INSERT_COLUMNS)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # The raw psycopg cursor: Django's wrapper has no COPY (and so does not translate its errors).
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    copy.write(copy_text)
+            return {record[PHONE_COLUMN] for record in records}
+        except (IntegrityError, psycopg.errors.IntegrityError):
+            pass
         with connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS primepre_import_stage ("
@@ -319,10 +392,8 @@ class BatchWriter:
                 "company_name text, customer_type text, mark_key text, created_by_id bigint, import_job_id bigint, "
                 "created_at timestamptz, updated_at timestamptz) ON COMMIT DELETE ROWS"
             )
-            raw = cursor.cursor  # the psycopg cursor: Django's wrapper has no COPY
-            with raw.copy(f"COPY primepre_import_stage ({columns}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
+            with cursor.cursor.copy(f"COPY primepre_import_stage ({columns}) FROM STDIN") as copy:
+                copy.write(copy_text)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM primepre_import_stage "  # noqa: S608
                 "ON CONFLICT DO NOTHING RETURNING phone"
@@ -362,10 +433,11 @@ class BatchWriter:
         for update in updates:
             groups.setdefault(tuple(sorted(update.changes)), []).append(update)
         table = Customer._meta.db_table
+        stamp = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
             for names, group in groups.items():
                 assignments = ", ".join(f"{name} = %s" for name in names)
                 cursor.executemany(
                     f"UPDATE {table} SET {assignments}, updated_at = %s WHERE id = %s",  # noqa: S608
-                    [[*(u.changes[name] for name in names), now, u.customer_id] for u in group],
+                    [[*(u.changes[name] for name in names), stamp, u.customer_id] for u in group],
                 )

@@ -142,3 +142,20 @@ def test_detect_format_rejects_binary_junk(tmp_path) -> None:
     with pytest.raises(ImportFileError) as caught:
         detect_format(junk)
     assert caught.value.code == "unsupported_format"
+
+
+@pytest.mark.parametrize("name", ["basic.ods", "basic.xls", "basic.xlsb"])
+def test_calamine_only_formats_above_the_memory_threshold_are_refused_with_a_way_out(name: str, settings) -> None:
+    settings.IMPORT_STREAMING_THRESHOLD_BYTES = 1000
+    job = run_import(FILES / name)
+    assert (job.status, job.error_code) == ("failed", "file_too_large_for_format")
+    assert "Save it as .xlsx or .csv" in job.error_message
+
+
+def test_big_xlsx_switches_to_the_streaming_reader_with_the_same_result(settings) -> None:
+    settings.IMPORT_STREAMING_THRESHOLD_BYTES = 1000
+    assert open_rows(FILES / "basic.xlsx").reader == "xlsx-stream"
+    job = run_import(FILES / "basic.xlsx")
+    assert (job.created, job.failed) == (4, 2)
+    assert _customers() == BASIC_CUSTOMERS
+    assert errors_by_row(job) == BASIC_ERRORS

@@ -283,3 +283,30 @@ def test_formula_like_cells_and_report_columns_survive_a_round_trip(tmp_path: Pa
     job = run_import(path)
     assert job.failed == 1
     assert job.row_errors.get().values[0] == "=HYPERLINK(1)"
+
+
+def test_imported_timestamps_are_stored_like_the_orms(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "one.csv", HEADER, [_row("PM1", "Ama", "Owusu", "0241234567")])
+    job = run_import(path)
+    imported = Customer.objects.get()
+    make_customer(first_name="Later")
+    assert imported.created_at == imported.updated_at  # untouched since the import: undo may delete it
+    assert imported.import_job_id == job.pk
+    assert Customer.objects.filter(created_at__lte=imported.created_at).get() == imported
+    assert list(Customer.objects.order_by("created_at").values_list("first_name", flat=True)) == ["Ama", "Later"]
+
+
+def test_backslashes_and_odd_text_survive_the_bulk_write(tmp_path: Path) -> None:
+    rows = [
+        _row("PM\\N", "A\\N", "B\\\\C", "0241234567", "", "", "C:\\temp"),
+        _row("PM2", "Ama", "Owusu", "0241234568", "", "", "\\N"),
+        _row("PM3", "Ṭhé", "Ñame", "0241234569", "x@y.co", "", "Tab\there"),
+    ]
+    path = write_csv(tmp_path / "odd.csv", HEADER, rows)
+    job = run_import(path)
+    assert (job.created, job.failed) == (3, 0)
+    assert set(Customer.objects.values_list("shipping_mark", "first_name", "last_name", "email", "company_name")) == {
+        ("PM\\N", "A\\N", "B\\\\C", None, "C:\\temp"),
+        ("PM2", "Ama", "Owusu", None, "\\N"),
+        ("PM3", "Ṭhé", "Ñame", "x@y.co", "Tab here"),
+    }
