@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "primepre.accounts",
     "primepre.customers",
     "primepre.imports",
@@ -170,6 +172,20 @@ IMPORT_DEDUPE_MEMORY_ROWS = env_int("IMPORT_DEDUPE_MEMORY_ROWS", 150_000)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 1024 * 1024 * 1024)
 # A missing shipping mark is generated from this rule when the import asks for it ({FIRST_NAME:6} = 6 letters).
 IMPORT_MARK_RULE = env_str("IMPORT_MARK_RULE", "PM {FIRST_NAME:6}")
+
+# A running import writes a heartbeat every batch; a job silent this long has lost its worker and is resumed.
+IMPORT_HEARTBEAT_TIMEOUT_SECONDS = env_int("IMPORT_HEARTBEAT_TIMEOUT_SECONDS", 60)
+IMPORT_SSE_POLL_SECONDS = 0.5
+IMPORT_SSE_MAX_SECONDS = env_int("IMPORT_SSE_MAX_SECONDS", 300)  # then the browser reconnects
+
+# --- Background tasks ----------------------------------------------------------------------------------------------
+# Django's tasks API. The database backend needs no extra server (SQLite or PostgreSQL, SKIP LOCKED for many workers);
+# TASKS_BACKEND=rq moves the queue to Redis (REDIS_URL) for scale-out.
+TASKS_BACKEND = env_str("TASKS_BACKEND", "database")
+if TASKS_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # --- REST API ----------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -63,6 +63,16 @@ class ImportJob(models.Model):
 
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the worker running the job: a batch commits only while the token is still this worker's, and a
+    # job whose heartbeat stops is handed to another worker (tasks.recover_stalled_jobs).
+    worker_token = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Undo is recorded on the job it undid.
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undo_result = models.JSONField(null=True, blank=True)
     seconds = models.FloatField(default=0, help_text="Time spent processing rows, summed over runs of the job.")
 
     class Meta:

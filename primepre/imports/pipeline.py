@@ -57,6 +57,10 @@ class ImportProgress:
         return min(100.0, 100.0 * self.rows_read / self.total_rows)
 
 
+class LeaseLost(Exception):
+    """The job was handed to another worker (this one stalled): stop without writing anything more."""
+
+
 class ImportCancelled(Exception):
     """Raised between batches when the job was cancelled; everything committed so far stays committed."""
 
@@ -437,7 +441,11 @@ def _record_batch(
     job.failed += len(failures)
     job.checkpoint_row = prepared.last_row
     job.seconds = seconds
-    ImportJob.objects.filter(pk=job.pk).update(
+    lease = ImportJob.objects.filter(pk=job.pk, worker_token=job.worker_token) if job.worker_token else None
+    if lease is None:
+        lease = ImportJob.objects.filter(pk=job.pk)
+    updated = lease.update(
+        heartbeat_at=now,
         seconds=seconds,
         rows_read=job.rows_read,
         created=job.created,
@@ -446,6 +454,8 @@ def _record_batch(
         failed=job.failed,
         checkpoint_row=job.checkpoint_row,
     )
+    if not updated:
+        raise LeaseLost()
 
 
 def _progress(job: ImportJob, total: int | None) -> ImportProgress:

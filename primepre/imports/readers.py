@@ -310,7 +310,7 @@ def _csv_rows(handle: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
 
 
 def _json_prefix(path: Path) -> str:
-    """`item` for a bare array, `customers.item` for the old frontend's `{"customers": [...]}`."""
+    """`item` for a bare array, `customers.item` for the old frontend's `{"customers": [...], "mode": ...}`."""
     with open(path, "rb") as handle:
         try:
             for prefix, event, value in ijson.parse(handle):
@@ -318,13 +318,9 @@ def _json_prefix(path: Path) -> str:
                     return "item"
                 if prefix == "" and event == "map_key" and value == "customers":
                     return "customers.item"
-                if prefix == "" and event == "map_key":
-                    continue
-                if prefix.count(".") >= 1 or event not in {"start_map", "map_key"}:
-                    break
         except ijson.JSONError as exc:
             raise ImportFileError("corrupt_file", f"The JSON is not valid: {exc}.") from exc
-    raise ImportFileError("unsupported_format", 'JSON must be an array of customer objects, or {"customers": [ ... ]}.')
+    raise ImportFileError("unsupported_format", 'JSON must be an array of customer objects, or {"customers": [...]}.')
 
 
 def _open_json(path: Path) -> SheetRows:

@@ -52,12 +52,16 @@ def _csv_safe(value: Any) -> Any:
     return value
 
 
-def write_csv_report(job: ImportJob, target: IO[str]) -> None:
+def iter_csv_report_rows(job: ImportJob) -> Iterator[list[Any]]:
+    """The CSV error report row by row (header first), for writing to a file or streaming over HTTP."""
     headers = report_headers(job)
-    writer = csv.writer(target)
-    writer.writerow([*headers, ERRORS_HEADER, ROW_HEADER])
+    yield [*headers, ERRORS_HEADER, ROW_HEADER]
     for row_number, values, errors in _rows(job, len(headers)):
-        writer.writerow([*(_csv_safe(value) for value in values), _csv_safe(_error_text(errors)), row_number])
+        yield [*(_csv_safe(value) for value in values), _csv_safe(_error_text(errors)), row_number]
+
+
+def write_csv_report(job: ImportJob, target: IO[str]) -> None:
+    csv.writer(target).writerows(iter_csv_report_rows(job))
 
 
 def write_xlsx_report(job: ImportJob, target: str | Path | IO[bytes]) -> None:

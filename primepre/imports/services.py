@@ -10,6 +10,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,12 @@ from typing import IO, Any
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .errors import ImportFileError
 from .models import ImportJob, ImportMode, ImportStatus
-from .pipeline import ImportCancelled, ImportProgress, run_import
+from .pipeline import ImportCancelled, ImportProgress, LeaseLost, run_import
 from .readers import detect_format
 
 logger = logging.getLogger("primepre.imports")
@@ -128,13 +130,22 @@ def execute_job(
     batch_size: int | None = None,
 ) -> ImportJob:
     """Run `job` to the end (or resume it after its checkpoint) and record how it ended."""
-    resuming = job.checkpoint_row > 0
+    token = uuid.uuid4().hex
+    claimable = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.FAILED, error_code="internal_error")
     with transaction.atomic():
+        claimed = ImportJob.objects.filter(claimable, pk=job.pk).update(
+            status=ImportStatus.RUNNING, worker_token=token, heartbeat_at=timezone.now(), finished_at=None
+        )
+        job.refresh_from_db()
+        if not claimed:
+            logger.info(
+                "[IMPORT-SKIP] job=%s status=%s reason=not queued (done, cancelled or taken)", job.pk, job.status
+            )
+            return job
+        resuming = job.checkpoint_row > 0
         if not resuming:
             _reset_counts(job)
-        job.status = ImportStatus.RUNNING
         job.started_at = job.started_at if resuming and job.started_at else timezone.now()
-        job.finished_at = None
         job.save()
     if resuming:
         logger.info("[IMPORT-RESUME] job=%s after_row=%s rows_done=%s", job.pk, job.checkpoint_row, job.rows_read)
@@ -146,6 +157,9 @@ def execute_job(
     except ImportFileError as exc:
         _finish(job, ImportStatus.FAILED, exc.code, exc.message)
         logger.warning("[IMPORT-FAIL] job=%s code=%s reason=%s", job.pk, exc.code, exc.message)
+        return job
+    except LeaseLost:
+        logger.warning("[IMPORT-LEASE-LOST] job=%s reason=another worker took the job over; stopping", job.pk)
         return job
     except ImportCancelled:
         _finish(job, ImportStatus.CANCELLED)

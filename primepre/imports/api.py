@@ -1,0 +1,429 @@
+"""REST API for import jobs: `/api/v1/imports/`.
+
+The request only stores the file (streamed to disk, checked by content) and queues the job; a worker runs it. Every
+error is JSON with a stable `code`, and passes through the CORS middleware like any other response.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ijson
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from primepre.common.api import error_body
+
+from .errors import ImportFileError
+from .models import ImportJob, ImportMode, ImportRowError, ImportStatus
+from .report import iter_csv_report_rows, write_xlsx_report
+from .services import StoredFile, create_job, store_file
+from .tasks import queue_job
+from .template import template_workbook
+from .undo import UndoRefused, undo_job
+
+CHUNK = 1 << 16
+TERMINAL = {ImportStatus.PREVIEWED, ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED}
+TERMINAL |= {ImportStatus.UNDONE}
+
+
+class CanImport(permissions.BasePermission):
+    """Every import endpoint, reads included, needs `customers.import_customers`."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        return request.user.has_perm("customers.import_customers")
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    counts = serializers.SerializerMethodField()
+    percent = serializers.SerializerMethodField()
+    rows_per_second = serializers.SerializerMethodField()
+    eta_seconds = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    error = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "status",
+            "mode",
+            "dry_run",
+            "file_name",
+            "file_size",
+            "sha256",
+            "file_format",
+            "sheet_name",
+            "header_row",
+            "column_mapping",
+            "unknown_columns",
+            "options",
+            "counts",
+            "total_rows",
+            "percent",
+            "rows_per_second",
+            "eta_seconds",
+            "seconds",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "undone_at",
+            "undo_result",
+            "error",
+            "links",
+        ]
+        read_only_fields = fields
+
+    def get_counts(self, job: ImportJob) -> dict[str, int]:
+        return job.counts
+
+    def get_percent(self, job: ImportJob) -> float | None:
+        if job.status in {ImportStatus.SUCCEEDED, ImportStatus.PREVIEWED, ImportStatus.UNDONE}:
+            return 100.0
+        if not job.total_rows:
+            return 0.0 if job.status == ImportStatus.QUEUED else None
+        return round(min(100.0, 100.0 * job.rows_read / job.total_rows), 1)
+
+    def get_rows_per_second(self, job: ImportJob) -> float:
+        return round(job.rows_per_second, 1)
+
+    def get_eta_seconds(self, job: ImportJob) -> float | None:
+        if job.status != ImportStatus.RUNNING or not job.total_rows or not job.rows_per_second:
+            return None
+        return round(max(0, job.total_rows - job.rows_read) / job.rows_per_second, 1)
+
+    def get_error(self, job: ImportJob) -> dict[str, str] | None:
+        return {"code": job.error_code, "message": job.error_message} if job.error_code else None
+
+    def get_links(self, job: ImportJob) -> dict[str, str]:
+        base = reverse("import-detail", args=[job.pk])
+        return {
+            "self": base,
+            "events": f"{base}events/",
+            "errors": f"{base}errors/",
+            "errors_xlsx": f"{base}errors.xlsx",
+            "errors_csv": f"{base}errors.csv",
+            "customers": f"{reverse('customer-list')}?import_job={job.pk}",
+        }
+
+
+class RowErrorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRowError
+        fields = ["row_number", "errors", "values"]
+
+
+def _bool(value: Any) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _human_size(size: int) -> str:
+    return f"{size / 1_000_000:g} MB" if size >= 1_000_000 else f"{size / 1000:g} KB"
+
+
+def _too_large() -> Response:
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    return Response(
+        error_body(
+            "file_too_large",
+            f"The file is larger than the {_human_size(limit)} limit. Split it, or save it as .csv (smaller).",
+            limit_bytes=limit,
+        ),
+        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
+class UploadTooLarge(Exception):
+    pass
+
+
+def _stream_to_temp(source: Any) -> Path:
+    """Copy a request body or an uploaded file to a temporary file in chunks, stopping at the size limit."""
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    size = 0
+    with tempfile.NamedTemporaryFile(prefix="primepre-body-", delete=False) as temp:
+        chunks = source.chunks(CHUNK) if hasattr(source, "chunks") else iter(lambda: source.read(CHUNK), b"")
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                temp.close()
+                Path(temp.name).unlink(missing_ok=True)
+                raise UploadTooLarge()
+            temp.write(chunk)
+    return Path(temp.name)
+
+
+def _json_options(path: Path) -> dict[str, Any]:
+    """Top-level scalar options next to `customers` in a JSON body (`{"mode": "upsert", "customers": [...]}`)."""
+    options: dict[str, Any] = {}
+    with open(path, "rb") as handle:
+        try:
+            for prefix, event, value in ijson.parse(handle):
+                if prefix in {"mode", "preview", "send_welcome_sms", "sheet", "missing_mark"} and event in {
+                    "string",
+                    "boolean",
+                    "number",
+                }:
+                    options[prefix] = value
+        except ijson.JSONError:
+            pass  # the reader reports invalid JSON with its own message
+    return options
+
+
+@extend_schema(tags=["imports"])
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bulk imports of customers: upload, preview, confirm, follow, cancel, undo, download the errors."""
+
+    permission_classes = [CanImport]
+    serializer_class = ImportJobSerializer
+    queryset = ImportJob.objects.select_related("created_by")
+    filterset_fields = {"status": ["exact"], "mode": ["exact"], "created_by__username": ["exact"]}
+    ordering_fields = ["created_at", "finished_at", "rows_read"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        user = self.request.query_params.get("user")
+        if user:
+            queryset = (
+                queryset.filter(created_by__username=user)
+                if not user.isdigit()
+                else queryset.filter(created_by_id=int(user))
+            )
+        return queryset
+
+    @extend_schema(
+        summary='Upload a file (multipart `file`) or JSON rows (`{"customers": [...]}`) and queue the import',
+        request={
+            "multipart/form-data": inline_serializer(
+                "ImportUpload",
+                {
+                    "file": serializers.FileField(),
+                    "mode": serializers.ChoiceField(choices=ImportMode.choices, required=False),
+                    "preview": serializers.BooleanField(required=False),
+                    "send_welcome_sms": serializers.BooleanField(required=False),
+                    "sheet": serializers.CharField(required=False),
+                    "missing_mark": serializers.ChoiceField(choices=["error", "generate"], required=False),
+                },
+            ),
+            "application/json": OpenApiTypes.OBJECT,
+        },
+        responses={202: ImportJobSerializer, 400: OpenApiResponse(description="invalid file"), 413: None},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        django_request = request._request
+        content_type = django_request.content_type or ""
+        declared = int(django_request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.IMPORT_MAX_UPLOAD_BYTES + 64 * 1024:
+            return _too_large()  # refuse before reading a byte of the body
+        temp: Path | None = None
+        try:
+            if content_type.startswith("multipart/form-data"):
+                upload = django_request.FILES.get("file")
+                if upload is None:
+                    raise ImportFileError("no_file", "Send the spreadsheet as a multipart field named `file`.")
+                file_name = upload.name or "upload"
+                options = django_request.POST.dict()
+                temp = _stream_to_temp(upload)
+            elif content_type in {"application/json", ""} or content_type.endswith("+json"):
+                temp = _stream_to_temp(django_request)
+                file_name = "customers.json"
+                options = {**django_request.GET.dict(), **_json_options(temp)}
+            else:
+                raise ImportFileError(
+                    "unsupported_media_type", "Send multipart/form-data with a `file`, or application/json rows."
+                )
+            stored = store_file(temp)
+        except UploadTooLarge:
+            return _too_large()
+        except ImportFileError as exc:
+            code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE if exc.code == "unsupported_media_type" else 400
+            return Response(error_body(exc.code, exc.message, **exc.details), status=code)
+        finally:
+            if temp is not None:
+                temp.unlink(missing_ok=True)
+        job = self._create_job(stored, file_name, options, request.user)
+        data = self.get_serializer(job).data
+        earlier = ImportJob.objects.filter(sha256=stored.sha256).exclude(pk=job.pk).order_by("-created_at").first()
+        if earlier is not None:
+            data["same_file_as"] = {"id": earlier.pk, "status": earlier.status, "created_at": earlier.created_at}
+        response = Response(data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = reverse("import-detail", args=[job.pk])
+        return response
+
+    @staticmethod
+    def _create_job(stored: StoredFile, file_name: str, options: dict[str, Any], user: Any) -> ImportJob:
+        mode = options.get("mode") or ImportMode.CREATE
+        if mode not in ImportMode.values:
+            raise exceptions.ValidationError({"mode": [f"Choose one of {', '.join(ImportMode.values)}."]})
+        job_options: dict[str, Any] = {}
+        if options.get("sheet"):
+            job_options["sheet"] = str(options["sheet"])
+        if options.get("missing_mark") in {"error", "generate"}:
+            job_options["missing_mark"] = options["missing_mark"]
+        if _bool(options.get("send_welcome_sms", False)):
+            job_options["send_welcome_sms"] = True
+        job = create_job(
+            stored,
+            file_name=Path(file_name).name,
+            user=user,
+            mode=mode,
+            dry_run=_bool(options.get("preview", False)),
+            options=job_options,
+        )
+        queue_job(job)
+        return job
+
+    def _job_response(self, job: ImportJob, code: int = status.HTTP_200_OK) -> Response:
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data, status=code)
+
+    @extend_schema(summary="Run a previewed import for real", request=None, responses={202: ImportJobSerializer})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
+            status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token=""
+        )
+        if not updated:
+            return Response(
+                error_body(
+                    "not_previewed", f"Import #{job.pk} is {job.status}; only a previewed import can be confirmed."
+                ),
+                status=status.HTTP_409_CONFLICT,
+            )
+        queue_job(job)
+        return self._job_response(job, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(summary="Stop an import between batches (committed batches stay)", request=None)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        updated = ImportJob.objects.filter(
+            pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWED]
+        ).update(status=ImportStatus.CANCELLED)
+        if not updated:
+            return Response(
+                error_body("not_cancellable", f"Import #{job.pk} is {job.status}; it cannot be cancelled."),
+                status=status.HTTP_409_CONFLICT,
+            )
+        return self._job_response(job)
+
+    @extend_schema(summary="Delete what the import created and restore what it changed", request=None)
+    @action(detail=True, methods=["post"])
+    def undo(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        try:
+            undo_job(job, request.user)
+        except UndoRefused as exc:
+            return Response(error_body(exc.code, exc.message), status=status.HTTP_409_CONFLICT)
+        return self._job_response(job)
+
+    @extend_schema(summary="The failed rows, paginated", responses=RowErrorSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def errors(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        page = self.paginate_queryset(job.row_errors.order_by("row_number"))
+        return self.get_paginated_response(RowErrorSerializer(page, many=True).data)
+
+    @extend_schema(summary="The failed rows as a fixable .xlsx", responses={(200, "application/octet-stream"): None})
+    def errors_xlsx(self, request: Request, pk: str | None = None) -> FileResponse:
+        job = self.get_object()
+        temp = tempfile.TemporaryFile(suffix=".xlsx")  # FileResponse closes it
+        write_xlsx_report(job, temp)
+        temp.seek(0)
+        return FileResponse(temp, as_attachment=True, filename=f"import-{job.pk}-errors.xlsx")
+
+    @extend_schema(summary="The failed rows as a fixable .csv", responses={(200, "text/csv"): None})
+    def errors_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        job = self.get_object()
+
+        def lines() -> Iterator[str]:
+            yield "\ufeff"  # Excel reads UTF-8 CSV correctly only with a BOM
+            writer = csv.writer(_Echo())
+            for row in iter_csv_report_rows(job):
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+        return response
+
+    @extend_schema(
+        summary="Live progress as Server-Sent Events, until the job ends", responses={(200, "text/event-stream"): None}
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        job = self.get_object()
+        serializer = self.get_serializer
+
+        def stream() -> Iterator[str]:
+            yield "retry: 2000\n\n"
+            deadline = time.monotonic() + settings.IMPORT_SSE_MAX_SECONDS
+            last = None
+            while True:
+                current = ImportJob.objects.select_related("created_by").get(pk=job.pk)
+                payload = json.dumps(serializer(current).data, default=_json_default)
+                if payload != last:
+                    yield f"event: progress\ndata: {payload}\n\n"
+                    last = payload
+                if current.status in TERMINAL and current.status != ImportStatus.QUEUED:
+                    yield f"event: end\ndata: {payload}\n\n"
+                    return
+                if time.monotonic() > deadline:
+                    return  # the browser reconnects (retry) and gets a fresh stream
+                time.sleep(settings.IMPORT_SSE_POLL_SECONDS)
+
+        response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+    @extend_schema(
+        summary="The import template: headers, an example row and the limits",
+        responses={(200, "application/octet-stream"): None},
+    )
+    def template(self, request: Request) -> HttpResponse:
+        response = HttpResponse(
+            template_workbook(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="primepre-customers-template.xlsx"'
+        return response
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+class _Echo:
+    """A file-like object whose write returns the text, so csv.writer can feed a streaming response."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+# File downloads keep their file name in the URL (no trailing slash), so they are routed by hand.
+errors_xlsx_view = ImportJobViewSet.as_view({"get": "errors_xlsx"})
+errors_csv_view = ImportJobViewSet.as_view({"get": "errors_csv"})
+template_view = ImportJobViewSet.as_view({"get": "template"})

@@ -1,0 +1,54 @@
+"""`python manage.py import_worker`: the task worker (django-tasks-db's `db_worker`) plus stalled-job recovery.
+
+Run one or many, on one or many machines: tasks are claimed with row locks (`SKIP LOCKED` on PostgreSQL), and
+every worker looks for jobs whose worker died, so a killed worker's import resumes on the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from primepre.imports.tasks import recover_stalled_jobs
+
+logger = logging.getLogger("primepre.imports")
+
+
+class Command(BaseCommand):
+    help = "Run the background task worker, and resume imports whose worker died."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--interval", type=float, default=0.5, help="Seconds between polls for new tasks.")
+        parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")
+
+    def handle(self, *args: Any, interval: float, batch: bool, **options: Any) -> None:
+        stop = threading.Event()
+        recovery = threading.Thread(target=self._recover_forever, args=(stop,), name="import-recovery", daemon=True)
+        recover_stalled_jobs()
+        recovery.start()
+        logger.info(
+            "[WORKER-START] interval=%s heartbeat_timeout=%ss", interval, settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS
+        )
+        try:
+            worker_options: dict[str, Any] = {"interval": interval}
+            if batch:
+                worker_options["batch"] = True
+            call_command("db_worker", **worker_options)
+        finally:
+            stop.set()
+
+    @staticmethod
+    def _recover_forever(stop: threading.Event) -> None:
+        period = max(5.0, settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS / 3)
+        while not stop.wait(period):
+            try:
+                close_old_connections()
+                recover_stalled_jobs()
+            except Exception:  # a failed sweep is retried on the next period
+                logger.exception("[WORKER-RECOVERY-FAIL]")
