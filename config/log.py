@@ -6,7 +6,6 @@ same line reads well in a terminal and greps well in a hosted log viewer.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import time
@@ -15,9 +14,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from primepre.common.log_context import request_id_var
 from primepre.customers.phones import mask_phones_in_text
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 request_logger = logging.getLogger("primepre.request")
 

@@ -152,6 +152,15 @@ def _too_large() -> Response:
     )
 
 
+def _discard_body(request: Any, declared: int) -> None:
+    remaining = min(declared, settings.IMPORT_MAX_UPLOAD_BYTES * 4)
+    while remaining > 0:
+        chunk = request.read(min(CHUNK * 16, remaining))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+
+
 class UploadTooLarge(Exception):
     pass
 
@@ -234,7 +243,10 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         content_type = django_request.content_type or ""
         declared = int(django_request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.IMPORT_MAX_UPLOAD_BYTES + 64 * 1024:
-            return _too_large()  # refuse before reading a byte of the body
+            # Refuse without parsing or storing anything. The body is read and dropped (bounded): a client that is
+            # still sending when the server hangs up sees a reset connection, not our 413.
+            _discard_body(django_request, declared)
+            return _too_large()
         temp: Path | None = None
         try:
             if content_type.startswith("multipart/form-data"):

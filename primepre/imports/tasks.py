@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
+from primepre.common.log_context import log_context
+
 from .models import ImportJob, ImportStatus
 from .services import execute_job
 
@@ -32,7 +34,8 @@ def run_import_job(job_id: int) -> None:
     def cancelled() -> bool:
         return ImportJob.objects.filter(pk=job_id, status=ImportStatus.CANCELLED).exists()
 
-    execute_job(job, should_stop=cancelled)
+    with log_context(f"job-{job_id}"):
+        execute_job(job, should_stop=cancelled)
 
 
 def queue_job(job: ImportJob) -> None:

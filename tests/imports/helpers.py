@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +65,12 @@ def write_xlsx(path: Path, header: list[str] | None, rows: list[list[Any]]) -> P
                 sheet.write(index + offset, column, value)
     workbook.close()
     return path
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, message: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(message)

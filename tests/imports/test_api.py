@@ -244,3 +244,23 @@ def test_openapi_documents_every_import_endpoint(client) -> None:
         "/api/v1/imports/template.xlsx",
     ]:
         assert path in paths, path
+
+
+def test_server_errors_are_json_with_cors_headers_too(staff_user, settings, monkeypatch) -> None:
+    from django.test import Client
+
+    from primepre.imports.api import ImportJobViewSet
+
+    settings.CORS_ALLOWED_ORIGINS = ["https://office.primepre.example"]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ImportJobViewSet, "list", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(staff_user)
+    response = client.get(URL, HTTP_ORIGIN="https://office.primepre.example")
+    assert response.status_code == 500
+    assert response["Access-Control-Allow-Origin"] == "https://office.primepre.example"
+    assert response.json()["code"] == "server_error"
+    assert response.json()["request_id"] == response["X-Request-ID"]

@@ -15,7 +15,7 @@ from primepre.imports.services import create_job, execute_job, store_file
 from .helpers import HEADER, write_csv
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="SQLite serialises writers; the race exists on PostgreSQL"
     ),

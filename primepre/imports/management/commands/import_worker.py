@@ -26,8 +26,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=0.5, help="Seconds between polls for new tasks.")
         parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")
+        parser.add_argument(
+            "--no-startup-delay",
+            dest="startup_delay",
+            action="store_false",
+            help="Start polling at once (by default a random delay of up to 1 s spreads many workers out).",
+        )
 
-    def handle(self, *args: Any, interval: float, batch: bool, **options: Any) -> None:
+    def handle(self, *args: Any, interval: float, batch: bool, startup_delay: bool, **options: Any) -> None:
         stop = threading.Event()
         recovery = threading.Thread(target=self._recover_forever, args=(stop,), name="import-recovery", daemon=True)
         recover_stalled_jobs()
@@ -36,7 +42,7 @@ class Command(BaseCommand):
             "[WORKER-START] interval=%s heartbeat_timeout=%ss", interval, settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS
         )
         try:
-            worker_options: dict[str, Any] = {"interval": interval}
+            worker_options: dict[str, Any] = {"interval": interval, "startup_delay": startup_delay}
             if batch:
                 worker_options["batch"] = True
             call_command("db_worker", **worker_options)

@@ -1,0 +1,80 @@
+"""Real workers (`manage.py import_worker` subprocesses) on PostgreSQL: they run queued jobs, share the queue, and a
+job whose worker is killed with SIGKILL is resumed by another worker with exact counts and no duplicate customer."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from primepre.customers.models import Customer
+from primepre.imports.models import ImportJob
+from primepre.imports.services import create_job, store_file
+from primepre.imports.tasks import run_import_job
+
+from .helpers import HEADER, wait_for, write_csv
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="worker processes share a PostgreSQL database"),
+]
+
+
+def _job(path: Path) -> ImportJob:
+    return create_job(store_file(path), file_name=path.name)
+
+
+def _rows(numbers: range) -> list[list[str]]:
+    return [[f"PM{n} W", "Ama", f"Owusu{n}", f"020{n:07d}", "", "", ""] for n in numbers]
+
+
+def test_a_worker_runs_a_queued_job(tmp_path: Path, database_backend, start_worker) -> None:
+    job = _job(write_csv(tmp_path / "small.csv", HEADER, _rows(range(1, 501))))
+    start_worker("solo")
+    run_import_job.enqueue(job.pk)
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == "succeeded", 60, "the job did not finish")
+    job.refresh_from_db()
+    assert (job.rows_read, job.created) == (500, 500)
+
+
+def test_a_killed_worker_s_job_is_resumed_by_another(tmp_path: Path, database_backend, start_worker) -> None:
+    rows = _rows(range(1, 120_001))
+    rows[100_000] = rows[10]  # a duplicate of a row committed before the kill: still caught after the resume
+    job = _job(write_csv(tmp_path / "big.csv", HEADER, rows))
+    first = start_worker("first")
+    run_import_job.enqueue(job.pk)
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).rows_read >= 5000, 60, "the job never started")
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    killed = ImportJob.objects.get(pk=job.pk)
+    assert killed.status == "running" and killed.rows_read < 120_000
+    assert Customer.objects.count() == killed.created  # the batch in flight was rolled back with the process
+
+    second = start_worker("second", heartbeat_timeout=2)
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == "succeeded", 90, "the job was not resumed")
+    job.refresh_from_db()
+    assert job.rows_read == 120_000
+    assert (job.created, job.failed) == (119_999, 1)
+    assert job.rows_read == job.created + job.updated + job.unchanged + job.failed
+    assert Customer.objects.count() == 119_999
+    assert job.row_errors.get().errors[0]["code"] == "duplicate_in_file"
+    log = second.log_path.read_text()  # type: ignore[attr-defined]
+    assert f"[IMPORT-RESUME] job={job.pk}" in log
+
+
+def test_two_workers_share_the_queue(tmp_path: Path, database_backend, start_worker) -> None:
+    jobs = [
+        _job(write_csv(tmp_path / "a.csv", HEADER, _rows(range(1, 40_001)))),
+        _job(write_csv(tmp_path / "b.csv", HEADER, _rows(range(40_001, 80_001)))),
+    ]
+    workers = [start_worker("left"), start_worker("right")]
+    for job in jobs:
+        run_import_job.enqueue(job.pk)
+    wait_for(
+        lambda: all(ImportJob.objects.get(pk=job.pk).status == "succeeded" for job in jobs), 90, "jobs did not finish"
+    )
+    assert Customer.objects.count() == 80_000
+    starts = [worker.log_path.read_text().count("[IMPORT-START]") for worker in workers]  # type: ignore[attr-defined]
+    assert starts == [1, 1]  # one job each, at the same time
