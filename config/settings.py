@@ -182,10 +182,17 @@ IMPORT_SSE_MAX_SECONDS = env_int("IMPORT_SSE_MAX_SECONDS", 300)  # then the brow
 # Django's tasks API. The database backend needs no extra server (SQLite or PostgreSQL, SKIP LOCKED for many workers);
 # TASKS_BACKEND=rq moves the queue to Redis (REDIS_URL) for scale-out.
 TASKS_BACKEND = env_str("TASKS_BACKEND", "database")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if TASKS_BACKEND == "immediate":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-else:
+elif TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+elif TASKS_BACKEND == "database":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+else:
+    raise ImproperlyConfigured(f"TASKS_BACKEND={TASKS_BACKEND!r}: use database (default), rq or immediate.")
 
 # --- REST API ----------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

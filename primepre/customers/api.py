@@ -65,10 +65,11 @@ class CustomerFilter(django_filters.FilterSet):
     customer_type = django_filters.ChoiceFilter(choices=CustomerType.choices)
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    import_job = django_filters.NumberFilter(field_name="import_job_id", label="Created by this import job")
 
     class Meta:
         model = Customer
-        fields = ["search", "region", "customer_type", "created_after", "created_before"]
+        fields = ["search", "region", "customer_type", "created_after", "created_before", "import_job"]
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search_customers(queryset, value)

@@ -34,7 +34,13 @@ def start_worker(tmp_path: Path, settings) -> Iterator[Callable[..., subprocess.
     started: list[subprocess.Popen] = []
     db = connection.settings_dict
 
-    def start(name: str, heartbeat_timeout: int = 60) -> subprocess.Popen:
+    def start(
+        name: str,
+        heartbeat_timeout: int = 60,
+        backend: str = "database",
+        redis_url: str = "",
+        ready: str = "Starting worker",
+    ) -> subprocess.Popen:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -42,7 +48,8 @@ def start_worker(tmp_path: Path, settings) -> Iterator[Callable[..., subprocess.
             "SECRET_KEY": "worker-test-" + "k" * 40,
             "DEBUG": "0",
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "TASKS_BACKEND": "database",
+            "TASKS_BACKEND": backend,
+            "REDIS_URL": redis_url,
             "IMPORT_HEARTBEAT_TIMEOUT_SECONDS": str(heartbeat_timeout),
             "IMPORT_BATCH_SIZE": "1000",
         }
@@ -57,7 +64,7 @@ def start_worker(tmp_path: Path, settings) -> Iterator[Callable[..., subprocess.
         )
         process.log_path = log_path  # type: ignore[attr-defined]
         started.append(process)
-        wait_for(lambda: "Starting worker" in log_path.read_text(), 30, f"{name} did not start polling")
+        wait_for(lambda: ready in log_path.read_text(), 30, f"{name} did not start polling")
         return process
 
     yield start

@@ -60,6 +60,9 @@ def test_upload_runs_and_reports(staff_api: APIClient, run_tasks) -> None:
     assert job["error"] is None
     assert Customer.objects.count() == 4
     assert set(Customer.objects.values_list("import_job_id", flat=True)) == {job["id"]}
+    make_customer()  # not from the import
+    imported = staff_api.get(job["links"]["customers"]).json()
+    assert imported["count"] == 4
 
 
 def test_preview_then_confirm(staff_api: APIClient, run_tasks) -> None:

@@ -78,3 +78,18 @@ def test_two_workers_share_the_queue(tmp_path: Path, database_backend, start_wor
     assert Customer.objects.count() == 80_000
     starts = [worker.log_path.read_text().count("[IMPORT-START]") for worker in workers]  # type: ignore[attr-defined]
     assert starts == [1, 1]  # one job each, at the same time
+
+
+def test_the_redis_rq_backend_runs_imports_too(tmp_path: Path, settings, start_worker) -> None:
+    import redis
+
+    redis_url = "redis://127.0.0.1:6379/15"
+    redis.Redis.from_url(redis_url).flushdb()
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django_rq", "django_tasks_rq"]
+    settings.RQ_QUEUES = {"default": {"URL": redis_url}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    job = _job(write_csv(tmp_path / "rq.csv", HEADER, _rows(range(1, 2001))))
+    run_import_job.enqueue(job.pk)
+    start_worker("rq", backend="rq", redis_url=redis_url, ready="Listening on")
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == "succeeded", 60, "the RQ worker did not run the job")
+    assert Customer.objects.count() == 2000

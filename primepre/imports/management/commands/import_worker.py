@@ -1,4 +1,5 @@
-"""`python manage.py import_worker`: the task worker (django-tasks-db's `db_worker`) plus stalled-job recovery.
+"""`python manage.py import_worker`: the task worker (django-tasks-db's `db_worker`, or RQ's worker with
+`TASKS_BACKEND=rq`) plus stalled-job recovery.
 
 Run one or many, on one or many machines: tasks are claimed with row locks (`SKIP LOCKED` on PostgreSQL), and
 every worker looks for jobs whose worker died, so a killed worker's import resumes on the next one.
@@ -42,10 +43,14 @@ class Command(BaseCommand):
             "[WORKER-START] interval=%s heartbeat_timeout=%ss", interval, settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS
         )
         try:
-            worker_options: dict[str, Any] = {"interval": interval, "startup_delay": startup_delay}
-            if batch:
-                worker_options["batch"] = True
-            call_command("db_worker", **worker_options)
+            if settings.TASKS_BACKEND == "rq":
+                # Redis/RQ for scale-out: RQ's worker, with the job class django-tasks-rq needs.
+                call_command("rqworker", "default", job_class="django_tasks_rq.Job", burst=batch)
+            else:
+                worker_options: dict[str, Any] = {"interval": interval, "startup_delay": startup_delay}
+                if batch:
+                    worker_options["batch"] = True
+                call_command("db_worker", **worker_options)
         finally:
             stop.set()
 
