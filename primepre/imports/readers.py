@@ -171,6 +171,12 @@ def _open_calamine(path: Path, sheet: str | None, file_format: str) -> SheetRows
         visible = [m.name for m in metadata if m.visible == python_calamine.SheetVisibleEnum.Visible]
         name = _choose_sheet(names, visible, sheet)
         table = workbook.get_sheet_by_name(name)
+        if not sheet:
+            # The first visible sheet that has something in it (a blank "Sheet1" before the data is common).
+            for candidate in visible[visible.index(name) + 1 :]:
+                if table.height:
+                    break
+                name, table = candidate, workbook.get_sheet_by_name(candidate)
     except ImportFileError:
         raise
     except Exception as exc:  # calamine raises several unrelated types for broken files

@@ -159,3 +159,17 @@ def test_big_xlsx_switches_to_the_streaming_reader_with_the_same_result(settings
     assert (job.created, job.failed) == (4, 2)
     assert _customers() == BASIC_CUSTOMERS
     assert errors_by_row(job) == BASIC_ERRORS
+
+
+def test_the_first_visible_sheet_with_data_is_chosen(tmp_path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "blank_first.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    workbook.add_worksheet("Sheet1")  # empty
+    data = workbook.add_worksheet("Clients")
+    data.write_row(0, 0, ["Mark", "First Name", "Last Name", "Phone"])
+    data.write_row(1, 0, ["PM1", "Ama", "Owusu", "0241234567"])
+    workbook.close()
+    job = run_import(path)
+    assert (job.sheet_name, job.created) == ("Clients", 1)

@@ -310,3 +310,13 @@ def test_backslashes_and_odd_text_survive_the_bulk_write(tmp_path: Path) -> None
         ("PM2", "Ama", "Owusu", None, "\\N"),
         ("PM3", "Ṭhé", "Ñame", "x@y.co", "Tab here"),
     }
+
+
+def test_every_alias_maps_to_its_field() -> None:
+    from primepre.imports.columns import _ALIASES, match_header
+
+    for field, aliases in _ALIASES.items():
+        for alias in aliases:
+            for spelling in (alias, alias.upper(), alias.title().replace(" ", "_"), f" {alias}. "):
+                fields, unknown = match_header((spelling,))
+                assert (fields, unknown) == ({field: 0}, []), spelling
