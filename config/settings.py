@@ -175,7 +175,7 @@ IMPORT_MARK_RULE = env_str("IMPORT_MARK_RULE", "PM {FIRST_NAME:6}")
 
 # A running import writes a heartbeat every batch; a job silent this long has lost its worker and is resumed.
 IMPORT_HEARTBEAT_TIMEOUT_SECONDS = env_int("IMPORT_HEARTBEAT_TIMEOUT_SECONDS", 60)
-IMPORT_SSE_POLL_SECONDS = 0.5
+IMPORT_SSE_POLL_SECONDS = float(env_str("IMPORT_SSE_POLL_SECONDS", "0.2"))
 IMPORT_SSE_MAX_SECONDS = env_int("IMPORT_SSE_MAX_SECONDS", 300)  # then the browser reconnects
 
 # --- Background tasks ----------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import exceptions, mixins, permissions, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,6 +40,17 @@ from .undo import UndoRefused, undo_job
 CHUNK = 1 << 16
 TERMINAL = {ImportStatus.PREVIEWED, ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED}
 TERMINAL |= {ImportStatus.UNDONE}
+
+
+class EventStreamRenderer(renderers.BaseRenderer):
+    """Lets content negotiation accept a browser's `Accept: text/event-stream` (EventSource) for the events view."""
+
+    media_type = "text/event-stream"
+    format = "event-stream"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return b"" if data is None else json.dumps(data, default=str).encode()
 
 
 class CanImport(permissions.BasePermission):
@@ -382,7 +393,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(
         summary="Live progress as Server-Sent Events, until the job ends", responses={(200, "text/event-stream"): None}
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=[EventStreamRenderer, renderers.JSONRenderer])
     def events(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         job = self.get_object()
         serializer = self.get_serializer

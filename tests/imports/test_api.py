@@ -216,7 +216,8 @@ def test_undo_deletes_created_restores_updated_and_keeps_edited(staff_api: APICl
 
 def test_events_stream_ends_with_the_final_state(staff_api: APIClient, run_tasks) -> None:
     job_id = run_tasks(lambda: _upload(staff_api, FILES / "basic.xlsx")).json()["id"]
-    response = staff_api.get(f"{URL}{job_id}/events/")
+    response = staff_api.get(f"{URL}{job_id}/events/", HTTP_ACCEPT="text/event-stream")  # as EventSource sends it
+    assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
     text = b"".join(response.streaming_content).decode()
     assert "event: progress" in text and "event: end" in text
