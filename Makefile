@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev lock reset-password clean bench
+.PHONY: run test lint install install-dev lock reset-password clean bench bench-prod
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "PrimePre needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -60,6 +60,11 @@ test: lint
 ## (about 10 minutes; `BENCH_ARGS="--sizes 7000,100000"` for a quick run). Figures, never assertions.
 bench: $(VENV)/.bench-installed
 	$(PY) bench/run.py --compare $(BENCH_ARGS)
+
+## bench-prod: the production stack (bin/start: gunicorn + worker) on PostgreSQL, 7k and 100k-row imports over HTTP
+## while 20 clients read the API; prints peak RSS of every process, import times, reader latency
+bench-prod: $(VENV)/.bench-installed
+	$(PY) bench/prod.py $(BENCH_ARGS)
 
 ## lock: re-pin every dependency (edit requirements/*.in, then run this)
 lock: install-dev

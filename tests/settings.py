@@ -12,3 +12,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; r
 TASKS = {
     "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
 }  # the worker tests use the real one
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests

@@ -1,0 +1,91 @@
+"""Gunicorn, sized for a small box (512 MB by default).
+
+Imports run in the task worker, so web requests are short: a short timeout, threads for concurrency (a slow client
+holds a thread, not the whole worker), and as many worker processes as the memory budget allows after the import
+worker and the master are paid for. Every figure can be overridden from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+from typing import Any
+
+logger = logging.getLogger("gunicorn.error")
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# Measured with `make bench-prod` (see README): one web worker with 4 threads serving the API peaks near 80 MB; the
+# import worker peaks near 150 MB on a 100,000-row file; the master and honcho take about 30 MB together.
+MEMORY_BUDGET_MB = _int("WEB_MEMORY_BUDGET_MB", 512)
+WEB_WORKER_MB = _int("WEB_WORKER_MB", 80)
+RESERVED_MB = _int("WEB_RESERVED_MB", 190)  # the import worker + master + headroom, when they share the box
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_int('PORT', 8000)}"  # noqa: S104 - the platform routes to this port
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = _int("WEB_CONCURRENCY", max(1, min(4, (MEMORY_BUDGET_MB - RESERVED_MB) // WEB_WORKER_MB)))
+threads = _int("GUNICORN_THREADS", 4)
+timeout = _int("GUNICORN_TIMEOUT", 30)  # imports never run in a request any more
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+keepalive = 5
+# A safety net against slow leaks, not a crutch: thousands of requests, jittered so workers do not recycle together.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+preload_app = True  # Django is imported once in the master; forked workers share those pages
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - heartbeat file, not data
+accesslog = None  # our [REQUEST] line (config/log.py) says more, with the request id
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")  # the platform's proxy sets X-Forwarded-*
+
+
+def _rss_mb(pid: int | None = None) -> float:
+    """Current RSS of a process (from /proc), or this process's peak when /proc is not there."""
+    try:
+        with open(f"/proc/{pid or os.getpid()}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def when_ready(server: Any) -> None:
+    logger.info(
+        "[SERVER-READY] bind=%s workers=%s threads=%s worker_class=%s timeout=%ss budget_mb=%s worker_mb=%s",
+        bind,
+        workers,
+        threads,
+        worker_class,
+        timeout,
+        MEMORY_BUDGET_MB,
+        WEB_WORKER_MB,
+    )
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    logger.info("[WORKER-SPAWN] pid=%s", worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    logger.info("[WORKER-EXIT] pid=%s rss_mb=%.0f", worker.pid, _rss_mb())
+
+
+def worker_abort(worker: Any) -> None:
+    """SIGABRT: the request ran past `timeout`. The RSS says whether memory was the reason."""
+    logger.error("[WORKER-ABORT] pid=%s rss_mb=%.0f reason=timeout", worker.pid, _rss_mb())
+
+
+def worker_int(worker: Any) -> None:
+    logger.info("[WORKER-EXIT] pid=%s rss_mb=%.0f reason=interrupt", worker.pid, _rss_mb())
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """In the master, for every worker that ended, including one the kernel killed (out of memory)."""
+    logging.getLogger("gunicorn.error").info("[WORKER-GONE] pid=%s", worker.pid)
