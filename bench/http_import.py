@@ -568,7 +568,8 @@ def print_table(records: list[dict[str, Any]]) -> None:
         "\nupload s: POST until the 202; 202→done s: until the SSE `end` event; total s: both (upload → done).\n"
         "server s: finished_at − created_at; job s: the job's own processing time; queue s: started_at − created_at;\n"
         "lag s: SSE end seen − finished_at "
-        "(the events endpoint polls every 0.5 s); rows/s e2e: rows read ÷ total s; MB: peak RSS during the import."
+        "(the events endpoint polls every IMPORT_SSE_POLL_SECONDS); rows/s e2e: rows read ÷ total s;\n"
+        "MB: peak RSS during the import."
     )
 
 
