@@ -29,13 +29,14 @@ $(VENV)/.bench-installed: requirements/bench.txt requirements/dev.txt requiremen
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
 
-## run: install, migrate the SQLite database under var/, make sure a staff login exists, then serve on
-## http://$(HOST):$(PORT) with the task worker beside it (Procfile.dev, run by honcho; Ctrl-C stops both)
+## run: install, migrate the SQLite database under var/, make sure a staff login exists, then start the one-service
+## mode production uses (bin/start: gunicorn + the task worker under honcho) on http://$(HOST):$(PORT), with DEBUG
+## and code reloading on. Ctrl-C stops both.
 run: install
 	@mkdir -p var
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	@DEBUG=1 $(PY) manage.py ensure_superuser
-	DEBUG=1 HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=1 GUNICORN_RELOAD=1 bin/start
 
 reset-password: install
 	@DEBUG=1 $(PY) manage.py ensure_superuser --reset

@@ -36,7 +36,9 @@ keepalive = 5
 # A safety net against slow leaks, not a crutch: thousands of requests, jittered so workers do not recycle together.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
-preload_app = True  # Django is imported once in the master; forked workers share those pages
+# `make run` sets GUNICORN_RELOAD=1: restart workers when code changes (incompatible with preloading).
+reload = os.environ.get("GUNICORN_RELOAD", "").strip() in {"1", "true", "yes"}
+preload_app = not reload  # Django is imported once in the master; forked workers share those pages
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - heartbeat file, not data
 accesslog = None  # our [REQUEST] line (config/log.py) says more, with the request id
 errorlog = "-"

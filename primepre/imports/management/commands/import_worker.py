@@ -40,7 +40,10 @@ class Command(BaseCommand):
         recover_stalled_jobs()
         recovery.start()
         logger.info(
-            "[WORKER-START] interval=%s heartbeat_timeout=%ss", interval, settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS
+            "[WORKER-START] backend=%s interval=%s heartbeat_timeout=%ss",
+            settings.TASKS_BACKEND,
+            interval,
+            settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS,
         )
         try:
             if settings.TASKS_BACKEND == "rq":
