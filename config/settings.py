@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "primepre.accounts",
     "primepre.customers",
     "primepre.imports",
+    "primepre.sms",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,26 @@ IMPORT_MARK_RULE = env_str("IMPORT_MARK_RULE", "PM {FIRST_NAME:6}")
 IMPORT_HEARTBEAT_TIMEOUT_SECONDS = env_int("IMPORT_HEARTBEAT_TIMEOUT_SECONDS", 60)
 IMPORT_SSE_POLL_SECONDS = float(env_str("IMPORT_SSE_POLL_SECONDS", "0.2"))
 IMPORT_SSE_MAX_SECONDS = env_int("IMPORT_SSE_MAX_SECONDS", 300)  # then the browser reconnects
+
+# --- SMS -----------------------------------------------------------------------------------------------------------
+# twilio | console | locmem | disabled. Twilio without its settings is disabled with one [SMS-DISABLED] warning.
+SMS_BACKEND = env_str("SMS_BACKEND", "console" if DEBUG else "twilio")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM = env_str("TWILIO_FROM")  # a number in E.164 or an alphanumeric sender id
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")  # only to point the client at a fake or a proxy
+SMS_STATUS_CALLBACK_URL = env_str("SMS_STATUS_CALLBACK_URL")  # https://<host>/api/v1/sms/twilio/status/
+SMS_RATE_PER_SECOND = float(env_str("SMS_RATE_PER_SECOND", "10"))
+SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 5)
+SMS_RETRY_BASE_SECONDS = float(env_str("SMS_RETRY_BASE_SECONDS", "2"))
+SMS_DRAIN_MAX_SECONDS = env_int("SMS_DRAIN_MAX_SECONDS", 600)
+SMS_HTTP_TIMEOUT_SECONDS = env_int("SMS_HTTP_TIMEOUT_SECONDS", 10)
+SMS_WELCOME_TEMPLATE = env_str(
+    "SMS_WELCOME_TEMPLATE",
+    "Akwaaba {first_name}! Your PrimePre shipping mark is {shipping_mark}. Write it on every parcel you send to our "
+    "China warehouse so we can deliver it to you in Ghana.",
+)
 
 # --- Background tasks ----------------------------------------------------------------------------------------------
 # Django's tasks API. The database backend needs no extra server (SQLite or PostgreSQL, SKIP LOCKED for many workers);

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from primepre.common.api import ApiRoot
 from primepre.customers.api import CustomerViewSet
 from primepre.imports.api import ImportJobViewSet, errors_csv_view, errors_xlsx_view, template_view
+from primepre.sms.views import twilio_status_callback
 
 from . import health
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/v1/imports/template.xlsx", template_view, name="import-template"),
     path("api/v1/imports/<int:pk>/errors.xlsx", errors_xlsx_view, name="import-errors-xlsx"),
     path("api/v1/imports/<int:pk>/errors.csv", errors_csv_view, name="import-errors-csv"),
+    path("api/v1/sms/twilio/status/", twilio_status_callback, name="sms-twilio-status"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

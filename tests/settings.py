@@ -14,3 +14,4 @@ TASKS = {
 }  # the worker tests use the real one
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests
+SMS_BACKEND = "locmem"

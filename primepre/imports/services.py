@@ -172,6 +172,8 @@ def execute_job(
         logger.exception("[IMPORT-FAIL] job=%s code=internal_error", job.pk)
         raise
     _finish(job, ImportStatus.PREVIEWED if job.dry_run else ImportStatus.SUCCEEDED)
+    if not job.dry_run and job.options.get("send_welcome_sms"):
+        _queue_welcomes(job)
     logger.info(
         "[IMPORT-COMPLETE] job=%s status=%s read=%s created=%s updated=%s unchanged=%s failed=%s seconds=%.2f "
         "rows_per_s=%.0f",
@@ -186,6 +188,21 @@ def execute_job(
         job.rows_per_second,
     )
     return job
+
+
+def _queue_welcomes(job: ImportJob) -> None:
+    """Welcome exactly the customers this job created, after they are committed. SMS trouble never fails an import."""
+    from primepre.customers.models import Customer
+    from primepre.sms.services import queue_welcome_messages, sms_enabled
+
+    if not sms_enabled():
+        logger.warning("[IMPORT-SMS-SKIPPED] job=%s reason=SMS is off", job.pk)
+        return
+    try:
+        queued = queue_welcome_messages(Customer.objects.filter(import_job_id=job.pk).iterator(chunk_size=2000))
+        logger.info("[IMPORT-SMS] job=%s welcomes_queued=%s", job.pk, queued)
+    except Exception:
+        logger.exception("[IMPORT-SMS-FAIL] job=%s", job.pk)
 
 
 def _finish(job: ImportJob, status: str, code: str = "", message: str = "") -> None:

@@ -1,0 +1,204 @@
+"""Queueing and sending SMS. Queueing is a bulk insert keyed for idempotency; sending is one drain task at a time
+(the throttle row's lock), at `SMS_RATE_PER_SECOND`, with exponential backoff on temporary errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from primepre.customers.models import Customer
+
+from .backends import PermanentSmsError, TemporarySmsError, get_backend
+from .models import SmsKind, SmsMessage, SmsStatus, SmsThrottle
+from .segments import count_segments
+
+logger = logging.getLogger("primepre.sms")
+
+
+class _SafeFormat(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render_welcome(customer: Customer) -> str:
+    values = _SafeFormat(
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        shipping_mark=customer.shipping_mark,
+        company=customer.company_name or customer.full_name,
+    )
+    return settings.SMS_WELCOME_TEMPLATE.format_map(values)
+
+
+def sms_enabled() -> bool:
+    return get_backend().enabled
+
+
+def queue_welcome_messages(customers: Iterable[Customer]) -> int:
+    """One welcome per customer, ever (the key is the customer's, not the import's). Returns how many were new."""
+    if not sms_enabled():
+        return 0
+    iterator = iter(customers)
+    queued = 0
+    while chunk := list(islice(iterator, 2000)):
+        queued += _queue_welcome_chunk(chunk)
+    return queued
+
+
+def _queue_welcome_chunk(customers: list[Customer]) -> int:
+    messages = []
+    for customer in customers:
+        body = render_welcome(customer)
+        segments = count_segments(body)
+        messages.append(
+            SmsMessage(
+                customer=customer,
+                phone=customer.phone,
+                kind=SmsKind.WELCOME,
+                body=body,
+                encoding=segments.encoding,
+                segments=segments.count,
+                idempotency_key=f"welcome:{customer.pk}",
+            )
+        )
+    return _queue(messages)
+
+
+def queue_message(customers: Iterable[Customer], body: str, *, key: str, kind: str = SmsKind.ONE_OFF) -> int:
+    """The same text to each customer; `key` names this send (a retried request with the same key sends nothing)."""
+    if not sms_enabled():
+        return 0
+    segments = count_segments(body)
+    messages = [
+        SmsMessage(
+            customer=customer,
+            phone=customer.phone,
+            kind=kind,
+            body=body,
+            encoding=segments.encoding,
+            segments=segments.count,
+            idempotency_key=f"{kind}:{key}:{customer.pk}"[:120],
+        )
+        for customer in customers
+    ]
+    return _queue(messages)
+
+
+def _queue(messages: list[SmsMessage]) -> int:
+    if not messages:
+        return 0
+    keys = [message.idempotency_key for message in messages]
+    before = SmsMessage.objects.filter(idempotency_key__in=keys).count()
+    SmsMessage.objects.bulk_create(messages, batch_size=1000, ignore_conflicts=True)
+    new = SmsMessage.objects.filter(idempotency_key__in=keys).count() - before
+    logger.info("[SMS-QUEUED] messages=%s already_queued=%s", new, len(messages) - new)
+    if new:
+        from .tasks import drain_outbox
+
+        transaction.on_commit(lambda: drain_outbox.enqueue())
+    return new
+
+
+def _due() -> Any:
+    now = timezone.now()
+    return SmsMessage.objects.filter(status=SmsStatus.QUEUED).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+
+
+def drain(max_seconds: float | None = None) -> dict[str, int]:
+    """Send due messages at the configured rate until none are due (or `max_seconds` passed). Only one drain runs at
+    a time: the others find the throttle row locked and return at once."""
+    SmsThrottle.objects.get_or_create(pk=1)
+    backend = get_backend()
+    interval = 1.0 / max(settings.SMS_RATE_PER_SECOND, 0.001)
+    deadline = time.monotonic() + (max_seconds or settings.SMS_DRAIN_MAX_SECONDS)
+    counts = {"sent": 0, "failed": 0, "retry": 0}
+    with transaction.atomic():
+        throttle = SmsThrottle.objects.select_for_update(nowait=False, skip_locked=True).filter(pk=1).first()
+        if throttle is None:
+            return counts  # another drain holds the lock
+        next_slot = time.monotonic()
+        while time.monotonic() < deadline:
+            message = _due().order_by("id").first()
+            if message is None:
+                break
+            wait = next_slot - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            next_slot = max(next_slot, time.monotonic()) + interval
+            outcome = send_one(message, backend)
+            counts[outcome] += 1
+    return counts
+
+
+def send_one(message: SmsMessage, backend: Any = None) -> str:
+    """Send one queued message and record what happened: 'sent', 'retry' or 'failed'."""
+    backend = backend or get_backend()
+    claimed = SmsMessage.objects.filter(pk=message.pk, status=SmsStatus.QUEUED).update(
+        status=SmsStatus.SENDING, attempts=message.attempts + 1
+    )
+    if not claimed:
+        return "sent"  # someone else has it, or it is done: never twice
+    message.attempts += 1
+    try:
+        result = backend.send(message.phone, message.body)
+    except TemporarySmsError as exc:
+        if message.attempts >= settings.SMS_MAX_ATTEMPTS:
+            _fail(message, exc.code, exc.message)
+            return "failed"
+        delay = settings.SMS_RETRY_BASE_SECONDS * 2 ** (message.attempts - 1)
+        SmsMessage.objects.filter(pk=message.pk).update(
+            status=SmsStatus.QUEUED,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+            error_code=exc.code,
+            error_message=exc.message,
+        )
+        logger.warning(
+            "[SMS-RETRY] message=%s to=%s attempt=%s in=%.1fs code=%s", message.pk, message.phone, message.attempts,
+            delay, exc.code,
+        )  # fmt: skip
+        return "retry"
+    except PermanentSmsError as exc:
+        _fail(message, exc.code, exc.message)
+        return "failed"
+    SmsMessage.objects.filter(pk=message.pk).update(
+        status=SmsStatus.SENT, provider_id=result.provider_id, sent_at=timezone.now(), error_code="", error_message=""
+    )
+    logger.info(
+        "[SMS-SENT] message=%s to=%s id=%s kind=%s", message.pk, message.phone, result.provider_id, message.kind
+    )
+    return "sent"
+
+
+def _fail(message: SmsMessage, code: str, reason: str) -> None:
+    SmsMessage.objects.filter(pk=message.pk).update(status=SmsStatus.FAILED, error_code=code, error_message=reason)
+    logger.warning("[SMS-FAIL] message=%s to=%s code=%s reason=%s", message.pk, message.phone, code, reason)
+
+
+TWILIO_STATUSES = {
+    "queued": SmsStatus.SENT,
+    "accepted": SmsStatus.SENT,
+    "sending": SmsStatus.SENT,
+    "sent": SmsStatus.SENT,
+    "delivered": SmsStatus.DELIVERED,
+    "undelivered": SmsStatus.UNDELIVERED,
+    "failed": SmsStatus.FAILED,
+}
+
+
+def record_delivery_status(provider_id: str, provider_status: str, error_code: str = "") -> bool:
+    status = TWILIO_STATUSES.get(provider_status)
+    if status is None:
+        return False
+    updated = SmsMessage.objects.filter(provider_id=provider_id).update(status=status, error_code=error_code or "")
+    return bool(updated)
