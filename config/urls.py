@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from primepre.common.api import ApiRoot
 from primepre.customers.api import CustomerViewSet
 from primepre.imports.api import ImportJobViewSet, errors_csv_view, errors_xlsx_view, template_view
+from primepre.sms.api import SmsViewSet
 from primepre.sms.views import twilio_status_callback
 
 from . import health
@@ -15,6 +16,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("imports", ImportJobViewSet, basename="import")
+router.register("sms", SmsViewSet, basename="sms")
 
 admin.site.site_header = "PrimePre back office"
 admin.site.site_title = "PrimePre"

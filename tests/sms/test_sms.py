@@ -183,3 +183,47 @@ def test_console_backend_prints_with_a_masked_number(settings, capsys) -> None:
     drain()
     out = capsys.readouterr().out
     assert "[SMS-CONSOLE] to=+23324****567" in out
+
+
+def test_sms_api_status_send_with_confirmation_and_retry(admin_api, staff_api, fake: FakeTwilio) -> None:
+    assert staff_api.get("/api/v1/sms/status/").status_code == 403  # Staff may not send SMS
+    status = admin_api.get("/api/v1/sms/status/").json()
+    assert status["enabled"] and status["backend"] == "twilio"
+    assert status["welcome_example"]["encoding"] == "GSM-7" and "PM4 KOFI" in status["welcome_example"]["text"]
+    accra = [make_customer(region="AA") for _ in range(3)]
+    make_customer(region="AH")
+    preview = admin_api.post(
+        "/api/v1/sms/send/", {"body": "Ship closes Friday", "filter": {"region": ["AA"]}}, format="json"
+    )
+    assert preview.status_code == 200
+    assert (preview.json()["recipients"], preview.json()["confirm_required"]) == (3, True)
+    assert not SmsMessage.objects.exists()
+    wrong = admin_api.post(
+        "/api/v1/sms/send/", {"body": "Ship closes Friday", "filter": {"region": ["AA"]}, "confirm_recipients": 4},
+        format="json",
+    )  # fmt: skip
+    assert wrong.status_code == 200 and not SmsMessage.objects.exists()
+    sent = admin_api.post(
+        "/api/v1/sms/send/", {"body": "Ship closes Friday", "filter": {"region": ["AA"]}, "confirm_recipients": 3},
+        format="json",
+    )  # fmt: skip
+    assert sent.status_code == 202 and sent.json()["queued"] == 3
+    assert set(SmsMessage.objects.values_list("customer_id", flat=True)) == {c.pk for c in accra}
+    fake.answer(400, code=21610, message="Attempt to send to unsubscribed recipient")
+    drain()
+    failed = SmsMessage.objects.get(status="failed")
+    assert failed.error_code == "21610"
+    retried = admin_api.post(f"/api/v1/sms/{failed.pk}/retry/")
+    assert retried.status_code == 200 and retried.json()["status"] in {"queued", "sent"}
+    listing = admin_api.get("/api/v1/sms/", {"status": "sent"}).json()
+    assert listing["count"] >= 2
+
+
+def test_sms_api_says_when_sms_is_off(admin_api, settings) -> None:
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = ""
+    reset_backend()
+    status = admin_api.get("/api/v1/sms/status/").json()
+    assert not status["enabled"] and "TWILIO_ACCOUNT_SID" in status["reason"]
+    response = admin_api.post("/api/v1/sms/send/", {"body": "hi", "customer_ids": [make_customer().pk]}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "sms_disabled"

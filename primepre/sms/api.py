@@ -1,0 +1,169 @@
+"""REST API for SMS: `/api/v1/sms/`. Whether SMS is on (and why not), the outbox, one-off and group messages with
+the recipient count confirmed before anything is sent, a retry for failed messages, and the welcome text preview."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from primepre.common.api import error_body
+from primepre.customers.api import CustomerFilter
+from primepre.customers.models import Customer
+
+from .backends import get_backend
+from .models import SmsKind, SmsMessage, SmsStatus
+from .segments import count_segments
+from .services import queue_message, render_welcome
+from .tasks import drain_outbox
+
+
+class CanSendSms(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        return request.user.has_perm("customers.send_sms")
+
+
+class SmsMessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SmsMessage
+        fields = [
+            "id",
+            "customer",
+            "phone",
+            "kind",
+            "body",
+            "encoding",
+            "segments",
+            "status",
+            "provider_id",
+            "error_code",
+            "error_message",
+            "attempts",
+            "created_at",
+            "sent_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SendSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=1600, trim_whitespace=True)
+    customer_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+    filter = serializers.DictField(required=False, help_text="The customers list's filters: search, region, …")
+    confirm_recipients = serializers.IntegerField(required=False, min_value=0)
+
+
+def _status_payload() -> dict[str, Any]:
+    backend = get_backend()
+    counts = dict(SmsMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
+    failures = SmsMessage.objects.filter(status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]).order_by("-updated_at")
+    example = Customer(first_name="Kofi", last_name="Mensah", shipping_mark="PM4 KOFI")
+    welcome = render_welcome(example)
+    segments = count_segments(welcome)
+    return {
+        "enabled": backend.enabled,
+        "backend": backend.name,
+        "reason": backend.reason,
+        "rate_per_second": settings.SMS_RATE_PER_SECOND,
+        "counts": {choice: counts.get(choice, 0) for choice in SmsStatus.values},
+        "recent_failures": SmsMessageSerializer(failures[:10], many=True).data,
+        "welcome_example": {"text": welcome, "encoding": segments.encoding, "segments": segments.count},
+    }
+
+
+@extend_schema(tags=["sms"])
+class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The SMS outbox."""
+
+    permission_classes = [CanSendSms]
+    serializer_class = SmsMessageSerializer
+    queryset = SmsMessage.objects.all()
+    filterset_fields = {"status": ["exact"], "kind": ["exact"], "customer": ["exact"]}
+    ordering = ["-created_at", "-id"]
+
+    @extend_schema(summary="Is SMS on (and why not), counts by status, recent failures, the welcome text")
+    @action(detail=False, methods=["get"])
+    def status(self, request: Request) -> Response:
+        return Response(_status_payload())
+
+    @extend_schema(
+        summary="Send a text to customers: first the recipient count, then confirm it",
+        request=SendSerializer,
+        responses={
+            200: inline_serializer(
+                "SmsSendPreview",
+                {
+                    "recipients": serializers.IntegerField(),
+                    "segments": serializers.IntegerField(),
+                    "encoding": serializers.CharField(),
+                    "confirm_required": serializers.BooleanField(),
+                },
+            ),
+            202: inline_serializer("SmsSendQueued", {"queued": serializers.IntegerField()}),
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def send(self, request: Request) -> Response:
+        if not get_backend().enabled:
+            return Response(
+                error_body("sms_disabled", f"SMS is off: {get_backend().reason}."), status=status.HTTP_409_CONFLICT
+            )
+        data = SendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        recipients = self._recipients(request, data.validated_data)
+        segments = count_segments(data.validated_data["body"])
+        count = recipients.count()
+        confirmed = data.validated_data.get("confirm_recipients")
+        if confirmed is None or confirmed != count:
+            return Response(
+                {
+                    "recipients": count,
+                    "segments": segments.count,
+                    "encoding": segments.encoding,
+                    "confirm_required": True,
+                    "message": f"This sends {segments.count} segment(s) to {count} customer(s). "
+                    f"Send again with confirm_recipients={count}.",
+                }
+            )
+        body = data.validated_data["body"]
+        key = hashlib.sha256(f"{request.user.pk}:{body}:{sorted(recipients.values_list('pk', flat=True))}".encode())
+        kind = SmsKind.ONE_OFF if count == 1 else SmsKind.GROUP
+        queued = queue_message(recipients.iterator(chunk_size=2000), body, key=key.hexdigest()[:40], kind=kind)
+        return Response({"queued": queued, "recipients": count}, status=status.HTTP_202_ACCEPTED)
+
+    @staticmethod
+    def _recipients(request: Request, data: dict[str, Any]) -> Any:
+        customers = Customer.objects.order_by("pk")
+        if data.get("customer_ids"):
+            return customers.filter(pk__in=data["customer_ids"])
+        if data.get("filter") is not None:
+            filterset = CustomerFilter(data["filter"], queryset=customers, request=request)
+            if not filterset.is_valid():
+                raise exceptions.ValidationError({"filter": filterset.errors})
+            return filterset.qs
+        raise exceptions.ValidationError({"customer_ids": ["Name the customers, or give a filter ({} for all)."]})
+
+    @extend_schema(summary="Queue a failed message again", request=None, responses=SmsMessageSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        message = self.get_object()
+        updated = SmsMessage.objects.filter(pk=message.pk, status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]).update(
+            status=SmsStatus.QUEUED, attempts=0, next_attempt_at=None, error_code="", error_message=""
+        )
+        if not updated:
+            return Response(
+                error_body("not_failed", f"Message #{message.pk} is {message.status}; only a failed one is retried."),
+                status=status.HTTP_409_CONFLICT,
+            )
+        drain_outbox.enqueue()
+        message.refresh_from_db()
+        return Response(SmsMessageSerializer(message).data)
