@@ -20,15 +20,17 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-# Measured with `make bench-prod` (see README): one web worker with 4 threads serving the API peaks near 80 MB; the
-# import worker peaks near 150 MB on a 100,000-row file; the master and honcho take about 30 MB together.
+# Measured with `make bench-prod` in one-service mode: a web worker (4 threads) peaks near 80 MB; the import worker
+# near 155 MB on a 100,000-row file; honcho and its helpers about 50 MB; the gunicorn master about 20 MB without
+# preloading (64 MB with). Workers are added only while the whole stack stays within three quarters of the budget:
+# 1 worker at 512 MB, 4 (the most) at 1 GB.
 MEMORY_BUDGET_MB = _int("WEB_MEMORY_BUDGET_MB", 512)
 WEB_WORKER_MB = _int("WEB_WORKER_MB", 80)
-RESERVED_MB = _int("WEB_RESERVED_MB", 190)  # the import worker + master + headroom, when they share the box
+RESERVED_MB = _int("WEB_RESERVED_MB", 230)  # import worker + honcho + master, when they share the box
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_int('PORT', 8000)}"  # noqa: S104 - the platform routes to this port
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-workers = _int("WEB_CONCURRENCY", max(1, min(4, (MEMORY_BUDGET_MB - RESERVED_MB) // WEB_WORKER_MB)))
+workers = _int("WEB_CONCURRENCY", max(1, min(4, (MEMORY_BUDGET_MB * 3 // 4 - RESERVED_MB) // WEB_WORKER_MB)))
 threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 30)  # imports never run in a request any more
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
@@ -38,7 +40,8 @@ max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 # `make run` sets GUNICORN_RELOAD=1: restart workers when code changes (incompatible with preloading).
 reload = os.environ.get("GUNICORN_RELOAD", "").strip() in {"1", "true", "yes"}
-preload_app = not reload  # Django is imported once in the master; forked workers share those pages
+# Preloading shares Django's pages between workers, but makes the master as big as a worker: worth it from 3 workers.
+preload_app = not reload and workers >= 3
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - heartbeat file, not data
 accesslog = None  # our [REQUEST] line (config/log.py) says more, with the request id
 errorlog = "-"

@@ -8,6 +8,7 @@ every worker looks for jobs whose worker died, so a killed worker's import resum
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -35,6 +36,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, interval: float, batch: bool, startup_delay: bool, **options: Any) -> None:
+        if settings.IMPORT_WORKER_NICE:
+            # Imports are background work: when they share the CPU with the web server, requests go first.
+            os.nice(settings.IMPORT_WORKER_NICE)
         stop = threading.Event()
         recovery = threading.Thread(target=self._recover_forever, args=(stop,), name="import-recovery", daemon=True)
         recover_stalled_jobs()
