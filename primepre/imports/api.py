@@ -38,8 +38,9 @@ from .template import template_workbook
 from .undo import UndoRefused, undo_job
 
 CHUNK = 1 << 16
-TERMINAL = {ImportStatus.PREVIEWED, ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED}
-TERMINAL |= {ImportStatus.UNDONE}
+# Where a job's event stream ends (a previewed job goes on only when confirmed, with a new stream).
+STREAM_ENDS = {ImportStatus.PREVIEWED, ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED}
+STREAM_ENDS |= {ImportStatus.UNDONE}
 
 
 class EventStreamRenderer(renderers.BaseRenderer):
@@ -408,7 +409,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 if payload != last:
                     yield f"event: progress\ndata: {payload}\n\n"
                     last = payload
-                if current.status in TERMINAL and current.status != ImportStatus.QUEUED:
+                if current.status in STREAM_ENDS:
                     yield f"event: end\ndata: {payload}\n\n"
                     return
                 if time.monotonic() > deadline:
