@@ -47,6 +47,9 @@ accesslog = None  # our [REQUEST] line (config/log.py) says more, with the reque
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")  # the platform's proxy sets X-Forwarded-*
+# Gunicorn 27's control socket is one path per user (~/.gunicorn/gunicorn.ctl): two servers on a box (tests, `make
+# run` beside a benchmark) would fight over it, and nothing here uses it.
+control_socket_disable = True
 
 
 def _rss_mb(pid: int | None = None) -> float:
