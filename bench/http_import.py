@@ -42,7 +42,7 @@ ROOT = BENCH.parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 
-from run import ensure_file, environment, python_bin  # noqa: E402 - bench/ is not a package
+from run import empty_postgres_tables, ensure_file, environment, python_bin  # noqa: E402 - bench/ is not a package
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/primepre_http_bench"
 DEFAULT_SIZES = "7000,100000"
@@ -107,30 +107,6 @@ def drop_database(url: str) -> None:
     admin_url, name = check_database_url(url)
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def empty_tables(url: str) -> list[str]:
-    """TRUNCATE the customer table and every imports_* table (RESTART IDENTITY CASCADE); return their names."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute("SET lock_timeout = '30s'")  # an idle server or worker holds no lock; fail rather than hang
-        names = [
-            row[0]
-            for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND (tablename = %s OR tablename LIKE 'imports\\_%%')",
-                (CUSTOMER_TABLE,),
-            )
-        ]
-        if names:
-            conn.execute(
-                sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-                    sql.SQL(", ").join(sql.Identifier(name) for name in names)
-                )
-            )
-    return names
 
 
 # --- the service: Django commands, the web server and the worker --------------------------------------------------
@@ -452,7 +428,7 @@ def run_once(ctx: Context, path: Path, fmt: str) -> dict[str, Any]:
     """Empty the tables, upload, follow to the end; the figures of this one import."""
     for service in ctx.services:
         service.check_alive()
-    empty_tables(ctx.database_url)
+    empty_postgres_tables(ctx.database_url)
     baseline = ctx.sampler.reset()
     upload_seconds, job = upload(ctx.port, ctx.token, path, fmt, ctx.timeout)
     accepted = time.perf_counter()

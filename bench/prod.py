@@ -59,7 +59,6 @@ from http_import import (  # noqa: E402 - bench/ is not a package
     check_database_url,
     create_token,
     drop_database,
-    empty_tables,
     follow,
     free_port,
     manage,
@@ -69,7 +68,7 @@ from http_import import (  # noqa: E402 - bench/ is not a package
     sse_accept_header,
     upload,
 )
-from run import ensure_file, environment  # noqa: E402
+from run import empty_postgres_tables, ensure_file, environment  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/primepre_prod_bench"
 DEFAULT_SIZES = "7000,100000"
@@ -579,7 +578,7 @@ def run_config(setup: Setup, name: str, overrides: dict[str, str]) -> dict[str, 
     readers: Readers | None = None
     print(f"\n=== {name}: bin/start on 127.0.0.1:{port}" + (f" with {overrides}" if overrides else ""))
     try:
-        empty_tables(setup.database_url)
+        empty_postgres_tables(setup.database_url)
         stack.start()
         sampler = StackSampler(stack)
         sampler.start()
@@ -601,7 +600,7 @@ def run_config(setup: Setup, name: str, overrides: dict[str, str]) -> dict[str, 
         for index, (size, path, meta) in enumerate(setup.files):
             if index:
                 readers.pause()
-                empty_tables(setup.database_url)
+                empty_postgres_tables(setup.database_url)
                 readers.resume()
             stack.check_alive()
             sampler.reset_window()

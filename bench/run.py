@@ -85,6 +85,30 @@ def ensure_file(rows: int, fmt: str, seed: int, bad_fraction: float, header_styl
 # --- databases ----------------------------------------------------------------------------------------------------
 
 
+def empty_postgres_tables(url: str) -> list[str]:
+    """TRUNCATE the customer table and every imports_* table (RESTART IDENTITY CASCADE); return their names."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("SET lock_timeout = '30s'")  # an idle server or worker holds no lock; fail rather than hang
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND (tablename = %s OR tablename LIKE 'imports\\_%%')",
+                (CUSTOMER_TABLE,),
+            )
+        ]
+        if names:
+            conn.execute(
+                sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                    sql.SQL(", ").join(sql.Identifier(name) for name in names)
+                )
+            )
+    return names
+
+
 @dataclass
 class Database:
     """A fresh benchmark database: created, migrated, and emptied before every import."""
@@ -146,23 +170,7 @@ class Database:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.close()
         else:
-            import psycopg  # only PostgreSQL runs need the driver
-            from psycopg import sql
-
-            with psycopg.connect(self.url, autocommit=True) as conn:
-                names = [
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                        "AND (tablename = %s OR tablename LIKE 'imports\\_%%')",
-                        (CUSTOMER_TABLE,),
-                    )
-                ]
-                if names:
-                    query = sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-                        sql.SQL(", ").join(sql.Identifier(name) for name in names)
-                    )
-                    conn.execute(query)
+            names = empty_postgres_tables(self.url)
         self.tables = names
 
     def drop(self) -> None:
