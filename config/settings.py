@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "primepre.customers",
     "primepre.imports",
     "primepre.sms",
+    "primepre.web",
 ]
 
 MIDDLEWARE = [
@@ -146,7 +147,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:dashboard"
+LOGOUT_REDIRECT_URL = "web:login"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "Africa/Accra")
