@@ -29,7 +29,7 @@ from rest_framework.response import Response
 
 from primepre.common.api import error_body
 
-from .errors import ImportFileError
+from .errors import ImportFileError, human_size
 from .models import ImportJob, ImportMode, ImportRowError, ImportStatus
 from .report import iter_csv_report_rows, write_xlsx_report
 from .services import StoredFile, create_job, store_file
@@ -148,16 +148,12 @@ def _bool(value: Any) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _human_size(size: int) -> str:
-    return f"{size / 1_000_000:g} MB" if size >= 1_000_000 else f"{size / 1000:g} KB"
-
-
 def _too_large() -> Response:
     limit = settings.IMPORT_MAX_UPLOAD_BYTES
     return Response(
         error_body(
             "file_too_large",
-            f"The file is larger than the {_human_size(limit)} limit. Split it, or save it as .csv (smaller).",
+            f"The file is larger than the {human_size(limit)} limit. Split it, or save it as .csv (smaller).",
             limit_bytes=limit,
         ),
         status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,

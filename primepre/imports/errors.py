@@ -19,3 +19,8 @@ class ImportFileError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, **self.details}
+
+
+def human_size(size: int) -> str:
+    """`52428800` → `50 MB`: sizes as people read them (binary megabytes, as their file manager shows them)."""
+    return f"{size / 1048576:.0f} MB" if size >= 1048576 else f"{max(size, 1) / 1024:.0f} KB"

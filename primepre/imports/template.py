@@ -9,6 +9,8 @@ from django.conf import settings
 
 from primepre.customers.regions import Region
 
+from .errors import human_size
+
 HEADERS = ["Shipping Mark", "First Name", "Last Name", "Phone", "Email", "Region", "Company", "Customer Type"]
 EXAMPLE = ["PM4 KOFI", "Kofi", "Mensah", "024 123 4567", "kofi@example.com", "Greater Accra", "", "individual"]
 
@@ -43,7 +45,7 @@ def template_workbook() -> bytes:
         ("Customer Type: individual or business (a Company makes it business when left empty).", None),
         ("", None),
         ("Limits", bold),
-        (f"File size: at most {settings.IMPORT_MAX_UPLOAD_BYTES // 1_000_000} MB.", None),
+        (f"File size: at most {human_size(settings.IMPORT_MAX_UPLOAD_BYTES)}.", None),
         (f"Rows: at most {settings.IMPORT_MAX_ROWS:,} per file.", None),
         ("Formats: .xlsx, .xls, .ods, .csv (UTF-8 or Windows), .json.", None),
         ("", None),

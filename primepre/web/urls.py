@@ -11,5 +11,8 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customer-list"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/export.csv", views.customer_export, {"file_format": "csv"}, name="customer-export-csv"),
+    path("imports/", views.import_history, name="import-history"),
+    path("imports/new/", views.import_upload, name="import-upload"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("customers/export.xlsx", views.customer_export, {"file_format": "xlsx"}, name="customer-export-xlsx"),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -18,7 +19,13 @@ from primepre.customers.export import iter_csv, write_xlsx
 from primepre.customers.forms import CustomerForm
 from primepre.customers.models import Customer, CustomerType
 from primepre.customers.regions import Region
-from primepre.imports.models import ImportJob
+from primepre.imports.columns import FIELD_LABELS
+from primepre.imports.errors import ImportFileError, human_size
+from primepre.imports.models import ImportJob, ImportMode, ImportStatus
+from primepre.imports.services import create_job, store_file
+from primepre.imports.tasks import queue_job
+from primepre.imports.undo import UndoRefused, undo_job
+from primepre.sms.services import sms_enabled
 
 logger = logging.getLogger("primepre.web")
 SORTS = {
@@ -107,3 +114,152 @@ def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
         return response
     return FileResponse(write_xlsx(queryset), as_attachment=True, filename=f"customers-{stamp}.xlsx")
+
+
+# --- imports ---------------------------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("customers.import_customers", raise_exception=True)
+def import_history(request: HttpRequest) -> HttpResponse:
+    jobs = ImportJob.objects.select_related("created_by")
+    status = request.GET.get("status", "")
+    if status in ImportStatus.values:
+        jobs = jobs.filter(status=status)
+    if request.GET.get("mine"):
+        jobs = jobs.filter(created_by=request.user)
+    page = Paginator(jobs, 25).get_page(request.GET.get("page"))
+    return render(
+        request, "web/import_history.html", {"page": page, "statuses": ImportStatus.choices, "status": status}
+    )
+
+
+@login_required
+@permission_required("customers.import_customers", raise_exception=True)
+def import_upload(request: HttpRequest) -> HttpResponse:
+    """Step 1: the file and the options. The job starts as a preview (dry run): nothing is written yet."""
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "Choose a file to upload."
+        elif upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            error = f"The file is larger than the {human_size(settings.IMPORT_MAX_UPLOAD_BYTES)} limit."
+        else:
+            try:
+                stored = store_file(upload)
+            except ImportFileError as exc:
+                error = exc.message
+            else:
+                options: dict[str, object] = {}
+                if request.POST.get("sheet"):
+                    options["sheet"] = request.POST["sheet"].strip()
+                if request.POST.get("generate_marks"):
+                    options["missing_mark"] = "generate"
+                if request.POST.get("send_welcome_sms"):
+                    options["send_welcome_sms"] = True
+                mode = request.POST.get("mode") if request.POST.get("mode") in ImportMode.values else ImportMode.CREATE
+                job = create_job(
+                    stored,
+                    file_name=upload.name or "upload",
+                    user=request.user,
+                    mode=mode,
+                    dry_run=True,
+                    options=options,
+                )
+                queue_job(job)
+                return redirect("web:import-detail", pk=job.pk)
+    return render(
+        request,
+        "web/import_upload.html",
+        {
+            "error": error,
+            "max_size": human_size(settings.IMPORT_MAX_UPLOAD_BYTES),
+            "max_rows": settings.IMPORT_MAX_ROWS,
+            "sms_enabled": sms_enabled(),
+        },
+    )
+
+
+@login_required
+@permission_required("customers.import_customers", raise_exception=True)
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Steps 2–4 on one page: preview (mapping, counts, failing rows), progress, result (chart, errors, undo)."""
+    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+    if request.method == "POST":
+        return _import_action(request, job)
+    failing = Paginator(job.row_errors.order_by("row_number"), 25).get_page(request.GET.get("page"))
+    headers = (job.column_mapping or {}).get("headers") or []
+    rows = []
+    for item in failing:
+        bad = {error["column"]: error["message"] for error in item.errors}
+        cells = [(value, headers[index] if index < len(headers) else "") for index, value in enumerate(item.values)]
+        rows.append({"row": item.row_number, "cells": [(v, h, bad.get(h)) for v, h in cells], "errors": item.errors})
+    mapped = {info["header"]: name for name, info in ((job.column_mapping or {}).get("fields") or {}).items()}
+    counts = job.counts
+    total = max(counts["read"], 1)
+    chart = [
+        (name, counts[name], round(100 * counts[name] / total))
+        for name in ("created", "updated", "unchanged", "failed")
+    ]
+    return render(
+        request,
+        "web/import_detail.html",
+        {
+            "job": job,
+            "failing": failing,
+            "rows": rows,
+            "headers": headers,
+            "mapped": mapped,
+            "fields": FIELD_LABELS,
+            "chart": chart,
+            "live": job.status in {ImportStatus.QUEUED, ImportStatus.RUNNING},
+            "can_undo": job.status in {ImportStatus.SUCCEEDED, ImportStatus.CANCELLED} and not job.dry_run,
+        },
+    )
+
+
+def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
+    action = request.POST.get("action")
+    if action == "confirm":
+        updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
+            status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token=""
+        )
+        if updated:
+            queue_job(job)
+            messages.success(request, "Import started. You can leave this page; it goes on.")
+    elif action == "remap" and job.status in {ImportStatus.PREVIEWED, ImportStatus.FAILED}:
+        columns = {
+            name: request.POST.get(f"field_{name}") for name in FIELD_LABELS if request.POST.get(f"field_{name}")
+        }
+        job.options = {**job.options, "columns": columns}
+        job.status, job.dry_run, job.checkpoint_row, job.worker_token = ImportStatus.QUEUED, True, 0, ""
+        job.error_code = job.error_message = ""
+        job.save(
+            update_fields=[
+                "options",
+                "status",
+                "dry_run",
+                "checkpoint_row",
+                "worker_token",
+                "error_code",
+                "error_message",
+            ]
+        )
+        queue_job(job)
+        messages.success(request, "Columns changed; the preview is running again.")
+    elif action == "cancel":
+        ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+            status=ImportStatus.CANCELLED
+        )
+    elif action == "undo":
+        try:
+            result = undo_job(job, request.user)
+            messages.success(
+                request,
+                f"Undone: {result.deleted} customers removed, {result.restored} restored, "
+                f"{len(result.kept)} left as they were (edited since the import).",
+            )
+        except UndoRefused as exc:
+            messages.error(request, exc.message)
+    return redirect("web:import-detail", pk=job.pk)

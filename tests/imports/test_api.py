@@ -161,7 +161,7 @@ def test_error_files_hold_exactly_the_failed_rows(staff_api: APIClient, run_task
 
 
 def test_template_states_the_limits(api: APIClient, staff_api: APIClient, settings) -> None:
-    settings.IMPORT_MAX_UPLOAD_BYTES = 20_000_000
+    settings.IMPORT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
     response = staff_api.get(f"{URL}template.xlsx")
     workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(response.content))
     assert workbook.sheet_names == ["Customers", "Instructions"]

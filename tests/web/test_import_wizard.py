@@ -1,0 +1,108 @@
+"""The import wizard's pages through Django's test client (the task runs when the request's transaction commits,
+as a worker would run it)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from primepre.customers.models import Customer
+from primepre.imports.models import ImportJob
+
+from ..imports.helpers import FILES
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def browser(staff_user, django_capture_on_commit_callbacks):
+    client = Client()
+    client.force_login(staff_user)
+
+    def post(url: str, data: dict):
+        """Post, let the queued task run (as the worker would), then follow the redirect like a browser."""
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, data)
+        if response.status_code == 302:
+            return client.get(response["Location"])
+        return response
+
+    client.post_and_run = post
+    return client
+
+
+def test_upload_preview_confirm_undo(browser: Client) -> None:
+    assert b"at most <strong>50 MB</strong>" in browser.get("/imports/new/").content
+    with open(FILES / "basic.xlsx", "rb") as handle:
+        page = browser.post_and_run("/imports/new/", {"file": handle, "mode": "create"})
+    job = ImportJob.objects.get()
+    assert page.request["PATH_INFO"] == f"/imports/{job.pk}/"
+    html = page.content.decode()
+    assert "preview, nothing written yet" in html
+    assert re.search(r'data-count="created">4<', html) and re.search(r'data-count="failed">2<', html)
+    assert not Customer.objects.exists()
+    # The failing cells are marked, with the reason beside them.
+    assert '<td class="bad" title="Last name is missing."></td>' in html
+    assert "Phone</strong>: Too short to be a phone number." in html
+    done = browser.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"})
+    assert "Succeeded" in done.content.decode()
+    assert Customer.objects.count() == 4
+    assert f"/customers/?import_job={job.pk}" in done.content.decode()
+    listed = browser.get("/customers/", {"import_job": job.pk})
+    assert listed.context["page"].paginator.count == 4
+    undone = browser.post_and_run(f"/imports/{job.pk}/", {"action": "undo"})
+    assert "4 customers removed" in undone.content.decode()
+    assert not Customer.objects.exists()
+
+
+def test_changing_an_unrecognised_column(browser: Client, tmp_path: Path) -> None:
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Mark,First Name,Last Name,Numba\nPM1,Ama,Owusu,0241234567\n")
+    page = browser.post_and_run("/imports/new/", {"file": open(odd, "rb")})
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and job.error_code == "missing_columns"
+    assert "could not be imported" in page.content.decode()
+    fields = {"field_shipping_mark": "Mark", "field_first_name": "First Name", "field_last_name": "Last Name"}
+    again = browser.post_and_run(f"/imports/{job.pk}/", {"action": "remap", **fields, "field_phone": "Numba"})
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("previewed", 1)
+    assert "Numba" in again.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not a spreadsheet"),
+        (b"PK\x03\x04broken", "damaged"),
+    ],
+)
+def test_file_level_problems_are_said_clearly(browser: Client, tmp_path: Path, content: bytes, message: str) -> None:
+    bad = tmp_path / "customers.xlsx"
+    bad.write_bytes(content)
+    page = browser.post_and_run("/imports/new/", {"file": open(bad, "rb")})
+    assert message in page.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_too_large_files_are_refused_with_the_limit(browser: Client, settings, tmp_path: Path) -> None:
+    settings.IMPORT_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * 3_000_000)
+    page = browser.post_and_run("/imports/new/", {"file": open(big, "rb")})
+    assert "larger than the 2 MB limit" in page.content.decode()
+
+
+def test_history_lists_jobs_with_filters(browser: Client) -> None:
+    with open(FILES / "basic.xlsx", "rb") as handle:
+        browser.post_and_run("/imports/new/", {"file": handle})
+    page = browser.get("/imports/", {"status": "previewed"})
+    assert "basic.xlsx" in page.content.decode()
+    assert "basic.xlsx" not in browser.get("/imports/", {"status": "succeeded"}).content.decode()
