@@ -45,8 +45,12 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Browser tests drive Debian's Chromium with Playwright (Playwright's own browser download does not work here).
+/usr/bin/chromium:
+	apt-get install -y --no-install-recommends chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
 ## test: ruff, then the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set (required under CI=true)
-test: lint
+test: lint /usr/bin/chromium
 	DATABASE_URL= $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "--- the suite again on PostgreSQL ($$TEST_DATABASE_URL)"; \

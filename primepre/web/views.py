@@ -193,7 +193,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rows = []
     for item in failing:
         bad = {error["column"]: error["message"] for error in item.errors}
-        cells = [(value, headers[index] if index < len(headers) else "") for index, value in enumerate(item.values)]
+        cells = [
+            (_cell_text(value), headers[index] if index < len(headers) else "")
+            for index, value in enumerate(item.values)
+        ]
         rows.append({"row": item.row_number, "cells": [(v, h, bad.get(h)) for v, h in cells], "errors": item.errors})
     mapped = {info["header"]: name for name, info in ((job.column_mapping or {}).get("fields") or {}).items()}
     counts = job.counts
@@ -217,6 +220,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_undo": job.status in {ImportStatus.SUCCEEDED, ImportStatus.CANCELLED} and not job.dry_run,
         },
     )
+
+
+def _cell_text(value: object) -> object:
+    """A numeric cell as Excel shows it: 241234567, not 241234567.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
