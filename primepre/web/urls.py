@@ -14,5 +14,7 @@ urlpatterns = [
     path("imports/", views.import_history, name="import-history"),
     path("imports/new/", views.import_upload, name="import-upload"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("sms/", views.sms_page, name="sms"),
+    path("sms/send/", views.sms_send, name="sms-send"),
     path("customers/export.xlsx", views.customer_export, {"file_format": "xlsx"}, name="customer-export-xlsx"),
 ]

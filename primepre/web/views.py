@@ -4,12 +4,14 @@ own (CustomerForm validates through the model; the list filters with the API's C
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -25,7 +27,11 @@ from primepre.imports.models import ImportJob, ImportMode, ImportStatus
 from primepre.imports.services import create_job, store_file
 from primepre.imports.tasks import queue_job
 from primepre.imports.undo import UndoRefused, undo_job
-from primepre.sms.services import sms_enabled
+from primepre.sms.backends import get_backend
+from primepre.sms.models import SmsKind, SmsMessage, SmsStatus
+from primepre.sms.segments import count_segments
+from primepre.sms.services import queue_message, render_welcome, sms_enabled
+from primepre.sms.tasks import drain_outbox
 
 logger = logging.getLogger("primepre.web")
 SORTS = {
@@ -271,3 +277,68 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
         except UndoRefused as exc:
             messages.error(request, exc.message)
     return redirect("web:import-detail", pk=job.pk)
+
+
+# --- SMS -------------------------------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("customers.send_sms", raise_exception=True)
+def sms_page(request: HttpRequest) -> HttpResponse:
+    """SMS at a glance: on or off (and why), counts, recent failures with a retry, the welcome text and its cost."""
+    if request.method == "POST" and request.POST.get("retry"):
+        retried = SmsMessage.objects.filter(
+            pk=request.POST["retry"], status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]
+        ).update(status=SmsStatus.QUEUED, attempts=0, next_attempt_at=None, error_code="", error_message="")
+        if retried:
+            drain_outbox.enqueue()
+            messages.success(request, "The message is queued again.")
+        return redirect("web:sms")
+    backend = get_backend()
+    counts = dict(SmsMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
+    welcome = render_welcome(Customer(first_name="Kofi", last_name="Mensah", shipping_mark="PM4 KOFI"))
+    return render(
+        request,
+        "web/sms.html",
+        {
+            "backend": backend,
+            "counts": [(label, counts.get(value, 0)) for value, label in SmsStatus.choices],
+            "failures": SmsMessage.objects.filter(status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]).order_by(
+                "-updated_at"
+            )[:20],
+            "welcome": welcome,
+            "welcome_segments": count_segments(welcome),
+            "rate": settings.SMS_RATE_PER_SECOND,
+        },
+    )
+
+
+@login_required
+@permission_required("customers.send_sms", raise_exception=True)
+def sms_send(request: HttpRequest) -> HttpResponse:
+    """A text to the customers of the current list filter (or one customer): see the count, then confirm it."""
+    filterset, _ = _filtered(request)
+    recipients = filterset.qs if filterset.is_valid() else Customer.objects.none()
+    count = recipients.count()
+    body = request.POST.get("body", "").strip()
+    segments = count_segments(body) if body else None
+    if request.method == "POST" and body and request.POST.get("confirm_recipients") == str(count) and count:
+        if not get_backend().enabled:
+            messages.error(request, f"SMS is off: {get_backend().reason}.")
+        else:
+            key = hashlib.sha256(f"{request.user.pk}:{body}:{request.GET.urlencode()}:{count}".encode()).hexdigest()
+            kind = SmsKind.ONE_OFF if count == 1 else SmsKind.GROUP
+            queued = queue_message(recipients.iterator(chunk_size=2000), body, key=key[:40], kind=kind)
+            messages.success(request, f"{queued} message(s) queued; they go out at {settings.SMS_RATE_PER_SECOND:g}/s.")
+            return redirect("web:sms")
+    return render(
+        request,
+        "web/sms_send.html",
+        {
+            "count": count,
+            "body": body,
+            "segments": segments,
+            "query": request.GET.urlencode(),
+            "enabled": get_backend().enabled,
+        },
+    )

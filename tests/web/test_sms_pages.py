@@ -1,0 +1,85 @@
+"""The SMS pages: on/off with the reason, counts, the welcome text and its segments, sending to a filtered list only
+after its recipient count is confirmed, retrying a failure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+
+from primepre.sms.backends import reset_backend
+from primepre.sms.models import SmsMessage
+
+from ..customers.factories import make_customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_backend() -> Iterator[None]:
+    reset_backend()
+    yield
+    reset_backend()
+
+
+@pytest.fixture
+def admin(admin_user) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def test_sms_page_shows_state_counts_and_the_welcome_text(admin: Client, staff_user) -> None:
+    page = admin.get("/sms/").content.decode()
+    assert "SMS is <strong>on</strong> (locmem)" in page
+    assert "PM4 KOFI" in page and "GSM-7" in page and "segment" in page
+    staff = Client()
+    staff.force_login(staff_user)
+    assert staff.get("/sms/").status_code == 403
+
+
+def test_sending_to_a_filtered_list_needs_the_count_confirmed(admin: Client) -> None:
+    for _ in range(3):
+        make_customer(region="AA")
+    make_customer(region="AH")
+    assert "Send SMS to this list" in admin.get("/customers/", {"region": "AA"}).content.decode()
+    check = admin.post("/sms/send/?region=AA", {"body": "Ship closes Friday"})
+    html = check.content.decode()
+    assert '<strong id="recipient-count">3</strong>' in html and "Send to 3 customers" in html
+    assert not SmsMessage.objects.exists()
+    wrong = admin.post("/sms/send/?region=AA", {"body": "Ship closes Friday", "confirm_recipients": "4"})
+    assert wrong.status_code == 200 and not SmsMessage.objects.exists()
+    sent = admin.post("/sms/send/?region=AA", {"body": "Ship closes Friday", "confirm_recipients": "3"})
+    assert sent.status_code == 302
+    assert SmsMessage.objects.filter(kind="group").count() == 3
+
+
+def test_off_says_why_and_sends_nothing(admin: Client, settings) -> None:
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = ""
+    reset_backend()
+    assert "SMS is <strong>off</strong>: SMS_BACKEND=twilio but" in admin.get("/sms/").content.decode()
+    make_customer()
+    response = admin.post("/sms/send/", {"body": "hi", "confirm_recipients": "1"}, follow=True)
+    assert "SMS is off" in response.content.decode()
+    assert not SmsMessage.objects.exists()
+
+
+def test_retry_a_failed_message(admin: Client) -> None:
+    customer = make_customer()
+    message = SmsMessage.objects.create(
+        customer=customer,
+        phone=customer.phone,
+        kind="one_off",
+        body="hi",
+        encoding="GSM-7",
+        segments=1,
+        idempotency_key="x",
+        status="failed",
+        error_code="21610",
+    )
+    assert "21610" in admin.get("/sms/").content.decode()
+    admin.post("/sms/", {"retry": message.pk})
+    message.refresh_from_db()
+    assert message.status == "sent"  # the immediate task backend drained it at once
