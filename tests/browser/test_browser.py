@@ -71,6 +71,7 @@ def test_the_whole_wizard(page: Page, tmp_path: Path, database_backend, start_wo
     expect(page.locator("#progress")).to_be_visible()
     screenshot(page, "wizard-3-progress")
     expect(page.locator("#status")).to_have_text("Succeeded", timeout=60_000)
+    expect(page.locator("#done")).to_contain_text("100%")
     job.refresh_from_db()
     assert job.status == "succeeded" and Customer.objects.count() == job.created
     expect(page.locator('[data-count="created"]')).to_have_text(str(job.created))

@@ -83,3 +83,14 @@ def test_retry_a_failed_message(admin: Client) -> None:
     admin.post("/sms/", {"retry": message.pk})
     message.refresh_from_db()
     assert message.status == "sent"  # the immediate task backend drained it at once
+
+
+def test_one_customer_from_their_page(admin: Client) -> None:
+    kofi = make_customer(phone="+233241234567")
+    make_customer(phone="+233201111111")
+    link = admin.get(f"/customers/{kofi.pk}/").content.decode()
+    assert "/sms/send/?search=%2B233241234567" in link
+    page = admin.post("/sms/send/?search=%2B233241234567", {"body": "Your parcel is here"})
+    assert '<strong id="recipient-count">1</strong>' in page.content.decode()
+    admin.post("/sms/send/?search=%2B233241234567", {"body": "Your parcel is here", "confirm_recipients": "1"})
+    assert list(SmsMessage.objects.values_list("phone", "kind")) == [("+233241234567", "one_off")]
