@@ -33,7 +33,7 @@ from .errors import ImportFileError, human_size
 from .models import ImportJob, ImportMode, ImportRowError, ImportStatus
 from .report import iter_csv_report_rows, write_xlsx_report
 from .services import StoredFile, create_job, store_file
-from .tasks import queue_job
+from .tasks import cancel_job, confirm_preview, queue_job
 from .template import template_workbook
 from .undo import UndoRefused, undo_job
 
@@ -321,27 +321,20 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()
-        updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
-            status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token=""
-        )
-        if not updated:
+        if not confirm_preview(job):
             return Response(
                 error_body(
                     "not_previewed", f"Import #{job.pk} is {job.status}; only a previewed import can be confirmed."
                 ),
                 status=status.HTTP_409_CONFLICT,
             )
-        queue_job(job)
         return self._job_response(job, status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="Stop an import between batches (committed batches stay)", request=None)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()
-        updated = ImportJob.objects.filter(
-            pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWED]
-        ).update(status=ImportStatus.CANCELLED)
-        if not updated:
+        if not cancel_job(job):
             return Response(
                 error_body("not_cancellable", f"Import #{job.pk} is {job.status}; it cannot be cancelled."),
                 status=status.HTTP_409_CONFLICT,

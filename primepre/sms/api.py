@@ -3,7 +3,6 @@ the recipient count confirmed before anything is sent, a retry for failed messag
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -19,10 +18,9 @@ from primepre.customers.api import CustomerFilter
 from primepre.customers.models import Customer
 
 from .backends import get_backend
-from .models import SmsKind, SmsMessage, SmsStatus
+from .models import SmsMessage, SmsStatus
 from .segments import count_segments
-from .services import queue_message, render_welcome
-from .tasks import drain_outbox
+from .services import render_welcome, retry_message, send_text
 
 
 class CanSendSms(permissions.BasePermission):
@@ -134,10 +132,7 @@ class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                     f"Send again with confirm_recipients={count}.",
                 }
             )
-        body = data.validated_data["body"]
-        key = hashlib.sha256(f"{request.user.pk}:{body}:{sorted(recipients.values_list('pk', flat=True))}".encode())
-        kind = SmsKind.ONE_OFF if count == 1 else SmsKind.GROUP
-        queued = queue_message(recipients.iterator(chunk_size=2000), body, key=key.hexdigest()[:40], kind=kind)
+        queued = send_text(recipients, data.validated_data["body"], sender_id=request.user.pk)
         return Response({"queued": queued, "recipients": count}, status=status.HTTP_202_ACCEPTED)
 
     @staticmethod
@@ -156,14 +151,10 @@ class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         message = self.get_object()
-        updated = SmsMessage.objects.filter(pk=message.pk, status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]).update(
-            status=SmsStatus.QUEUED, attempts=0, next_attempt_at=None, error_code="", error_message=""
-        )
-        if not updated:
+        if not retry_message(message.pk):
             return Response(
                 error_body("not_failed", f"Message #{message.pk} is {message.status}; only a failed one is retried."),
                 status=status.HTTP_409_CONFLICT,
             )
-        drain_outbox.enqueue()
         message.refresh_from_db()
         return Response(SmsMessageSerializer(message).data)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -202,3 +203,24 @@ def record_delivery_status(provider_id: str, provider_status: str, error_code: s
         return False
     updated = SmsMessage.objects.filter(provider_id=provider_id).update(status=status, error_code=error_code or "")
     return bool(updated)
+
+
+def retry_message(message_id: int) -> bool:
+    """Queue a failed or undelivered message again; False for any other status."""
+    from .tasks import drain_outbox
+
+    retried = SmsMessage.objects.filter(pk=message_id, status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]).update(
+        status=SmsStatus.QUEUED, attempts=0, next_attempt_at=None, error_code="", error_message=""
+    )
+    if retried:
+        transaction.on_commit(lambda: drain_outbox.enqueue())
+    return bool(retried)
+
+
+def send_text(customers: Any, body: str, *, sender_id: Any) -> int:
+    """One text to each of `customers` (a queryset). The same sender, text and recipients make the same key, so a
+    form posted twice, or a retried request, queues nothing more."""
+    ids = list(customers.order_by("pk").values_list("pk", flat=True))
+    key = hashlib.sha256(f"{sender_id}:{body}:{ids}".encode()).hexdigest()[:40]
+    kind = SmsKind.ONE_OFF if len(ids) == 1 else SmsKind.GROUP
+    return queue_message(customers.order_by("pk").iterator(chunk_size=2000), body, key=key, kind=kind)

@@ -4,7 +4,6 @@ own (CustomerForm validates through the model; the list filters with the API's C
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 
 from django.conf import settings
@@ -25,13 +24,12 @@ from primepre.imports.columns import FIELD_LABELS
 from primepre.imports.errors import ImportFileError, human_size
 from primepre.imports.models import ImportJob, ImportMode, ImportStatus
 from primepre.imports.services import create_job, store_file
-from primepre.imports.tasks import queue_job
+from primepre.imports.tasks import cancel_job, confirm_preview, queue_job
 from primepre.imports.undo import UndoRefused, undo_job
 from primepre.sms.backends import get_backend
-from primepre.sms.models import SmsKind, SmsMessage, SmsStatus
+from primepre.sms.models import SmsMessage, SmsStatus
 from primepre.sms.segments import count_segments
-from primepre.sms.services import queue_message, render_welcome, sms_enabled
-from primepre.sms.tasks import drain_outbox
+from primepre.sms.services import render_welcome, retry_message, send_text, sms_enabled
 
 logger = logging.getLogger("primepre.web")
 SORTS = {
@@ -236,11 +234,7 @@ def _cell_text(value: object) -> object:
 def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
     action = request.POST.get("action")
     if action == "confirm":
-        updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
-            status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token=""
-        )
-        if updated:
-            queue_job(job)
+        if confirm_preview(job):
             messages.success(request, "Import started. You can leave this page; it goes on.")
     elif action == "remap" and job.status in {ImportStatus.PREVIEWED, ImportStatus.FAILED}:
         columns = {
@@ -263,9 +257,7 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
         queue_job(job)
         messages.success(request, "Columns changed; the preview is running again.")
     elif action == "cancel":
-        ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
-            status=ImportStatus.CANCELLED
-        )
+        cancel_job(job)
     elif action == "undo":
         try:
             result = undo_job(job, request.user)
@@ -286,12 +278,8 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
 @permission_required("customers.send_sms", raise_exception=True)
 def sms_page(request: HttpRequest) -> HttpResponse:
     """SMS at a glance: on or off (and why), counts, recent failures with a retry, the welcome text and its cost."""
-    if request.method == "POST" and request.POST.get("retry"):
-        retried = SmsMessage.objects.filter(
-            pk=request.POST["retry"], status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]
-        ).update(status=SmsStatus.QUEUED, attempts=0, next_attempt_at=None, error_code="", error_message="")
-        if retried:
-            drain_outbox.enqueue()
+    if request.method == "POST" and request.POST.get("retry", "").isdigit():
+        if retry_message(int(request.POST["retry"])):
             messages.success(request, "The message is queued again.")
         return redirect("web:sms")
     backend = get_backend()
@@ -326,9 +314,7 @@ def sms_send(request: HttpRequest) -> HttpResponse:
         if not get_backend().enabled:
             messages.error(request, f"SMS is off: {get_backend().reason}.")
         else:
-            key = hashlib.sha256(f"{request.user.pk}:{body}:{request.GET.urlencode()}:{count}".encode()).hexdigest()
-            kind = SmsKind.ONE_OFF if count == 1 else SmsKind.GROUP
-            queued = queue_message(recipients.iterator(chunk_size=2000), body, key=key[:40], kind=kind)
+            queued = send_text(recipients, body, sender_id=request.user.pk)
             messages.success(request, f"{queued} message(s) queued; they go out at {settings.SMS_RATE_PER_SECOND:g}/s.")
             return redirect("web:sms")
     return render(
