@@ -441,9 +441,9 @@ def _record_batch(
     job.failed += len(failures)
     job.checkpoint_row = prepared.last_row
     job.seconds = seconds
-    lease = ImportJob.objects.filter(pk=job.pk, worker_token=job.worker_token) if job.worker_token else None
-    if lease is None:
-        lease = ImportJob.objects.filter(pk=job.pk)
+    lease = ImportJob.objects.filter(pk=job.pk)
+    if job.worker_token:  # the CLI runs a job without a worker lease
+        lease = lease.filter(worker_token=job.worker_token)
     updated = lease.update(
         heartbeat_at=now,
         seconds=seconds,

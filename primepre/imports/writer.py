@@ -410,13 +410,13 @@ class BatchWriter:
                 self._update_rows(updates, now)
         except IntegrityError:
             # A concurrent writer took one of the new values: find the rows, one savepoint each.
-            survivors = []
+            lost: set[int] = set()
             for update in updates:
                 try:
                     with transaction.atomic():
                         self._update_rows([update], now)
-                    survivors.append(update)
                 except IntegrityError:
+                    lost.add(id(update))
                     outcome.failures.append(
                         self._fail(
                             update.row,
@@ -425,7 +425,7 @@ class BatchWriter:
                             "Another customer took this phone, mark or email while the import ran.",
                         )
                     )
-            outcome.updates[:] = [u for u in outcome.updates if u not in updates or u in survivors]
+            outcome.updates[:] = [update for update in outcome.updates if id(update) not in lost]
 
     def _update_rows(self, updates: list[Update], now: dt.datetime) -> None:
         # Group by the set of changed fields so each group is one executemany.
