@@ -48,6 +48,29 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = ["mark_key", "created_at", "updated_at"]
         validators: list[Any] = []  # the model validates uniqueness after normalising, see validate()
 
+    def to_representation(self, instance: Customer) -> dict[str, Any]:
+        """The same dict DRF's generic field walk builds (a test compares them), at a fraction of its cost: a list
+        page is 50 of these, and the field walk (attribute lookups, `inspect.signature` on every callable) was half of
+        a request's Python time."""
+        created_at = self.fields["created_at"]
+        return {
+            "id": instance.pk,
+            "first_name": instance.first_name,
+            "last_name": instance.last_name,
+            "phone": instance.phone,
+            "shipping_mark": instance.shipping_mark,
+            "email": instance.email,
+            "region": instance.region,
+            "company_name": instance.company_name,
+            "customer_type": instance.customer_type,
+            "full_name": instance.full_name,
+            "region_label": instance.get_region_display(),
+            "mark_key": instance.mark_key,
+            "created_by": instance.created_by.username if instance.created_by_id else None,
+            "created_at": created_at.to_representation(instance.created_at),
+            "updated_at": created_at.to_representation(instance.updated_at),
+        }
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         candidate = copy.copy(self.instance) if self.instance is not None else Customer()
         for name, value in attrs.items():

@@ -16,25 +16,23 @@ _PHONE_LIKE = re.compile(r"^[\d\s+\-().]+$")
 
 
 def search_condition(query: str) -> Q | None:
-    """A Q matching customers for a free-text query, or None for an empty query."""
+    """A Q matching customers for a free-text query, or None for an empty query.
+
+    Everything is matched against `Customer.search_text` (names, company, email, mark key and E.164 phone, lower-case,
+    kept by the database): every word somewhere in it, or the whole query as a mark, or as a phone. On PostgreSQL each
+    `contains` is a LIKE the trigram index answers.
+    """
     query = " ".join(query.split())
     if not query:
         return None
+    words = query.lower().split(" ")
     condition = Q()
-    words = query.split(" ")
-    name_condition = Q()
     for word in words:
-        name_condition &= (
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(company_name__icontains=word)
-            | Q(email__icontains=word)
-        )
-    condition |= name_condition
+        condition &= Q(search_text__contains=word)
 
     key = mark_key(query)
-    if key:
-        condition |= Q(mark_key__contains=key)
+    if key and key not in words:
+        condition |= Q(search_text__contains=key.lower())
 
     if _PHONE_LIKE.match(query):
         phone = normalise_phone(query, settings.DEFAULT_PHONE_REGION)
@@ -43,8 +41,8 @@ def search_condition(query: str) -> Q | None:
         digits = _NON_DIGITS.sub("", query)
         # A partial number: "024 123" is typed with the trunk zero that E.164 does not store.
         digits = digits[2:] if digits.startswith("00") else digits.lstrip("0")
-        if len(digits) >= 3:
-            condition |= Q(phone__contains=digits)
+        if len(digits) >= 3 and digits not in words:
+            condition |= Q(search_text__contains=digits)
     return condition
 
 

@@ -201,3 +201,18 @@ def test_openapi_schema_and_docs_page(client) -> None:
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
     assert b"cdn.jsdelivr" not in docs.content  # served from our own static files: works offline
+
+
+def test_the_fast_representation_equals_drf_generic_one(admin_user) -> None:
+    from rest_framework import serializers
+
+    from primepre.customers.api import CustomerSerializer
+
+    plain = make_customer(email=None, region="", company_name="")
+    full = make_customer(email="a@b.test", region="AH", company_name="Kente Ltd", customer_type="business")
+    Customer.objects.filter(pk=full.pk).update(created_by=admin_user)
+    for customer in Customer.objects.select_related("created_by").filter(pk__in=[plain.pk, full.pk]):
+        serializer = CustomerSerializer(customer)
+        generic = serializers.ModelSerializer.to_representation(serializer, customer)
+        fast = serializer.to_representation(customer)
+        assert list(fast.items()) == list(generic.items())

@@ -1,0 +1,59 @@
+"""Search over `Customer.search_text`: what it matches, that the database keeps it current, and (PostgreSQL) that the
+trigram index answers it rather than a scan of every row."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from primepre.customers.models import Customer
+from primepre.customers.search import search_customers
+
+from .factories import make_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def _found(query: str) -> list[int]:
+    return sorted(search_customers(Customer.objects.all(), query).values_list("pk", flat=True))
+
+
+def test_search_text_is_kept_by_the_database_on_create_update_and_bulk_update() -> None:
+    kofi = make_customer(first_name="Kofi", last_name="Mensah", email="Kofi@Example.com", shipping_mark="PM4 KOFI")
+    kofi.refresh_from_db()
+    assert kofi.search_text == f"kofi mensah  kofi@example.com pm4kofi {kofi.phone}"
+    Customer.objects.filter(pk=kofi.pk).update(last_name="Boateng", email=None)  # no save(), no Python in between
+    kofi.refresh_from_db()
+    assert kofi.search_text == f"kofi boateng   pm4kofi {kofi.phone}"
+
+
+@pytest.mark.parametrize("query", ["ensah", "MENSAH", "kofi mensah", "mensah   kofi", "example.com", "pm 4-kofi"])
+def test_every_word_anywhere_in_any_field_in_any_case(query: str) -> None:
+    kofi = make_customer(first_name="Kofi", last_name="Mensah", email="kofi@example.com", shipping_mark="PM4 KOFI")
+    make_customer(first_name="Ama", last_name="Owusu", email="ama@mail.test", shipping_mark="PM5 AMA")
+    assert _found(query) == [kofi.pk]
+
+
+def test_words_must_all_match_and_like_wildcards_are_literal() -> None:
+    make_customer(first_name="Kofi", last_name="Mensah", shipping_mark="PM1 KOFI")
+    make_customer(first_name="Ama", last_name="Owusu", shipping_mark="PM2 AMA", company_name="100% Cotton_Ltd")
+    assert _found("kofi owusu") == []
+    assert _found("%") == _found("100%") == _found("cotton_") != []
+    assert len(_found("_")) == 1
+
+
+def test_a_phone_fragment_matches_the_stored_number_not_other_digits() -> None:
+    kofi = make_customer(phone="+233241234567", shipping_mark="PM4")
+    make_customer(phone="+233201111111", shipping_mark="PM24")
+    assert _found("024 123") == [kofi.pk]
+    assert _found("0241234567") == [kofi.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index exists on PostgreSQL only")
+def test_postgresql_answers_a_search_from_the_trigram_index() -> None:
+    for _ in range(30):
+        make_customer()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # 30 rows: the planner would rightly prefer a scan
+        plan = search_customers(Customer.objects.order_by(), "mensah kofi").explain()  # as the count runs
+    assert "customer_search_trgm_idx" in plan
