@@ -84,7 +84,9 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 class CustomerFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", label="Phone (any format), mark, name or email")
-    region = django_filters.MultipleChoiceFilter(choices=Region.choices)
+    # distinct=False: the filter is on the customer row itself, so there is nothing to de-duplicate, and django-filter's
+    # default DISTINCT turned the page count into a sort of every matching row (84 ms at 100k customers, not 14).
+    region = django_filters.MultipleChoiceFilter(choices=Region.choices, distinct=False)
     customer_type = django_filters.ChoiceFilter(choices=CustomerType.choices)
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
@@ -107,7 +109,8 @@ class CustomerFilter(django_filters.FilterSet):
     destroy=extend_schema(summary="Delete a customer"),
 )
 class CustomerViewSet(viewsets.ModelViewSet):
-    queryset = Customer.objects.select_related("created_by")
+    # search_text is only ever filtered on, never shown: not fetched.
+    queryset = Customer.objects.select_related("created_by").defer("search_text")
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     ordering_fields = ["created_at", "updated_at", "last_name", "first_name", "shipping_mark", "phone", "region"]

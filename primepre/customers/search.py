@@ -25,24 +25,27 @@ def search_condition(query: str) -> Q | None:
     query = " ".join(query.split())
     if not query:
         return None
-    words = query.lower().split(" ")
-    condition = Q()
-    for word in words:
-        condition &= Q(search_text__contains=word)
-
     key = mark_key(query)
-    if key and key not in words:
-        condition |= Q(search_text__contains=key.lower())
-
     if _PHONE_LIKE.match(query):
+        # Digits and phone punctuation only: a phone (whole or a fragment) or a numeric mark. Matched word by word,
+        # "+233 24" would ask for every customer with "+233" and "24" anywhere, which is every Ghanaian number.
+        condition = Q(search_text__contains=key.lower()) if key else Q(pk__in=[])
         phone = normalise_phone(query, settings.DEFAULT_PHONE_REGION)
         if phone.ok:
             condition |= Q(phone=phone.e164)
         digits = _NON_DIGITS.sub("", query)
         # A partial number: "024 123" is typed with the trunk zero that E.164 does not store.
         digits = digits[2:] if digits.startswith("00") else digits.lstrip("0")
-        if len(digits) >= 3 and digits not in words:
+        if len(digits) >= 3 and digits != key.lower():
             condition |= Q(search_text__contains=digits)
+        return condition
+
+    words = query.lower().split(" ")
+    condition = Q()
+    for word in words:
+        condition &= Q(search_text__contains=word)
+    if key and key.lower() not in words:
+        condition |= Q(search_text__contains=key.lower())
     return condition
 
 

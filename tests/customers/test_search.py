@@ -57,3 +57,12 @@ def test_postgresql_answers_a_search_from_the_trigram_index() -> None:
         cursor.execute("SET LOCAL enable_seqscan = off")  # 30 rows: the planner would rightly prefer a scan
         plan = search_customers(Customer.objects.order_by(), "mensah kofi").explain()  # as the count runs
     assert "customer_search_trgm_idx" in plan
+
+
+def test_a_numeric_query_is_a_phone_or_a_mark_never_every_customer_with_those_digits() -> None:
+    kofi = make_customer(phone="+233241234567", shipping_mark="PM4")
+    numeric_mark = make_customer(phone="+233201111111", shipping_mark="2024")
+    make_customer(phone="+233501111111", shipping_mark="PM5", email="kofi2024@mail.test")
+    assert _found("+233 24") == [kofi.pk]  # not everyone whose text holds "+233" and "24"
+    assert _found("2024") == sorted([numeric_mark.pk, _found("kofi2024")[0]])
+    assert _found("+") == _found("( )") == []
