@@ -19,8 +19,7 @@ def search_condition(query: str) -> Q | None:
     """A Q matching customers for a free-text query, or None for an empty query.
 
     Everything is matched against `Customer.search_text` (names, company, email, mark key and E.164 phone, lower-case,
-    kept by the database): every word somewhere in it, or the whole query as a mark, or as a phone. On PostgreSQL each
-    `contains` is a LIKE the trigram index answers.
+    kept by the database): every word somewhere in it, or the whole query as a mark, or as a phone.
     """
     query = " ".join(query.split())
     if not query:

@@ -4,25 +4,6 @@ import django.db.models.functions.comparison
 import django.db.models.functions.text
 from django.db import migrations, models
 
-# PostgreSQL only: a trigram GIN index lets `search_text LIKE '%kofi%'` read the index instead of every row. pg_trgm
-# is a trusted extension (PostgreSQL 13+), so the database owner may create it; managed hosts (Render) ship it.
-# SQLite has no such index; there the one-column LIKE is the whole gain.
-TRIGRAM_INDEX = "customer_search_trgm_idx"
-
-
-def create_trigram_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    schema_editor.execute(
-        f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON customers_customer USING gin (search_text gin_trgm_ops)"
-    )
-
-
-def drop_trigram_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -54,5 +35,4 @@ class Migration(migrations.Migration):
                 output_field=models.TextField(),
             ),
         ),
-        migrations.RunPython(create_trigram_index, drop_trigram_index, elidable=False),
     ]
