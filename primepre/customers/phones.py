@@ -112,6 +112,66 @@ def _region_plan(region: str) -> _RegionPlan | None:
     return _RegionPlan(str(metadata.country_code), prefix, max(lengths))
 
 
+@dataclass(frozen=True, slots=True)
+class _NumberDesc:
+    lengths: frozenset[int]  # empty: whatever the general description allows
+    pattern: re.Pattern[str]
+
+    def matches(self, national: str) -> bool:
+        return (not self.lengths or len(national) in self.lengths) and self.pattern.fullmatch(national) is not None
+
+
+# phonenumbers' number-type descriptions, in the order `_number_type_helper` tries them (any match means valid).
+_TYPE_DESCS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _validity_plan(region: str) -> tuple[_NumberDesc, tuple[_NumberDesc, ...]] | None:
+    """`is_valid_number` for a national number of `region`, precompiled: the general description, then the types.
+
+    phonenumbers re-looks-up and re-checks ten descriptions through its regex cache per call (≈ 18 µs, the largest
+    per-row cost of an import); the same checks on compiled patterns cost ≈ 2 µs. Only for a calling code with a single
+    region: where several share one (+1, +44, +7), `is_valid_number` first picks the region by the number itself.
+    """
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())) != 1:
+        return None
+
+    def compiled(desc: object) -> _NumberDesc | None:
+        pattern = getattr(desc, "national_number_pattern", None)
+        if not pattern:
+            return None
+        return _NumberDesc(frozenset(getattr(desc, "possible_length", None) or ()), re.compile(pattern))
+
+    general = compiled(metadata.general_desc)
+    if general is None:
+        return None
+    names = list(_TYPE_DESCS)
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        names.append("mobile")
+    types = tuple(desc for desc in (compiled(getattr(metadata, name, None)) for name in names) if desc is not None)
+    return general, types
+
+
+def _is_valid_national(national: str, code: str, region: str) -> bool:
+    plan = _validity_plan(region)
+    if plan is None:
+        number = phonenumbers.PhoneNumber(country_code=int(code), national_number=int(national))
+        return phonenumbers.is_valid_number(number)
+    general, types = plan
+    return general.matches(national) and any(desc.matches(national) for desc in types)
+
+
 _FAST_SHAPE = re.compile(r"^\+?[0-9][0-9 \-]{5,20}$")
 
 
@@ -153,8 +213,7 @@ def _fast_path(raw: object, region: str) -> PhoneResult | None:
         national = text  # the leading zero Excel dropped
     if not national or national[0] == "0" or not national.isdigit():
         return None
-    number = phonenumbers.PhoneNumber(country_code=int(code), national_number=int(national))
-    if not phonenumbers.is_valid_number(number):
+    if not _is_valid_national(national, code, region):
         return None
     return PhoneResult(e164=f"+{code}{national}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -193,8 +194,41 @@ ghana_like = st.builds(
 def test_fast_path_agrees_with_the_full_parse(raw: object) -> None:
     from primepre.customers.phones import normalise_phone_slow
 
-    for region in ("GH", "NG", "US", "DE"):
+    for region in ("GH", "NG", "US", "DE", "CN", "GB"):
         assert normalise_phone(raw, region) == normalise_phone_slow(raw, region)
+
+
+_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(
+    st.sampled_from(["GH", "GH", "GH", "CN", "NG", *_REGIONS]),
+    st.text(alphabet="0123456789", min_size=1, max_size=17).filter(lambda digits: digits[0] != "0"),
+)
+def test_precompiled_validity_is_phonenumbers_is_valid_number(region: str, national: str) -> None:
+    """The fast path's validity check, for every region's numbering plan, against phonenumbers itself."""
+    from primepre.customers.phones import _is_valid_national
+
+    code = str(phonenumbers.country_code_for_region(region))
+    number = phonenumbers.PhoneNumber(country_code=int(code), national_number=int(national))
+    assert _is_valid_national(national, code, region) == phonenumbers.is_valid_number(number)
+
+
+@pytest.mark.parametrize("region", ["GH", "CN", "NG", "DE"])
+def test_precompiled_validity_agrees_on_every_example_number(region: str) -> None:
+    """Real numbers of every type (phonenumbers' examples), valid and with a digit added or dropped."""
+    from primepre.customers.phones import _is_valid_national
+
+    code = str(phonenumbers.country_code_for_region(region))
+    for number_type in range(12):
+        example = phonenumbers.example_number_for_type(region, number_type)
+        if example is None:
+            continue
+        national = str(example.national_number)
+        for candidate in (national, national + "1", national[:-1]):
+            number = phonenumbers.PhoneNumber(country_code=int(code), national_number=int(candidate))
+            assert _is_valid_national(candidate, code, region) == phonenumbers.is_valid_number(number), candidate
 
 
 @settings(max_examples=500, deadline=None)
