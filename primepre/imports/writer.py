@@ -36,6 +36,7 @@ INSERT_COLUMNS = (
 )
 PHONE_COLUMN = INSERT_COLUMNS.index("phone")
 MAX_RACE_RETRIES = 3
+SQLITE_JSON_ROWS = 500  # rows per JSON statement: SQLite's parse of a whole batch at once showed in peak memory
 logger = logging.getLogger("primepre.imports")
 
 
@@ -362,13 +363,16 @@ class BatchWriter:
         table = Customer._meta.db_table
         columns = ", ".join(INSERT_COLUMNS)
         values = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(INSERT_COLUMNS)))
+        inserted = 0
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {values} FROM json_each(%s) WHERE true "  # noqa: S608
-                "ON CONFLICT DO NOTHING",
-                [json.dumps(records, ensure_ascii=False)],
-            )
-            if cursor.rowcount == len(records):
+            for start in range(0, len(records), SQLITE_JSON_ROWS):
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {values} FROM json_each(%s) WHERE true "  # noqa: S608
+                    "ON CONFLICT DO NOTHING",
+                    [json.dumps(records[start : start + SQLITE_JSON_ROWS], ensure_ascii=False)],
+                )
+                inserted += cursor.rowcount
+            if inserted == len(records):
                 return {record[PHONE_COLUMN] for record in records}
             cursor.execute(
                 f"SELECT phone FROM {table} WHERE import_job_id = %s AND created_at = %s",  # noqa: S608
