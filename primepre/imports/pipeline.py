@@ -30,7 +30,7 @@ from .errors import ImportFileError
 from .models import ImportChange, ImportJob, ImportRowError
 from .readers import SheetRows, open_rows
 from .schema import CleanRow, MarkRule, RowCleaner, RowError
-from .writer import BatchOutcome, BatchWriter, Failure, MarkAllocator
+from .writer import BatchOutcome, BatchWriter, Failure, InsertPayload, MarkAllocator
 
 logger = logging.getLogger("primepre.imports")
 
@@ -147,6 +147,8 @@ class _Prepared:
     last_row: int
     clean_rows: list[CleanRow]
     failures: list[Failure]
+    now: dt.datetime | None = None  # the batch's created_at/updated_at, fixed when its insert payload was built
+    payload: InsertPayload | None = None
 
 
 class _Producer(threading.Thread):
@@ -165,6 +167,7 @@ class _Producer(threading.Thread):
         batch_size: int,
         cleaner: RowCleaner,
         dedupe: InFileDedupe,
+        writer: BatchWriter,
         resume_after: int,
         rows_before: int,
         max_rows: int,
@@ -173,6 +176,7 @@ class _Producer(threading.Thread):
         self.rows = rows
         self.batch_size = batch_size
         self.cleaner = cleaner
+        self.writer = writer
         self.dedupe = dedupe
         self.resume_after = resume_after
         self.rows_before = rows_before
@@ -217,7 +221,9 @@ class _Producer(threading.Thread):
                     else:
                         clean_rows.append(row)
                 clean_rows = self.dedupe.filter(clean_rows, failures)
-                self._put(_Prepared(len(batch), batch[-1][0], clean_rows, failures))
+                now = timezone.now()
+                payload = self.writer.prepare(clean_rows, now)
+                self._put(_Prepared(len(batch), batch[-1][0], clean_rows, failures, now, payload))
             self._put(self._DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which re-raises it
             self._put(exc)
@@ -290,6 +296,7 @@ def run_import(
             batch_size=batch_size,
             cleaner=cleaner,
             dedupe=InFileDedupe(index, mapping),
+            writer=writer,
             resume_after=resume_after,
             rows_before=job.rows_read,
             max_rows=settings.IMPORT_MAX_ROWS,
@@ -407,7 +414,7 @@ def _write_batch(job: ImportJob, prepared: _Prepared, writer: BatchWriter, clock
     """Write one batch in one transaction; a deadlock with a concurrent import rolls it back and it is retried."""
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         before = {name: getattr(job, name) for name in _COUNTERS}
-        now = timezone.now()
+        now = prepared.now or timezone.now()
         try:
             with transaction.atomic():
                 if writer.postgres:
@@ -415,7 +422,9 @@ def _write_batch(job: ImportJob, prepared: _Prepared, writer: BatchWriter, clock
                     # both and the resumed job redoes them: waiting for each batch's WAL flush buys nothing.
                     with connection.cursor() as cursor:
                         cursor.execute("SET LOCAL synchronous_commit = off")
-                outcome = writer.write(prepared.clean_rows, now) if prepared.clean_rows else BatchOutcome()
+                outcome = (
+                    writer.write(prepared.clean_rows, now, prepared.payload) if prepared.clean_rows else BatchOutcome()
+                )
                 failures = prepared.failures + outcome.failures
                 _record_batch(job, prepared, outcome, failures, now, clock.seconds())
             return

@@ -36,7 +36,7 @@ INSERT_COLUMNS = (
 )
 PHONE_COLUMN = INSERT_COLUMNS.index("phone")
 MAX_RACE_RETRIES = 3
-SQLITE_JSON_ROWS = 500  # rows per JSON statement: SQLite's parse of a whole batch at once showed in peak memory
+SQLITE_JSON_ROWS = 500
 logger = logging.getLogger("primepre.imports")
 
 
@@ -61,6 +61,16 @@ class BatchOutcome:
     updates: list[Update] = field(default_factory=list)
     unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class InsertPayload:
+    """A create-mode batch as the database will receive it, built ahead by the cleaning thread (see `prepare`)."""
+
+    now: dt.datetime
+    rows: list[CleanRow]
+    records: list[tuple[Any, ...]]
+    data: str | list[str]  # COPY text (PostgreSQL) or JSON statements (SQLite)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -101,6 +111,15 @@ def _copy_text(records: list[tuple[Any, ...]]) -> str:
         lines.append(line + tail)
     lines.append("")
     return "\n".join(lines)
+
+
+def _json_statements(records: list[tuple[Any, ...]]) -> list[str]:
+    """The records as JSON arrays of at most SQLITE_JSON_ROWS rows (SQLite's parse of a whole batch showed in peak
+    memory)."""
+    return [
+        json.dumps(records[start : start + SQLITE_JSON_ROWS], ensure_ascii=False)
+        for start in range(0, len(records), SQLITE_JSON_ROWS)
+    ]
 
 
 class ExistingCustomers:
@@ -279,7 +298,9 @@ class BatchWriter:
 
     # --- writing --------------------------------------------------------------------------------------------------
 
-    def write(self, rows: Sequence[CleanRow], now: dt.datetime) -> BatchOutcome:
+    def write(
+        self, rows: Sequence[CleanRow], now: dt.datetime, payload: InsertPayload | None = None
+    ) -> BatchOutcome:
         """Classify and (unless dry run) write `rows`; must run inside the batch's transaction.
 
         In create mode the first round is optimistic: every row is inserted with ON CONFLICT DO NOTHING and only the
@@ -305,7 +326,10 @@ class BatchWriter:
                 outcome.created += round_outcome.created
                 return outcome
             self._apply_updates(round_outcome.updates, now, outcome)
-            inserted, pending = self._insert(round_outcome.created, now)
+            # The payload built ahead describes exactly the first optimistic round (prepare() declines batches whose
+            # rows could change before it); later rounds are the rows that lost a race, built here.
+            ahead = payload if optimistic and attempt == 0 else None
+            inserted, pending = self._insert(round_outcome.created, now, ahead)
             outcome.created += inserted
             if not pending:
                 return outcome
@@ -321,13 +345,19 @@ class BatchWriter:
         ]
         return outcome
 
-    def _insert(self, rows: list[CleanRow], now: dt.datetime) -> tuple[list[CleanRow], list[CleanRow]]:
-        """Insert new customers; returns (inserted, lost a race to a concurrent writer)."""
-        if not rows:
-            return [], []
-        stamp = connection.ops.adapt_datetimefield_value(now)  # stored exactly as the ORM would store it
+    def prepare(self, rows: list[CleanRow], now: dt.datetime) -> InsertPayload | None:
+        """Records and their COPY text / JSON for a batch that will be inserted as it is: called from the thread that
+        cleans the next batches, so the writer (the bottleneck: it waits on the database) only sends them. None when
+        the batch's rows may still change before insert (upsert, dry run, marks still to generate)."""
+        if self.mode != "create" or self.dry_run or not rows or any(row.mark_generated for row in rows):
+            return None
+        records = self._records(rows, connection.ops.adapt_datetimefield_value(now))
+        data = _copy_text(records) if self.postgres else _json_statements(records)
+        return InsertPayload(now, rows, records, data)
+
+    def _records(self, rows: list[CleanRow], stamp: Any) -> list[tuple[Any, ...]]:
         # Sorted by phone: two imports inserting overlapping rows take their index locks in the same order.
-        records = [
+        return [
             (
                 row.first_name,
                 row.last_name,
@@ -345,19 +375,34 @@ class BatchWriter:
             )
             for row in sorted(rows, key=lambda row: row.phone)
         ]
-        inserted_phones = (
-            self._insert_postgres(records, _copy_text(records)) if self.postgres else self._insert_sqlite(records, now)
-        )
+
+    def _insert(
+        self, rows: list[CleanRow], now: dt.datetime, payload: InsertPayload | None = None
+    ) -> tuple[list[CleanRow], list[CleanRow]]:
+        """Insert new customers; returns (inserted, lost a race to a concurrent writer)."""
+        if not rows:
+            return [], []
+        if payload is None or payload.now != now or len(payload.records) != len(rows):
+            records = self._records(rows, connection.ops.adapt_datetimefield_value(now))
+            data: str | list[str] = _copy_text(records) if self.postgres else _json_statements(records)
+        else:
+            records, data = payload.records, payload.data
+        if self.postgres:
+            assert isinstance(data, str)
+            inserted_phones = self._insert_postgres(records, data)
+        else:
+            assert isinstance(data, list)
+            inserted_phones = self._insert_sqlite(records, data, now)
         inserted = [row for row in rows if row.phone in inserted_phones]
         lost = [row for row in rows if row.phone not in inserted_phones]
         return inserted, lost
 
-    def _insert_sqlite(self, records: list[tuple[Any, ...]], now: dt.datetime) -> set[str]:
-        """The batch as one JSON parameter, unpacked by SQLite itself (`INSERT … SELECT … FROM json_each(?)`).
+    def _insert_sqlite(self, records: list[tuple[Any, ...]], statements: list[str], now: dt.datetime) -> set[str]:
+        """The batch as JSON parameters, unpacked by SQLite itself (`INSERT … SELECT … FROM json_each(?)`).
 
         The sqlite3 module holds the GIL while it binds parameters and lets go while SQLite runs a statement: with
         `executemany`, binding 13 values per row kept the GIL for about half of every insert, stalling the thread that
-        cleans the next batch. One statement per batch lets go of it for the whole insert. (A multi-row VALUES
+        cleans the next batch. A few statements per batch let go of it for the whole insert. (A multi-row VALUES
         statement costs SQLite tens of MB per batch.) Usually every row goes in; when some did not, the rows this
         batch inserted are the ones carrying this job and this batch's timestamp."""
         table = Customer._meta.db_table
@@ -365,11 +410,11 @@ class BatchWriter:
         values = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(INSERT_COLUMNS)))
         inserted = 0
         with connection.cursor() as cursor:
-            for start in range(0, len(records), SQLITE_JSON_ROWS):
+            for statement in statements:
                 cursor.execute(
                     f"INSERT INTO {table} ({columns}) SELECT {values} FROM json_each(%s) WHERE true "  # noqa: S608
                     "ON CONFLICT DO NOTHING",
-                    [json.dumps(records[start : start + SQLITE_JSON_ROWS], ensure_ascii=False)],
+                    [statement],
                 )
                 inserted += cursor.rowcount
             if inserted == len(records):
