@@ -298,9 +298,7 @@ class BatchWriter:
 
     # --- writing --------------------------------------------------------------------------------------------------
 
-    def write(
-        self, rows: Sequence[CleanRow], now: dt.datetime, payload: InsertPayload | None = None
-    ) -> BatchOutcome:
+    def write(self, rows: Sequence[CleanRow], now: dt.datetime, payload: InsertPayload | None = None) -> BatchOutcome:
         """Classify and (unless dry run) write `rows`; must run inside the batch's transaction.
 
         In create mode the first round is optimistic: every row is inserted with ON CONFLICT DO NOTHING and only the
