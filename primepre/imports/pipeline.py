@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,7 @@ class _Prepared:
     failures: list[Failure]
     now: dt.datetime | None = None  # the batch's created_at/updated_at, fixed when its insert payload was built
     payload: InsertPayload | None = None
+    error_records: list[ImportRowError] = field(default_factory=list)  # for `failures`, built ahead
 
 
 class _Producer(threading.Thread):
@@ -223,7 +224,8 @@ class _Producer(threading.Thread):
                 clean_rows = self.dedupe.filter(clean_rows, failures)
                 now = timezone.now()
                 payload = self.writer.prepare(clean_rows, now)
-                self._put(_Prepared(len(batch), batch[-1][0], clean_rows, failures, now, payload))
+                errors = _row_errors(self.writer.job_id, failures)
+                self._put(_Prepared(len(batch), batch[-1][0], clean_rows, failures, now, payload, errors))
             self._put(self._DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which re-raises it
             self._put(exc)
@@ -439,6 +441,18 @@ def _write_batch(job: ImportJob, prepared: _Prepared, writer: BatchWriter, clock
             time.sleep(0.05 * attempt)
 
 
+def _row_errors(job_id: int, failures: list[Failure]) -> list[ImportRowError]:
+    return [
+        ImportRowError(
+            job_id=job_id,
+            row_number=failure.row_number,
+            errors=[error.as_dict() for error in failure.errors],
+            values=[json_safe(value) for value in failure.values],
+        )
+        for failure in failures
+    ]
+
+
 def _record_batch(
     job: ImportJob,
     prepared: _Prepared,
@@ -448,18 +462,12 @@ def _record_batch(
     seconds: float,
 ) -> None:
     if failures:
-        ImportRowError.objects.bulk_create(
-            [
-                ImportRowError(
-                    job_id=job.pk,
-                    row_number=failure.row_number,
-                    errors=[error.as_dict() for error in failure.errors],
-                    values=[json_safe(value) for value in failure.values],
-                )
-                for failure in sorted(failures, key=lambda failure: failure.row_number)
-            ],
-            batch_size=1000,
-        )
+        # The cleaning thread built the records of the failures it found; the writer adds those it found itself.
+        records = prepared.error_records + _row_errors(job.pk, failures[len(prepared.failures) :])
+        records.sort(key=lambda record: record.row_number)
+        for record in records:
+            record.pk = None  # a batch retried after a deadlock: the ids of the rolled-back attempt are not ours
+        ImportRowError.objects.bulk_create(records, batch_size=1000)
     if outcome.updates and not job.dry_run:
         ImportChange.objects.bulk_create(
             [
