@@ -35,6 +35,8 @@ INSERT_COLUMNS = (
     "updated_at",
 )
 PHONE_COLUMN = INSERT_COLUMNS.index("phone")
+BATCH_COLUMNS = 4  # created_by_id, import_job_id, created_at, updated_at: the same for every row of a batch
+ROW_COLUMNS = len(INSERT_COLUMNS) - BATCH_COLUMNS
 MAX_RACE_RETRIES = 3
 SQLITE_JSON_ROWS = 500
 logger = logging.getLogger("primepre.imports")
@@ -90,7 +92,7 @@ def _copy_text(records: list[tuple[Any, ...]]) -> str:
     needs escaping only if it holds a backslash, and the careful path handles anything unexpected."""
     if not records:
         return ""
-    text_columns = len(INSERT_COLUMNS) - 4
+    text_columns = ROW_COLUMNS
     tail = "\t" + "\t".join(_copy_value(value) for value in records[0][text_columns:])
     email = INSERT_COLUMNS.index("email")
     lines = []
@@ -114,10 +116,10 @@ def _copy_text(records: list[tuple[Any, ...]]) -> str:
 
 
 def _json_statements(records: list[tuple[Any, ...]]) -> list[str]:
-    """The records as JSON arrays of at most SQLITE_JSON_ROWS rows (SQLite's parse of a whole batch showed in peak
-    memory)."""
+    """The records' own columns as JSON arrays of at most SQLITE_JSON_ROWS rows (SQLite's parse of a whole batch
+    showed in peak memory); the columns every row of a batch shares are parameters of the statement."""
     return [
-        json.dumps(records[start : start + SQLITE_JSON_ROWS], ensure_ascii=False)
+        json.dumps([record[:ROW_COLUMNS] for record in records[start : start + SQLITE_JSON_ROWS]], ensure_ascii=False)
         for start in range(0, len(records), SQLITE_JSON_ROWS)
     ]
 
@@ -405,14 +407,16 @@ class BatchWriter:
         batch inserted are the ones carrying this job and this batch's timestamp."""
         table = Customer._meta.db_table
         columns = ", ".join(INSERT_COLUMNS)
-        values = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(INSERT_COLUMNS)))
+        values = ", ".join(
+            [f"json_extract(value, '$[{index}]')" for index in range(ROW_COLUMNS)] + ["%s"] * BATCH_COLUMNS
+        )
         inserted = 0
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(
                     f"INSERT INTO {table} ({columns}) SELECT {values} FROM json_each(%s) WHERE true "  # noqa: S608
                     "ON CONFLICT DO NOTHING",
-                    [statement],
+                    [*records[0][ROW_COLUMNS:], statement],
                 )
                 inserted += cursor.rowcount
             if inserted == len(records):
