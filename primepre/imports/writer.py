@@ -65,6 +65,11 @@ class BatchOutcome:
     failures: list[Failure] = field(default_factory=list)
 
 
+class OptimisticInsertRefused(Exception):
+    """The optimistic COPY of a create-mode batch hit a taken unique value; its transaction must be rolled back and
+    the batch written again with `optimistic=False`."""
+
+
 @dataclass(slots=True)
 class InsertPayload:
     """A create-mode batch as the database will receive it, built ahead by the cleaning thread (see `prepare`)."""
@@ -300,7 +305,14 @@ class BatchWriter:
 
     # --- writing --------------------------------------------------------------------------------------------------
 
-    def write(self, rows: Sequence[CleanRow], now: dt.datetime, payload: InsertPayload | None = None) -> BatchOutcome:
+    def write(
+        self,
+        rows: Sequence[CleanRow],
+        now: dt.datetime,
+        payload: InsertPayload | None = None,
+        *,
+        optimistic: bool = True,
+    ) -> BatchOutcome:
         """Classify and (unless dry run) write `rows`; must run inside the batch's transaction.
 
         In create mode the first round is optimistic: every row is inserted with ON CONFLICT DO NOTHING and only the
@@ -309,7 +321,7 @@ class BatchWriter:
         """
         outcome = BatchOutcome()
         pending = list(rows)
-        optimistic = self.mode == "create" and not self.dry_run
+        optimistic = optimistic and self.mode == "create" and not self.dry_run
         for attempt in range(MAX_RACE_RETRIES):
             round_outcome = BatchOutcome()
             if optimistic and attempt == 0:
@@ -328,8 +340,8 @@ class BatchWriter:
             self._apply_updates(round_outcome.updates, now, outcome)
             # The payload built ahead describes exactly the first optimistic round (prepare() declines batches whose
             # rows could change before it); later rounds are the rows that lost a race, built here.
-            ahead = payload if optimistic and attempt == 0 else None
-            inserted, pending = self._insert(round_outcome.created, now, ahead)
+            first_round = optimistic and attempt == 0
+            inserted, pending = self._insert(round_outcome.created, now, payload if first_round else None, first_round)
             outcome.created += inserted
             if not pending:
                 return outcome
@@ -377,7 +389,7 @@ class BatchWriter:
         ]
 
     def _insert(
-        self, rows: list[CleanRow], now: dt.datetime, payload: InsertPayload | None = None
+        self, rows: list[CleanRow], now: dt.datetime, payload: InsertPayload | None = None, optimistic: bool = False
     ) -> tuple[list[CleanRow], list[CleanRow]]:
         """Insert new customers; returns (inserted, lost a race to a concurrent writer)."""
         if not rows:
@@ -389,7 +401,7 @@ class BatchWriter:
             records, data = payload.records, payload.data
         if self.postgres:
             assert isinstance(data, str)
-            inserted_phones = self._insert_postgres(records, data)
+            inserted_phones = self._insert_postgres(records, data, optimistic)
         else:
             assert isinstance(data, list)
             inserted_phones = self._insert_sqlite(records, data, now)
@@ -427,21 +439,25 @@ class BatchWriter:
             )
             return {phone for (phone,) in cursor.fetchall()}
 
-    def _insert_postgres(self, records: list[tuple[Any, ...]], copy_text: str) -> set[str]:
-        """COPY straight into the table, in a savepoint; if a concurrent writer got a unique value first, COPY fails
-        as a whole and we fall back to COPY into a staging table + INSERT … ON CONFLICT DO NOTHING, row by row."""
+    def _insert_postgres(self, records: list[tuple[Any, ...]], copy_text: str, optimistic: bool) -> set[str]:
+        """Optimistically, COPY straight into the table. If any row's phone, mark or email is taken (a customer the
+        batch was not matched against, or a concurrent writer's), COPY fails as a whole and so does the batch's
+        transaction: OptimisticInsertRefused tells the caller to roll back and run the batch again matched, which
+        inserts with COPY into a staging table + INSERT … ON CONFLICT DO NOTHING, row by row. (No savepoint around
+        the optimistic COPY: two round trips a batch, for the rare batch that needs them.)"""
         import psycopg
 
         table = Customer._meta.db_table
         columns = ", ".join(INSERT_COLUMNS)
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                # The raw psycopg cursor: Django's wrapper has no COPY (and so does not translate its errors).
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    copy.write(copy_text)
+        if optimistic:
+            try:
+                with connection.cursor() as cursor:
+                    # The raw psycopg cursor: Django's wrapper has no COPY (and so does not translate its errors).
+                    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        copy.write(copy_text)
+            except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+                raise OptimisticInsertRefused() from exc
             return {record[PHONE_COLUMN] for record in records}
-        except (IntegrityError, psycopg.errors.IntegrityError):
-            pass
         with connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS primepre_import_stage ("

@@ -320,3 +320,26 @@ def test_every_alias_maps_to_its_field() -> None:
             for spelling in (alias, alias.upper(), alias.title().replace(" ", "_"), f" {alias}. "):
                 fields, unknown = match_header((spelling,))
                 assert (fields, unknown) == ({field: 0}, []), spelling
+
+
+def test_the_connection_is_given_back_as_it_was(tmp_path: Path) -> None:
+    """An import tunes its connection for bulk writes (async commits on PostgreSQL, a bigger page cache and rarer
+    checkpoints on SQLite); the worker's connection serves other tasks afterwards, with its own settings."""
+    from django.db import connection
+
+    setting = "SHOW synchronous_commit" if connection.vendor == "postgresql" else "PRAGMA cache_size"
+    with connection.cursor() as cursor:
+        cursor.execute(setting)
+        before = cursor.fetchone()[0]
+    existing = make_customer(phone="+233201234567", shipping_mark="PM1")
+    rows = [
+        _row("PM1", "Ama", "Owusu", "0201234567"),
+        *(_row(f"PM{n}", "Kofi", "Mensah", f"024{n:07d}") for n in range(2, 9)),
+    ]
+    job = run_import(write_csv(tmp_path / "mixed.csv", HEADER, rows), batch_size=3)
+    assert (job.created, job.failed) == (7, 1)  # the first batch's optimistic insert was refused, then matched
+    assert errors_by_row(job) == {2: {("phone", "exists"), ("shipping_mark", "exists")}}
+    assert Customer.objects.get(pk=existing.pk).first_name == existing.first_name
+    with connection.cursor() as cursor:
+        cursor.execute(setting)
+        assert cursor.fetchone()[0] == before
