@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import queue
 import sys
@@ -307,7 +308,7 @@ def run_import(
         # The writer waits on the database ~1,000 times per 100k rows; with Python's default 5 ms switch interval
         # each wake-up can queue behind the reader thread holding the GIL. A shorter interval keeps both busy.
         switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch_interval, 0.0005))
+        sys.setswitchinterval(min(switch_interval, 0.00005))
         tuned = _tune_connection_for_bulk_writes()
         producer.start()
         for prepared in producer.batches():
@@ -477,10 +478,13 @@ def _record_batch(
     now: dt.datetime,
     seconds: float,
 ) -> None:
-    if failures:
-        # The cleaning thread built the records of the failures it found; the writer adds those it found itself.
-        records = prepared.error_records + _row_errors(job.pk, failures[len(prepared.failures) :])
-        records.sort(key=lambda record: record.row_number)
+    # The cleaning thread built the records of the failures it found; the writer adds those it found itself.
+    records = prepared.error_records + _row_errors(job.pk, failures[len(prepared.failures) :])
+    records.sort(key=lambda record: record.row_number)
+    if connection.vendor == "postgresql" and not outcome.updates:
+        _record_batch_postgres(job, prepared, outcome, records, now, seconds)
+        return
+    if records:
         for record in records:
             record.pk = None  # a batch retried after a deadlock: the ids of the rolled-back attempt are not ours
         ImportRowError.objects.bulk_create(records, batch_size=1000)
@@ -520,6 +524,49 @@ def _record_batch(
     )
     if not updated:
         raise LeaseLost()
+
+
+def _record_batch_postgres(
+    job: ImportJob,
+    prepared: _Prepared,
+    outcome: BatchOutcome,
+    records: list[ImportRowError],
+    now: dt.datetime,
+    seconds: float,
+) -> None:
+    """The batch's row errors and the job's counts, checkpoint and heartbeat in one statement (a data-modifying CTE):
+    one round trip instead of two, and each round trip of the writer also waits for the GIL the cleaning thread holds.
+    The UPDATE matches only while this worker holds the job's lease, as the ORM path does."""
+    counts = {
+        "rows_read": job.rows_read + prepared.rows_in_batch,
+        "created": job.created + len(outcome.created),
+        "updated": job.updated,
+        "unchanged": job.unchanged + outcome.unchanged,
+        "failed": job.failed + len(records),
+        "checkpoint_row": prepared.last_row,
+    }
+    errors = json.dumps(
+        [{"row_number": r.row_number, "errors": r.errors, "values": r.values} for r in records], ensure_ascii=False
+    )
+    lease = " AND worker_token = %s" if job.worker_token else ""
+    assignments = ", ".join(f"{name} = %s" for name in ("heartbeat_at", "seconds", *counts))
+    errors_table, jobs_table = ImportRowError._meta.db_table, ImportJob._meta.db_table
+    sql = (
+        f'WITH errors AS (INSERT INTO {errors_table} (job_id, row_number, errors, "values") '  # noqa: S608 - our names
+        'SELECT %s, r.row_number, r.errors, r."values" '
+        'FROM jsonb_to_recordset(%s::jsonb) AS r(row_number integer, errors jsonb, "values" jsonb)) '
+        f"UPDATE {jobs_table} SET {assignments} WHERE id = %s{lease}"
+    )
+    params = [job.pk, errors, now, seconds, *counts.values(), job.pk]
+    if job.worker_token:
+        params.append(job.worker_token)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise LeaseLost()
+    for name, value in counts.items():
+        setattr(job, name, value)
+    job.seconds = seconds
 
 
 def _progress(job: ImportJob, total: int | None) -> ImportProgress:
