@@ -306,9 +306,10 @@ def run_import(
             max_rows=settings.IMPORT_MAX_ROWS,
         )
         # The writer waits on the database ~1,000 times per 100k rows; with Python's default 5 ms switch interval
-        # each wake-up can queue behind the reader thread holding the GIL. A shorter interval keeps both busy.
+        # each wake-up can queue behind the reader thread holding the GIL. 0.1 ms (measured against 0.5 and 0.05)
+        # gets the writer back to the database soonest.
         switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch_interval, 0.00005))
+        sys.setswitchinterval(min(switch_interval, 0.0001))
         tuned = _tune_connection_for_bulk_writes()
         producer.start()
         for prepared in producer.batches():
