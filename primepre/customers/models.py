@@ -83,7 +83,7 @@ class Customer(models.Model):
     # What the search box matches, computed by the database on every write (so bulk COPY, the ORM and raw SQL all
     # keep it right). One lower-case column makes a search one LIKE per row instead of five UPPER() LIKEs: 20 ms
     # instead of 50 at 100,000 customers on PostgreSQL. No trigram index on it (yet): measured, it cut a search to
-    # 2-5 ms but made every bulk import 35-50% slower (README, "Search").
+    # 2-5 ms but made every bulk import on PostgreSQL ~1.3 s per 100k rows slower (README, "Search reads one column").
     search_text = models.GeneratedField(
         expression=Lower(
             Concat(
