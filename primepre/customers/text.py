@@ -16,4 +16,9 @@ def tidy_text(raw: object) -> str:
     if not raw.isascii():
         raw = unicodedata.normalize("NFC", raw)
     # split() with no argument splits on every Unicode whitespace (NBSP included) and drops the ends.
-    return " ".join(raw.split())
+    text = " ".join(raw.split())
+    if not text.isprintable():
+        # Control and format characters (NUL from a broken export, zero-width spaces, a stray BOM) are invisible in
+        # a name and would make two equal-looking values differ; PostgreSQL refuses NUL outright.
+        text = " ".join("".join(ch for ch in text if ch.isprintable() or ch == " ").split())
+    return text

@@ -68,11 +68,14 @@ class ImportCancelled(Exception):
 
 
 def json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
+    """A cell as stored with its row's errors. PostgreSQL's jsonb refuses NUL characters, so they become U+FFFD."""
+    if type(value) is str:
+        return value if "\x00" not in value else value.replace("\x00", "\ufffd")
+    if value is None or isinstance(value, (int, float, bool)):
         return value
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
-    return str(value)
+    return json_safe(str(value))
 
 
 def _batches(rows: Iterable[tuple[int, tuple[Any, ...]]], size: int) -> Iterator[list[tuple[int, tuple[Any, ...]]]]:

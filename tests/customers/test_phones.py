@@ -232,10 +232,18 @@ def test_precompiled_validity_agrees_on_every_example_number(region: str) -> Non
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.one_of(st.text(), st.text(alphabet=" \t\u00a0\u2003abcKOFI.-")))
+@given(st.one_of(st.text(), st.text(alphabet=" \t\u00a0\u2003\x00\u200b\ufeff\x07abcKOFI.-")))
 def test_tidy_text_collapses_every_kind_of_whitespace(text: str) -> None:
     from primepre.customers.text import tidy_text
 
     tidy = tidy_text(text)
     assert tidy == tidy.strip() and "  " not in tidy and tidy_text(tidy) == tidy
     assert not any(ch.isspace() and ch != " " for ch in tidy)
+    assert tidy.isprintable()  # no NUL, zero-width space, BOM or bell left in a name
+
+
+def test_tidy_text_drops_invisible_characters() -> None:
+    from primepre.customers.text import tidy_text
+
+    assert tidy_text("Ko\x00fi \u200bMensah\ufeff") == "Kofi Mensah"
+    assert tidy_text("\x00 \u200b") == ""

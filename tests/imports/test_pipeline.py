@@ -343,3 +343,21 @@ def test_the_connection_is_given_back_as_it_was(tmp_path: Path) -> None:
     with connection.cursor() as cursor:
         cursor.execute(setting)
         assert cursor.fetchone()[0] == before
+
+
+def test_nul_and_invisible_characters_neither_crash_nor_reach_the_database(tmp_path: Path) -> None:
+    """A broken export's NUL bytes: PostgreSQL refuses them in text and in jsonb, so they must not get that far."""
+    import json
+
+    path = tmp_path / "nul.json"
+    customers = [
+        {"first_name": "Ko\u0000fi", "last_name": "Mensah\u200b", "phone": "0241234567", "shipping_mark": "PM1"},
+        {"first_name": "Ama", "last_name": "O\u0000", "phone": "not a phone", "shipping_mark": "PM2"},
+    ]
+    path.write_text(json.dumps(customers))
+    job = run_import(path)
+    assert_reconciles(job)
+    assert (job.created, job.failed) == (1, 1)
+    assert Customer.objects.get().full_name == "Kofi Mensah"
+    stored = job.row_errors.get()
+    assert stored.values[1] == "O\ufffd" and stored.errors[0]["code"] == "invalid_phone"
