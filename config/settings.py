@@ -199,6 +199,7 @@ IMPORT_HEARTBEAT_TIMEOUT_SECONDS = env_int("IMPORT_HEARTBEAT_TIMEOUT_SECONDS", 6
 IMPORT_WORKER_NICE = env_int("IMPORT_WORKER_NICE", 10)  # CPU priority of the import worker below the web server
 IMPORT_SSE_POLL_SECONDS = float(env_str("IMPORT_SSE_POLL_SECONDS", "0.2"))
 IMPORT_SSE_MAX_SECONDS = env_int("IMPORT_SSE_MAX_SECONDS", 300)  # then the browser reconnects
+IMPORT_SSE_HEARTBEAT_SECONDS = float(env_str("IMPORT_SSE_HEARTBEAT_SECONDS", "10"))  # a comment when nothing changed
 
 # --- SMS -----------------------------------------------------------------------------------------------------------
 # twilio | console | locmem | disabled. Twilio without its settings is disabled with one [SMS-DISABLED] warning.

@@ -392,17 +392,23 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             yield "retry: 2000\n\n"
             deadline = time.monotonic() + settings.IMPORT_SSE_MAX_SECONDS
             last = None
+            written = time.monotonic()
             while True:
                 current = ImportJob.objects.select_related("created_by").get(pk=job.pk)
                 payload = json.dumps(serializer(current).data, default=_json_default)
                 if payload != last:
                     yield f"event: progress\ndata: {payload}\n\n"
-                    last = payload
+                    last, written = payload, time.monotonic()
                 if current.status in STREAM_ENDS:
                     yield f"event: end\ndata: {payload}\n\n"
                     return
                 if time.monotonic() > deadline:
                     return  # the browser reconnects (retry) and gets a fresh stream
+                if time.monotonic() - written >= settings.IMPORT_SSE_HEARTBEAT_SECONDS:
+                    # A comment, ignored by EventSource: writing is how a closed page is noticed, so a job that does
+                    # not move (queued, no worker) does not hold a server thread and a connection for minutes.
+                    yield ": keep-alive\n\n"
+                    written = time.monotonic()
                 time.sleep(settings.IMPORT_SSE_POLL_SECONDS)
 
         response = StreamingHttpResponse(stream(), content_type="text/event-stream")

@@ -225,6 +225,19 @@ def test_events_stream_ends_with_the_final_state(staff_api: APIClient, run_tasks
     assert final["status"] == "succeeded" and final["counts"]["created"] == 4
 
 
+def test_events_stream_of_a_job_that_does_not_move_keeps_writing(staff_api: APIClient, settings) -> None:
+    """A queued job with no worker: the stream sends comments, so a closed page is noticed when one is written."""
+    settings.IMPORT_SSE_POLL_SECONDS = 0.01
+    settings.IMPORT_SSE_HEARTBEAT_SECONDS = 0.02
+    job_id = _upload(staff_api, FILES / "basic.xlsx").json()["id"]  # no run_tasks: it stays queued
+    response = staff_api.get(f"{URL}{job_id}/events/", HTTP_ACCEPT="text/event-stream")
+    chunks = iter(response.streaming_content)
+    first = [next(chunks).decode() for _ in range(4)]
+    response.close()
+    assert first[0].startswith("retry:") and first[1].startswith("event: progress")
+    assert first[2:] == [": keep-alive\n\n", ": keep-alive\n\n"]
+
+
 def test_history_filters(staff_api: APIClient, admin_api: APIClient, run_tasks) -> None:
     run_tasks(lambda: _upload(staff_api, FILES / "basic.xlsx"))
     run_tasks(lambda: _upload(admin_api, FILES / "basic_utf8.csv", preview="true"))
