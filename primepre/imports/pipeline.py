@@ -485,75 +485,57 @@ def _record_batch(
     # The cleaning thread built the records of the failures it found; the writer adds those it found itself.
     records = prepared.error_records + _row_errors(job.pk, failures[len(prepared.failures) :])
     records.sort(key=lambda record: record.row_number)
-    if connection.vendor == "postgresql" and not outcome.updates:
-        _record_batch_postgres(job, prepared, outcome, records, now, seconds)
-        return
-    if records:
-        for record in records:
-            record.pk = None  # a batch retried after a deadlock: the ids of the rolled-back attempt are not ours
-        ImportRowError.objects.bulk_create(records, batch_size=1000)
-    if outcome.updates and not job.dry_run:
-        ImportChange.objects.bulk_create(
-            [
-                ImportChange(
-                    job_id=job.pk,
-                    customer_id=update.customer_id,
-                    row_number=update.row.row_number,
-                    before=update.before,
-                    after_updated_at=now,
-                )
-                for update in outcome.updates
-            ],
-            batch_size=1000,
-        )
-    job.rows_read += prepared.rows_in_batch
-    job.created += len(outcome.created)
-    job.updated += len(outcome.updates)
-    job.unchanged += outcome.unchanged
-    job.failed += len(failures)
-    job.checkpoint_row = prepared.last_row
-    job.seconds = seconds
-    lease = ImportJob.objects.filter(pk=job.pk)
-    if job.worker_token:  # the CLI runs a job without a worker lease
-        lease = lease.filter(worker_token=job.worker_token)
-    updated = lease.update(
-        heartbeat_at=now,
-        seconds=seconds,
-        rows_read=job.rows_read,
-        created=job.created,
-        updated=job.updated,
-        unchanged=job.unchanged,
-        failed=job.failed,
-        checkpoint_row=job.checkpoint_row,
-    )
-    if not updated:
-        raise LeaseLost()
-
-
-def _record_batch_postgres(
-    job: ImportJob,
-    prepared: _Prepared,
-    outcome: BatchOutcome,
-    records: list[ImportRowError],
-    now: dt.datetime,
-    seconds: float,
-) -> None:
-    """The batch's row errors and the job's counts, checkpoint and heartbeat in one statement (a data-modifying CTE):
-    one round trip instead of two, and each round trip of the writer also waits for the GIL the cleaning thread holds.
-    The UPDATE matches only while this worker holds the job's lease, as the ORM path does."""
     counts = {
         "rows_read": job.rows_read + prepared.rows_in_batch,
         "created": job.created + len(outcome.created),
-        "updated": job.updated,
+        "updated": job.updated + len(outcome.updates),
         "unchanged": job.unchanged + outcome.unchanged,
-        "failed": job.failed + len(records),
+        "failed": job.failed + len(failures),
         "checkpoint_row": prepared.last_row,
+        "seconds": seconds,
     }
+    if connection.vendor == "postgresql" and not outcome.updates:
+        matched = _record_in_one_statement(job, records, counts, now)
+    else:
+        if records:
+            for record in records:
+                record.pk = None  # a batch retried after a deadlock: the ids of the rolled-back attempt are not ours
+            ImportRowError.objects.bulk_create(records, batch_size=1000)
+        if outcome.updates and not job.dry_run:
+            ImportChange.objects.bulk_create(
+                [
+                    ImportChange(
+                        job_id=job.pk,
+                        customer_id=update.customer_id,
+                        row_number=update.row.row_number,
+                        before=update.before,
+                        after_updated_at=now,
+                    )
+                    for update in outcome.updates
+                ],
+                batch_size=1000,
+            )
+        lease = ImportJob.objects.filter(pk=job.pk)
+        if job.worker_token:  # the CLI runs a job without a worker lease
+            lease = lease.filter(worker_token=job.worker_token)
+        matched = lease.update(heartbeat_at=now, **counts)
+    if not matched:
+        raise LeaseLost()
+    for name, value in counts.items():
+        setattr(job, name, value)
+
+
+def _record_in_one_statement(
+    job: ImportJob, records: list[ImportRowError], counts: dict[str, Any], now: dt.datetime
+) -> int:
+    """PostgreSQL: the batch's row errors and the job's counts, checkpoint and heartbeat in one statement (a
+    data-modifying CTE): one round trip instead of two, and each round trip of the writer also waits for the GIL the
+    cleaning thread holds. Like the ORM path, the UPDATE matches only while this worker holds the job's lease."""
     errors = json.dumps(
         [{"row_number": r.row_number, "errors": r.errors, "values": r.values} for r in records], ensure_ascii=False
     )
     lease = " AND worker_token = %s" if job.worker_token else ""
-    assignments = ", ".join(f"{name} = %s" for name in ("heartbeat_at", "seconds", *counts))
+    assignments = ", ".join(f"{name} = %s" for name in ("heartbeat_at", *counts))
     errors_table, jobs_table = ImportRowError._meta.db_table, ImportJob._meta.db_table
     sql = (
         f'WITH errors AS (INSERT INTO {errors_table} (job_id, row_number, errors, "values") '  # noqa: S608 - our names
@@ -561,16 +543,12 @@ def _record_batch_postgres(
         'FROM jsonb_to_recordset(%s::jsonb) AS r(row_number integer, errors jsonb, "values" jsonb)) '
         f"UPDATE {jobs_table} SET {assignments} WHERE id = %s{lease}"
     )
-    params = [job.pk, errors, now, seconds, *counts.values(), job.pk]
+    params = [job.pk, errors, now, *counts.values(), job.pk]
     if job.worker_token:
         params.append(job.worker_token)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if cursor.rowcount != 1:
-            raise LeaseLost()
-    for name, value in counts.items():
-        setattr(job, name, value)
-    job.seconds = seconds
+        return cursor.rowcount
 
 
 def _progress(job: ImportJob, total: int | None) -> ImportProgress:

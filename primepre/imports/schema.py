@@ -71,8 +71,9 @@ def email_is_valid(email: str) -> bool:
     return True
 
 
-def _unneutralised(text: str) -> str:
-    """A cell our error report wrote as `'=…` (formula injection guard) reads back as `=…`."""
+def _cell_text(raw: object) -> str:
+    """A text cell tidied; one our error report wrote as `'=…` (formula injection guard) reads back as `=…`."""
+    text = tidy_text(raw)
     return text[1:] if text[:1] == "'" and text[1:2] in NEUTRALISED else text
 
 
@@ -187,10 +188,10 @@ class RowCleaner:
 
         # Text cells lose the `'` our error report puts before `=`, `+`, `-`, `@`; a phone (`'+233…`) loses it in
         # normalise_phone, which strips quotes.
-        first = _unneutralised(tidy_text(first_raw))
-        last = _unneutralised(tidy_text(last_raw))
+        first = _cell_text(first_raw)
+        last = _cell_text(last_raw)
         if not first and not last and self.has_full_name:
-            first, _, last = _unneutralised(tidy_text(full_raw)).partition(" ")
+            first, _, last = _cell_text(full_raw).partition(" ")
         if not first:
             errors.append(self._error("first_name", "required", "First name is missing."))
         elif len(first) > NAME_MAX:
@@ -212,7 +213,7 @@ class RowCleaner:
                 )
             )
 
-        mark = _unneutralised(tidy_text(mark_raw))
+        mark = _cell_text(mark_raw)
         key = mark_key(mark)
         generated = False
         if not mark:
@@ -229,7 +230,7 @@ class RowCleaner:
         elif len(key) > MARK_KEY_MAX_LENGTH:
             errors.append(self._error("shipping_mark", "too_long", "Shipping mark is too long."))
 
-        email = normalise_email(_unneutralised(tidy_text(email_raw))) if email_raw != "" else None
+        email = normalise_email(_cell_text(email_raw)) if email_raw != "" else None
         if email:
             if len(email) > EMAIL_MAX:
                 errors.append(self._error("email", "too_long", f"Email is longer than {EMAIL_MAX} characters."))
@@ -238,7 +239,7 @@ class RowCleaner:
 
         region = ""
         if region_raw != "":
-            region_text = _unneutralised(tidy_text(region_raw))
+            region_text = _cell_text(region_raw)
             if region_text:
                 region = _region(region_text) or ""
                 if not region:
@@ -246,14 +247,14 @@ class RowCleaner:
                         self._error("region", "invalid_region", f"{region_text!r} is not one of Ghana's 16 regions.")
                     )
 
-        company = _unneutralised(tidy_text(company_raw)) if company_raw != "" else ""
+        company = _cell_text(company_raw) if company_raw != "" else ""
         if len(company) > COMPANY_MAX:
             errors.append(self._error("company_name", "too_long", f"Company is longer than {COMPANY_MAX} characters."))
 
         customer_type = CustomerType.BUSINESS if company else CustomerType.INDIVIDUAL
         type_given = False
         if type_raw != "":
-            type_text = _unneutralised(tidy_text(type_raw)).casefold()
+            type_text = _cell_text(type_raw).casefold()
             if type_text in _CUSTOMER_TYPES:
                 customer_type = _CUSTOMER_TYPES[type_text]
                 type_given = True

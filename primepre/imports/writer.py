@@ -75,7 +75,6 @@ class InsertPayload:
     """A create-mode batch as the database will receive it, built ahead by the cleaning thread (see `prepare`)."""
 
     now: dt.datetime
-    rows: list[CleanRow]
     records: list[tuple[Any, ...]]
     data: str | list[str]  # COPY text (PostgreSQL) or JSON statements (SQLite)
 
@@ -365,7 +364,7 @@ class BatchWriter:
             return None
         records = self._records(rows, connection.ops.adapt_datetimefield_value(now))
         data = _copy_text(records) if self.postgres else _json_statements(records)
-        return InsertPayload(now, rows, records, data)
+        return InsertPayload(now, records, data)
 
     def _records(self, rows: list[CleanRow], stamp: Any) -> list[tuple[Any, ...]]:
         # Sorted by phone: two imports inserting overlapping rows take their index locks in the same order.
