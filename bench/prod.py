@@ -68,7 +68,7 @@ from http_import import (  # noqa: E402 - bench/ is not a package
     sse_accept_header,
     upload,
 )
-from run import empty_postgres_tables, ensure_file, environment  # noqa: E402
+from run import add_trigram_index, empty_postgres_tables, ensure_file, environment  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/primepre_prod_bench"
 DEFAULT_SIZES = "7000,100000"
@@ -565,6 +565,7 @@ class Setup:
     import_timeout: float
     seed: int
     think: float
+    readers_after: float = 0.0
 
 
 def run_config(setup: Setup, name: str, overrides: dict[str, str]) -> dict[str, Any]:
@@ -634,6 +635,13 @@ def run_config(setup: Setup, name: str, overrides: dict[str, str]) -> dict[str, 
         record["imports"] = imports
         readers.stop()
         record["reader_seconds"] = round(time.perf_counter() - readers_started, 2)
+        if setup.readers_after > 0:
+            # The same readers on the full table with nothing else running: what the imports cost them.
+            quiet = Readers(port, setup.token, setup.readers, setup.seed + 1, setup.think)
+            quiet.start()
+            time.sleep(setup.readers_after)
+            quiet.stop()
+            record["readers_after_imports"] = quiet.report() | {"seconds": setup.readers_after}
     except (BenchError, OSError, ValueError, http.client.HTTPException) as exc:
         record["failure"] = f"{type(exc).__name__}: {exc}"
         print(f"  FAILED: {str(exc)[-1500:]}")
@@ -729,6 +737,14 @@ def print_config(record: dict[str, Any]) -> None:
         )
         for sample in reads["error_samples"][:5]:
             print(f"  error: {sample[:300]}")
+    after = record.get("readers_after_imports")
+    if after:
+        quiet = after["latency_ms"]
+        print(
+            f"readers after the imports, no import running ({after['seconds']:g} s, table full): "
+            f"{after['requests']} requests, errors {after['errors']}, latency ms p50 {quiet['p50']}  "
+            f"p95 {quiet['p95']}  p99 {quiet['p99']}  max {quiet['max']}"
+        )
     stop = record.get("stop", {})
     print(
         f"stop: exit code {stop.get('exit_code')} after {stop.get('seconds')} s"
@@ -771,6 +787,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_PROD_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--think-ms", type=float, default=0.0, help="pause between a reader's requests (0: none)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--readers-after", type=float, default=0.0, help="seconds of reading once the imports are done (0: none)"
+    )
+    parser.add_argument(
+        "--trigram-index", action="store_true", help="add a pg_trgm index on search_text (a trade-off study)"
+    )
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--results", type=Path, default=OUT / "prod_results.json")
     args = parser.parse_args(argv)
@@ -814,6 +836,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         step = time.perf_counter()
         manage(base_env, "migrate", "--noinput")
+        if args.trigram_index:
+            add_trigram_index(args.database_url)
+            print("added the trigram index on search_text (--trigram-index)")
         manage(base_env, "collectstatic", "--noinput")
         token = create_token(base_env)
         print(f"migrated, collected static files and made a token in {time.perf_counter() - step:.1f} s")
@@ -829,6 +854,7 @@ def main(argv: list[str] | None = None) -> int:
             args.timeout,
             args.seed,
             args.think_ms / 1000,
+            args.readers_after,
         )
         for name, overrides in configs:
             records.append(run_config(setup, name, overrides))
@@ -851,6 +877,9 @@ def main(argv: list[str] | None = None) -> int:
             "sweep": args.sweep,
             "sizes": args.sizes,
             "readers": args.readers,
+            "think_ms": args.think_ms,
+            "readers_after": args.readers_after,
+            "trigram_index": args.trigram_index,
             "database_url": redact(args.database_url),
         },
         "targets": {"peak_total_rss_mb": TARGET_TOTAL_RSS_MB, "failed_requests": 0, "reader_p99_ms": TARGET_P99_MS},

@@ -109,6 +109,21 @@ def empty_postgres_tables(url: str) -> list[str]:
     return names
 
 
+TRIGRAM_INDEX = "bench_customer_search_trgm"
+
+
+def add_trigram_index(url: str) -> None:
+    """Bench only, to measure a trade-off the product has not taken (README, "Search reads one column"): a pg_trgm GIN
+    index on `customers_customer.search_text`, as a migration would add it. TRUNCATE keeps it."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON {CUSTOMER_TABLE} USING gin (search_text gin_trgm_ops)"
+        )
+
+
 @dataclass
 class Database:
     """A fresh benchmark database: created, migrated, and emptied before every import."""
@@ -432,6 +447,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--header-style", default="standard", choices=["standard", "short", "fullname"])
     parser.add_argument("--batch-size", type=int, default=None, help="passed to import_customers when set")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per import before it is killed")
+    parser.add_argument(
+        "--trigram-index", action="store_true", help="PostgreSQL: a pg_trgm index on search_text (trade-off study)"
+    )
     parser.add_argument("--results", type=Path, default=OUT / "results.json")
     args = parser.parse_args(argv)
     if args.sizes is None:
@@ -469,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             db.migrate()
+            if args.trigram_index and kind == "postgres":
+                add_trigram_index(db.url)
+                print("postgres: added the trigram index on search_text (--trigram-index)")
             for size in args.sizes:
                 for fmt in args.formats:
                     path, meta = files[(size, fmt)]

@@ -73,17 +73,14 @@ class Customer(models.Model):
         # No database FK: it would fire a trigger per imported row. The link is bookkeeping for undo; Django still
         # sets it to NULL when a job is deleted.
         db_constraint=False,
-        # No index either: it cost a bulk import 10% (PostgreSQL, measured), and the link is read once in a while,
-        # a whole job at a time (undo, the job's welcome SMS, "customers of this import"): one scan each.
-        db_index=False,
         help_text="The import that created this customer (undo deletes it if nobody edited it since).",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # What the search box matches, computed by the database on every write (so bulk COPY, the ORM and raw SQL all
-    # keep it right). One lower-case column makes a search one LIKE per row instead of five UPPER() LIKEs: 20 ms
-    # instead of 50 at 100,000 customers on PostgreSQL. No trigram index on it (yet): measured, it cut a search to
-    # 2-5 ms but made every bulk import on PostgreSQL ~1.3 s per 100k rows slower (README, "Search reads one column").
+    # keep it right). One lower-case column makes a search one LIKE per row instead of five UPPER() LIKEs: at 100,000
+    # customers 20 ms instead of 35 on PostgreSQL, 13 instead of 55 on SQLite (bench/db_costs.py). No trigram index on
+    # it (yet): it would nearly triple the database's work per inserted row (README, "Search reads one column").
     search_text = models.GeneratedField(
         expression=Lower(
             Concat(
@@ -142,7 +139,8 @@ class Customer(models.Model):
         ]
         indexes = [
             # Sorting by name: last_name alone (PostgreSQL finishes the order with an incremental sort, SQLite with a
-            # small temp b-tree per name). The two-column index cost a bulk import 12-20% more for the same plans.
+            # small temp b-tree per name). The two-column index cost a bulk insert 18% more on SQLite, 7% on
+            # PostgreSQL (bench/db_costs.py) for the same plans.
             models.Index(fields=["last_name"], name="customer_last_name_idx"),
         ]
 

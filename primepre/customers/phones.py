@@ -131,10 +131,10 @@ _TYPE_DESCS = (
 class _ValidityPlan:
     """`is_valid_number` for a national number of one region, precompiled.
 
-    phonenumbers re-looks-up and re-checks up to ten descriptions through its regex cache per call (≈ 18 µs, the
-    largest per-row cost of an import). Here: the general description's lengths and pattern, then one alternation of
-    every type description that admits the number's length (a description without lengths admits any), built once per
-    length. Two regex calls, ≈ 1 µs.
+    phonenumbers re-looks-up and re-checks up to ten descriptions through its regex cache per call. Here: the general
+    description's lengths and pattern, then one alternation of every type description that admits the number's length
+    (a description without lengths admits any), built once per length: two regex calls. `bench/micro.py` measures
+    0.5 µs against 3.4 µs, and the whole fast path at 2.5 µs a cell against 22 µs for phonenumbers' full parse.
     """
 
     def __init__(self, metadata: Any) -> None:

@@ -53,7 +53,8 @@ _CUSTOMER_TYPES = {
 }
 
 
-# Django's own email patterns, compiled once: its validator reaches them through lazy proxies (≈ 6 µs an address).
+# Django's own email patterns, compiled once: its validator reaches them through lazy proxies (bench/micro.py:
+# 0.75 µs an address against 3.3 µs).
 _EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
 _EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
 
