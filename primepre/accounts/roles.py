@@ -21,6 +21,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("customers", "import_customers"),
         ("customers", "export_customers"),
         ("customers", "send_sms"),
+        ("imports", "manage_all_imports"),
     ],
     STAFF_GROUP: [
         ("customers", "view_customer"),

@@ -67,6 +67,9 @@ class ImportJob(models.Model):
     # job whose heartbeat stops is handed to another worker (tasks.recover_stalled_jobs).
     worker_token = models.CharField(max_length=32, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Runs started (claims): a job whose worker dies IMPORT_MAX_ATTEMPTS times ends failed (`worker_crashed`) instead
+    # of being handed on for ever, so one poison file cannot hold the queue.
+    attempts = models.PositiveSmallIntegerField(default=0)
     # Undo is recorded on the job it undid.
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(
@@ -77,6 +80,7 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("manage_all_imports", "Confirm, cancel, remap and undo other users' imports")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(rows_read=F("created") + F("updated") + F("unchanged") + F("failed")),
