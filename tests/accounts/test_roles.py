@@ -25,6 +25,7 @@ def test_migration_creates_the_two_roles_with_their_permissions() -> None:
         "import_customers",
         "export_customers",
         "send_sms",
+        "manage_all_imports",
     }
 
 
