@@ -29,13 +29,14 @@ from rest_framework.response import Response
 
 from primepre.common.api import error_body
 
+from . import jobs
 from .errors import ImportFileError, human_size
+from .jobs import JobRefused, authorize_submit
 from .models import ImportJob, ImportMode, ImportRowError, ImportStatus
 from .report import iter_csv_report_rows, write_xlsx_report
-from .services import StoredFile, create_job, store_file
-from .tasks import cancel_job, confirm_preview, queue_job
+from .services import create_job, store_file
+from .tasks import queue_job
 from .template import template_workbook
-from .undo import UndoRefused, undo_job
 
 CHUNK = 1 << 16
 # Where a job's event stream ends (a previewed job goes on only when confirmed, with a new stream).
@@ -146,6 +147,25 @@ class RowErrorSerializer(serializers.ModelSerializer):
 
 def _bool(value: Any) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _submission(options: dict[str, Any]) -> dict[str, Any]:
+    """The job's mode, preview flag and options from the request's fields (validated; unknown fields ignored)."""
+    mode = options.get("mode") or ImportMode.CREATE
+    if mode not in ImportMode.values:
+        raise exceptions.ValidationError({"mode": [f"Choose one of {', '.join(ImportMode.values)}."]})
+    job_options: dict[str, Any] = {}
+    if options.get("sheet"):
+        job_options["sheet"] = str(options["sheet"])
+    if options.get("missing_mark") in {"error", "generate"}:
+        job_options["missing_mark"] = options["missing_mark"]
+    if _bool(options.get("send_welcome_sms", False)):
+        job_options["send_welcome_sms"] = True
+    return {"mode": mode, "dry_run": _bool(options.get("preview", False)), "options": job_options}
+
+
+def _refused(exc: JobRefused) -> Response:
+    return Response(error_body(exc.code, exc.message), status=exc.http_status)
 
 
 def _too_large() -> Response:
@@ -272,16 +292,21 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 raise ImportFileError(
                     "unsupported_media_type", "Send multipart/form-data with a `file`, or application/json rows."
                 )
+            submission = _submission(options)
+            authorize_submit(request.user, submission["mode"], submission["options"])
             stored = store_file(temp)
         except UploadTooLarge:
             return _too_large()
         except ImportFileError as exc:
             code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE if exc.code == "unsupported_media_type" else 400
             return Response(error_body(exc.code, exc.message, **exc.details), status=code)
+        except JobRefused as exc:
+            return _refused(exc)
         finally:
             if temp is not None:
                 temp.unlink(missing_ok=True)
-        job = self._create_job(stored, file_name, options, request.user)
+        job = create_job(stored, file_name=Path(file_name).name, user=request.user, **submission)
+        queue_job(job)
         data = self.get_serializer(job).data
         earlier = ImportJob.objects.filter(sha256=stored.sha256).exclude(pk=job.pk).order_by("-created_at").first()
         if earlier is not None:
@@ -290,66 +315,32 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         response["Location"] = reverse("import-detail", args=[job.pk])
         return response
 
-    @staticmethod
-    def _create_job(stored: StoredFile, file_name: str, options: dict[str, Any], user: Any) -> ImportJob:
-        mode = options.get("mode") or ImportMode.CREATE
-        if mode not in ImportMode.values:
-            raise exceptions.ValidationError({"mode": [f"Choose one of {', '.join(ImportMode.values)}."]})
-        job_options: dict[str, Any] = {}
-        if options.get("sheet"):
-            job_options["sheet"] = str(options["sheet"])
-        if options.get("missing_mark") in {"error", "generate"}:
-            job_options["missing_mark"] = options["missing_mark"]
-        if _bool(options.get("send_welcome_sms", False)):
-            job_options["send_welcome_sms"] = True
-        job = create_job(
-            stored,
-            file_name=Path(file_name).name,
-            user=user,
-            mode=mode,
-            dry_run=_bool(options.get("preview", False)),
-            options=job_options,
-        )
-        queue_job(job)
-        return job
-
     def _job_response(self, job: ImportJob, code: int = status.HTTP_200_OK) -> Response:
         job.refresh_from_db()
         return Response(self.get_serializer(job).data, status=code)
 
+    def _act(self, act: Any, code: int = status.HTTP_200_OK) -> Response:
+        job = self.get_object()
+        try:
+            act(job, self.request.user)
+        except JobRefused as exc:
+            return _refused(exc)
+        return self._job_response(job, code)
+
     @extend_schema(summary="Run a previewed import for real", request=None, responses={202: ImportJobSerializer})
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        job = self.get_object()
-        if not confirm_preview(job):
-            return Response(
-                error_body(
-                    "not_previewed", f"Import #{job.pk} is {job.status}; only a previewed import can be confirmed."
-                ),
-                status=status.HTTP_409_CONFLICT,
-            )
-        return self._job_response(job, status.HTTP_202_ACCEPTED)
+        return self._act(jobs.confirm, status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="Stop an import between batches (committed batches stay)", request=None)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        job = self.get_object()
-        if not cancel_job(job):
-            return Response(
-                error_body("not_cancellable", f"Import #{job.pk} is {job.status}; it cannot be cancelled."),
-                status=status.HTTP_409_CONFLICT,
-            )
-        return self._job_response(job)
+        return self._act(jobs.cancel)
 
     @extend_schema(summary="Delete what the import created and restore what it changed", request=None)
     @action(detail=True, methods=["post"])
     def undo(self, request: Request, pk: str | None = None) -> Response:
-        job = self.get_object()
-        try:
-            undo_job(job, request.user)
-        except UndoRefused as exc:
-            return Response(error_body(exc.code, exc.message), status=status.HTTP_409_CONFLICT)
-        return self._job_response(job)
+        return self._act(jobs.undo)
 
     @extend_schema(summary="The failed rows, paginated", responses=RowErrorSerializer(many=True))
     @action(detail=True, methods=["get"])

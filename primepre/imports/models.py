@@ -21,6 +21,12 @@ class ImportStatus(models.TextChoices):
     UNDONE = "undone", "Undone"
 
 
+# A worker holds (or is about to take) the job: progress moves, the page follows it live.
+LIVE_STATUSES = frozenset({ImportStatus.QUEUED, ImportStatus.RUNNING})
+# Ended runs that may have written customers: what undo accepts.
+UNDOABLE_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.CANCELLED, ImportStatus.FAILED})
+
+
 class ImportMode(models.TextChoices):
     CREATE = "create", "Create new customers only"
     UPSERT = "upsert", "Create new and update existing customers"
@@ -104,6 +110,15 @@ class ImportJob(models.Model):
     @property
     def rows_per_second(self) -> float:
         return self.rows_read / self.seconds if self.seconds else 0.0
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether the job's state allows an undo (who may undo it is `jobs.may_undo`)."""
+        return self.status in UNDOABLE_STATUSES and not self.dry_run and self.undone_at is None
 
 
 class ImportRowError(models.Model):

@@ -198,6 +198,11 @@ def _queue_welcomes(job: ImportJob) -> None:
     if not sms_enabled():
         logger.warning("[IMPORT-SMS-SKIPPED] job=%s reason=SMS is off", job.pk)
         return
+    creator = job.created_by
+    if creator is not None and not creator.has_perm("customers.send_sms"):
+        # Submit and confirm already refuse this (imports.jobs); a job queued by any other path still sends nothing.
+        logger.warning("[IMPORT-SMS-SKIPPED] job=%s reason=the user who started it may not send SMS", job.pk)
+        return
     try:
         queued = queue_welcome_messages(Customer.objects.filter(import_job_id=job.pk).iterator(chunk_size=2000))
         logger.info("[IMPORT-SMS] job=%s welcomes_queued=%s", job.pk, queued)
@@ -206,13 +211,18 @@ def _queue_welcomes(job: ImportJob) -> None:
 
 
 def _finish(job: ImportJob, status: str, code: str = "", message: str = "") -> None:
+    """Record how the run ended.
+
+    Concurrency: the UPDATE matches only while this run holds the job's lease (an undo or a resumed run took it
+    otherwise) and the job is not undone, so an ending never overwrites what happened to the job meanwhile (an undo
+    that raced a cancel stays `undone`)."""
     job.status = status
     job.error_code = code
     job.error_message = message
     job.finished_at = timezone.now()
     if status == ImportStatus.SUCCEEDED or status == ImportStatus.PREVIEWED:
         job.total_rows = job.rows_read
-    ImportJob.objects.filter(pk=job.pk).update(
+    ImportJob.objects.filter(pk=job.pk, worker_token=job.worker_token).exclude(status=ImportStatus.UNDONE).update(
         status=status,
         error_code=code,
         error_message=message,

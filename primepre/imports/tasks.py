@@ -65,22 +65,3 @@ def recover_stalled_jobs(stale_after: dt.timedelta | None = None) -> list[int]:
             run_import_job.enqueue(job.pk)
             recovered.append(job.pk)
     return recovered
-
-
-def confirm_preview(job: ImportJob) -> bool:
-    """Run a previewed job for real (from row 1). False when the job is not a preview waiting for confirmation."""
-    updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
-        status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token=""
-    )
-    if updated:
-        queue_job(job)
-    return bool(updated)
-
-
-def cancel_job(job: ImportJob) -> bool:
-    """Stop a job between batches (what is committed stays). False when it has already ended."""
-    return bool(
-        ImportJob.objects.filter(
-            pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWED]
-        ).update(status=ImportStatus.CANCELLED)
-    )

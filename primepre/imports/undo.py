@@ -17,7 +17,6 @@ from primepre.customers.models import Customer
 from .models import ImportChange, ImportJob, ImportStatus
 
 logger = logging.getLogger("primepre.imports")
-UNDOABLE = {ImportStatus.SUCCEEDED, ImportStatus.CANCELLED, ImportStatus.FAILED}
 
 
 class UndoRefused(Exception):
@@ -42,13 +41,20 @@ def _kept(customer: Customer, reason: str) -> dict[str, Any]:
 
 
 def undo_job(job: ImportJob, user: Any = None) -> UndoResult:
-    if job.dry_run or job.status not in UNDOABLE or job.undone_at is not None:
-        raise UndoRefused("not_undoable", f"Import #{job.pk} is {job.status}; only a finished import can be undone.")
+    """Undo under a lock on the job row, judged on the locked row's state.
+
+    Concurrency: the final UPDATE also clears the worker's lease, so a worker still finishing the batch it had in
+    flight when the job was cancelled cannot commit it (its batch UPDATE matches no row) nor overwrite `undone` with
+    its own ending (`services._finish` matches only while it holds the lease)."""
     result = UndoResult()
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.undone_at is not None:
             raise UndoRefused("not_undoable", f"Import #{job.pk} was already undone.")
+        if not locked.can_undo:
+            raise UndoRefused(
+                "not_undoable", f"Import #{job.pk} is {locked.status}; only a finished import can be undone."
+            )
         created = Customer.objects.filter(import_job_id=job.pk)
         for customer in created.exclude(updated_at=F("created_at")).only("pk", "shipping_mark").iterator():
             result.kept.append(_kept(customer, "edited since the import"))
@@ -76,7 +82,11 @@ def undo_job(job: ImportJob, user: Any = None) -> UndoResult:
             except IntegrityError:
                 result.kept.append(_kept(customer, "its old phone, mark or email now belongs to another customer"))
         ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.UNDONE, undone_at=timezone.now(), undone_by=user, undo_result=result.as_dict()
+            status=ImportStatus.UNDONE,
+            undone_at=timezone.now(),
+            undone_by=user,
+            undo_result=result.as_dict(),
+            worker_token="",
         )
     job.refresh_from_db()
     logger.info(

@@ -20,12 +20,12 @@ from primepre.customers.export import iter_csv, write_xlsx
 from primepre.customers.forms import CustomerForm
 from primepre.customers.models import Customer, CustomerType
 from primepre.customers.regions import Region
+from primepre.imports import jobs
 from primepre.imports.columns import FIELD_LABELS
 from primepre.imports.errors import ImportFileError, human_size
 from primepre.imports.models import ImportJob, ImportMode, ImportStatus
 from primepre.imports.services import create_job, store_file
-from primepre.imports.tasks import cancel_job, confirm_preview, queue_job
-from primepre.imports.undo import UndoRefused, undo_job
+from primepre.imports.tasks import queue_job
 from primepre.sms.backends import get_backend
 from primepre.sms.models import SmsMessage, SmsStatus
 from primepre.sms.segments import count_segments
@@ -145,6 +145,18 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST":
         upload = request.FILES.get("file")
+        options: dict[str, object] = {}
+        if request.POST.get("sheet"):
+            options["sheet"] = request.POST["sheet"].strip()
+        if request.POST.get("generate_marks"):
+            options["missing_mark"] = "generate"
+        if request.POST.get("send_welcome_sms"):
+            options["send_welcome_sms"] = True
+        mode = request.POST.get("mode") if request.POST.get("mode") in ImportMode.values else ImportMode.CREATE
+        try:
+            jobs.authorize_submit(request.user, mode, options)
+        except jobs.JobRefused as exc:
+            return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8")
         if upload is None:
             error = "Choose a file to upload."
         elif upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
@@ -155,14 +167,6 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             except ImportFileError as exc:
                 error = exc.message
             else:
-                options: dict[str, object] = {}
-                if request.POST.get("sheet"):
-                    options["sheet"] = request.POST["sheet"].strip()
-                if request.POST.get("generate_marks"):
-                    options["missing_mark"] = "generate"
-                if request.POST.get("send_welcome_sms"):
-                    options["send_welcome_sms"] = True
-                mode = request.POST.get("mode") if request.POST.get("mode") in ImportMode.values else ImportMode.CREATE
                 job = create_job(
                     stored,
                     file_name=upload.name or "upload",
@@ -181,6 +185,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             "max_size": human_size(settings.IMPORT_MAX_UPLOAD_BYTES),
             "max_rows": settings.IMPORT_MAX_ROWS,
             "sms_enabled": sms_enabled(),
+            "may_upsert": request.user.has_perm("customers.change_customer"),
+            "may_send_sms": request.user.has_perm("customers.send_sms"),
         },
     )
 
@@ -220,8 +226,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "mapped": mapped,
             "fields": FIELD_LABELS,
             "chart": chart,
-            "live": job.status in {ImportStatus.QUEUED, ImportStatus.RUNNING},
-            "can_undo": job.status in {ImportStatus.SUCCEEDED, ImportStatus.CANCELLED} and not job.dry_run,
+            "live": job.is_live,
+            "may_manage": jobs.may_manage(request.user, job),
+            "can_undo": job.can_undo and jobs.may_undo(request.user, job),
         },
     )
 
@@ -232,43 +239,33 @@ def _cell_text(value: object) -> object:
 
 
 def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
+    """The wizard's buttons: each is one transition of `imports.jobs`, which also says who may take it."""
     action = request.POST.get("action")
-    if action == "confirm":
-        if confirm_preview(job):
+    try:
+        if action == "confirm":
+            jobs.confirm(job, request.user)
             messages.success(request, "Import started. You can leave this page; it goes on.")
-    elif action == "remap" and job.status in {ImportStatus.PREVIEWED, ImportStatus.FAILED}:
-        columns = {
-            name: request.POST.get(f"field_{name}") for name in FIELD_LABELS if request.POST.get(f"field_{name}")
-        }
-        job.options = {**job.options, "columns": columns}
-        job.status, job.dry_run, job.checkpoint_row, job.worker_token = ImportStatus.QUEUED, True, 0, ""
-        job.error_code = job.error_message = ""
-        job.save(
-            update_fields=[
-                "options",
-                "status",
-                "dry_run",
-                "checkpoint_row",
-                "worker_token",
-                "error_code",
-                "error_message",
-            ]
-        )
-        queue_job(job)
-        messages.success(request, "Columns changed; the preview is running again.")
-    elif action == "cancel":
-        cancel_job(job)
-    elif action == "undo":
-        try:
-            result = undo_job(job, request.user)
+        elif action == "remap":
+            jobs.remap(job, request.user, _chosen_columns(request))
+            messages.success(request, "Columns changed; the preview is running again.")
+        elif action == "cancel":
+            jobs.cancel(job, request.user)
+        elif action == "undo":
+            result = jobs.undo(job, request.user)
             messages.success(
                 request,
                 f"Undone: {result.deleted} customers removed, {result.restored} restored, "
                 f"{len(result.kept)} left as they were (edited since the import).",
             )
-        except UndoRefused as exc:
-            messages.error(request, exc.message)
+    except jobs.JobRefused as exc:
+        if exc.http_status == 403:
+            return HttpResponse(exc.message, status=403, content_type="text/plain; charset=utf-8")
+        messages.error(request, exc.message)
     return redirect("web:import-detail", pk=job.pk)
+
+
+def _chosen_columns(request: HttpRequest) -> dict[str, str]:
+    return {name: request.POST.get(f"field_{name}") for name in FIELD_LABELS if request.POST.get(f"field_{name}")}
 
 
 # --- SMS -------------------------------------------------------------------------------------------------------------

@@ -187,7 +187,7 @@ def test_cancel_a_queued_job(staff_api: APIClient) -> None:
     assert staff_api.post(f"{URL}{job_id}/cancel/").status_code == 409
 
 
-def test_undo_deletes_created_restores_updated_and_keeps_edited(staff_api: APIClient, run_tasks, tmp_path) -> None:
+def test_undo_deletes_created_restores_updated_and_keeps_edited(admin_api: APIClient, run_tasks, tmp_path) -> None:
     existing = make_customer(phone="+233201111111", shipping_mark="PM1 OLD", first_name="Old", last_name="Name")
     path = write_csv(
         tmp_path / "mix.csv",
@@ -198,11 +198,11 @@ def test_undo_deletes_created_restores_updated_and_keeps_edited(staff_api: APICl
             ["PM3 NEW", "New", "Two", "0203333333", "", "", ""],  # create, then edited by staff
         ],
     )
-    job_id = run_tasks(lambda: _upload(staff_api, path, mode="upsert")).json()["id"]
+    job_id = run_tasks(lambda: _upload(admin_api, path, mode="upsert")).json()["id"]
     edited = Customer.objects.get(shipping_mark="PM3 NEW")
     edited.company_name = "Edited after import"
     edited.save()
-    response = staff_api.post(f"{URL}{job_id}/undo/")
+    response = admin_api.post(f"{URL}{job_id}/undo/")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "undone"
@@ -211,7 +211,7 @@ def test_undo_deletes_created_restores_updated_and_keeps_edited(staff_api: APICl
     existing.refresh_from_db()
     assert existing.last_name == "Name"
     assert set(Customer.objects.values_list("shipping_mark", flat=True)) == {"PM1 OLD", "PM3 NEW"}
-    assert staff_api.post(f"{URL}{job_id}/undo/").status_code == 409
+    assert admin_api.post(f"{URL}{job_id}/undo/").status_code == 409
 
 
 def test_events_stream_ends_with_the_final_state(staff_api: APIClient, run_tasks) -> None:

@@ -39,7 +39,7 @@ def browser(staff_user, django_capture_on_commit_callbacks):
     return client
 
 
-def test_upload_preview_confirm_undo(browser: Client) -> None:
+def test_upload_preview_confirm_undo(browser: Client, admin_user) -> None:
     assert b"at most <strong>50 MB</strong>" in browser.get("/imports/new/").content
     with open(FILES / "basic.xlsx", "rb") as handle:
         page = browser.post_and_run("/imports/new/", {"file": handle, "mode": "create"})
@@ -58,7 +58,13 @@ def test_upload_preview_confirm_undo(browser: Client) -> None:
     assert f"/customers/?import_job={job.pk}" in done.content.decode()
     listed = browser.get("/customers/", {"import_job": job.pk})
     assert listed.context["page"].paginator.count == 4
-    undone = browser.post_and_run(f"/imports/{job.pk}/", {"action": "undo"})
+    # Staff may import but not delete customers: the undo button is not offered and the action is refused.
+    assert 'value="undo"' not in done.content.decode()
+    assert browser.post(f"/imports/{job.pk}/", {"action": "undo"}).status_code == 403
+    assert Customer.objects.count() == 4
+    admin = Client()
+    admin.force_login(admin_user)
+    undone = admin.post(f"/imports/{job.pk}/", {"action": "undo"}, follow=True)
     assert "4 customers removed" in undone.content.decode()
     assert not Customer.objects.exists()
 
