@@ -1,0 +1,247 @@
+"""The README's role table as a test: every routed URL × every kind of caller gets exactly the status it lists.
+
+Callers: anonymous; a signed-in user with no role; the `Staff` user who owns the import jobs; an `Admin`; another
+`Staff` user (ownership). A URL the project routes without a row here fails `test_every_route_has_a_row`, so a new
+endpoint cannot arrive without its permissions being decided.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from primepre.accounts.roles import ADMIN_GROUP, STAFF_GROUP
+from primepre.customers.models import Customer
+from primepre.imports.models import ImportJob
+from primepre.sms.models import SmsMessage, SmsStatus
+
+from .customers.factories import make_customer
+from .imports.helpers import HEADER, run_import, write_csv
+
+CALLERS = ("anonymous", "no_role", "staff_owner", "admin", "other_staff")
+CSV_ROWS = [
+    ["PM1 AMA", "Ama", "Owusu", "0241234567", "", "", ""],
+    ["PM2 YAW", "Yaw", "Boateng", "0241234568", "", "", ""],
+]
+
+
+@dataclass
+class World:
+    customer: Customer
+    preview: ImportJob  # a previewed job of the Staff owner
+    done: ImportJob  # a finished job of the Staff owner
+    failed_sms: SmsMessage
+    upload: Path
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str  # the URL's name, as routed
+    method: str
+    path: Callable[[World], str]
+    expect: tuple[int, int, int, int, int]  # in the order of CALLERS
+    data: Callable[[World], Any] = field(default=lambda world: None)
+    json: bool = False
+
+
+def _api(path: str) -> Callable[[World], str]:
+    return lambda world: path.format(w=world)
+
+
+def _upload(world: World) -> dict[str, Any]:
+    upload = io.BytesIO(world.upload.read_bytes())
+    upload.name = "customers.csv"
+    return {"file": upload}
+
+
+OK, CREATED, ACCEPTED, NO_CONTENT, FOUND = 200, 201, 202, 204, 302
+UNAUTH, FORBIDDEN, NOT_ALLOWED = 401, 403, 405
+API_READ = (UNAUTH, FORBIDDEN, OK, OK, OK)
+API_ADMIN_ONLY = (UNAUTH, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)
+PAGE_READ = (FOUND, FORBIDDEN, OK, OK, OK)
+PAGE_ADMIN_ONLY = (FOUND, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)
+CUSTOMER = {"first_name": "Esi", "last_name": "Owusu", "phone": "0209999999", "shipping_mark": "PM9 ESI"}
+
+ROWS: list[Row] = [
+    # Open to everyone by design: health checks, the sign-in page, the API's index, Twilio's signed callback.
+    Row("healthz", "get", _api("/healthz"), (OK,) * 5),
+    Row("readyz", "get", _api("/readyz"), (OK,) * 5),
+    Row("web:login", "get", _api("/login/"), (OK,) * 5),
+    Row("web:logout", "post", _api("/logout/"), (FOUND,) * 5),
+    Row("api-root", "get", _api("/api/v1/"), (OK,) * 5),
+    Row("sms-twilio-status", "post", _api("/api/v1/sms/twilio/status/"), (FORBIDDEN,) * 5),  # unsigned
+    Row("api-token", "post", _api("/api/v1/auth/token/"), (400,) * 5, lambda w: {"username": "x", "password": "y"}),
+    Row("api-schema", "get", _api("/api/schema/"), (UNAUTH, OK, OK, OK, OK)),
+    Row("api-docs", "get", _api("/api/docs/"), (FOUND, OK, OK, OK, OK)),
+    # Customers API: reads need view_customer; writes need add/change/delete (Admin).
+    Row("customer-list", "get", _api("/api/v1/customers/"), API_READ),
+    Row("customer-list", "post", _api("/api/v1/customers/"), (401, 403, 403, 201, 403), lambda w: CUSTOMER, True),
+    Row("customer-detail", "get", _api("/api/v1/customers/{w.customer.pk}/"), API_READ),
+    Row(
+        "customer-detail",
+        "patch",
+        _api("/api/v1/customers/{w.customer.pk}/"),
+        API_ADMIN_ONLY,
+        lambda w: {"company_name": "Changed"},
+        True,
+    ),
+    Row("customer-detail", "put", _api("/api/v1/customers/{w.customer.pk}/"), API_ADMIN_ONLY, lambda w: CUSTOMER, True),
+    Row("customer-detail", "delete", _api("/api/v1/customers/{w.customer.pk}/"), (401, 403, 403, 204, 403)),
+    # Imports API: everyone who may import reads every job; acting on one is for its owner or manage_all_imports.
+    Row("import-list", "get", _api("/api/v1/imports/"), API_READ),
+    Row("import-list", "post", _api("/api/v1/imports/"), (401, 403, 202, 202, 202), _upload),
+    Row("import-template", "get", _api("/api/v1/imports/template.xlsx"), API_READ),
+    Row("import-detail", "get", _api("/api/v1/imports/{w.done.pk}/"), API_READ),
+    Row("import-errors", "get", _api("/api/v1/imports/{w.done.pk}/errors/"), API_READ),
+    Row("import-errors-xlsx", "get", _api("/api/v1/imports/{w.done.pk}/errors.xlsx"), API_READ),
+    Row("import-errors-csv", "get", _api("/api/v1/imports/{w.done.pk}/errors.csv"), API_READ),
+    Row("import-events", "get", _api("/api/v1/imports/{w.done.pk}/events/"), API_READ),
+    Row("import-confirm", "post", _api("/api/v1/imports/{w.preview.pk}/confirm/"), (401, 403, 202, 202, 403)),
+    Row("import-cancel", "post", _api("/api/v1/imports/{w.preview.pk}/cancel/"), (401, 403, 200, 200, 403)),
+    Row("import-undo", "post", _api("/api/v1/imports/{w.done.pk}/undo/"), (401, 403, 403, 200, 403)),
+    # SMS API: send_sms (Admin).
+    Row("sms-list", "get", _api("/api/v1/sms/"), API_ADMIN_ONLY),
+    Row("sms-status", "get", _api("/api/v1/sms/status/"), API_ADMIN_ONLY),
+    Row(
+        "sms-send",
+        "post",
+        _api("/api/v1/sms/send/"),
+        (401, 403, 403, 202, 403),
+        lambda w: {"body": "Hello", "customer_ids": [w.customer.pk], "confirm_recipients": 1},
+        True,
+    ),
+    Row("sms-retry", "post", _api("/api/v1/sms/{w.failed_sms.pk}/retry/"), API_ADMIN_ONLY),
+    # Pages: anonymous callers are sent to the sign-in page.
+    Row("web:dashboard", "get", _api("/"), (FOUND, OK, OK, OK, OK)),
+    Row("web:customer-list", "get", _api("/customers/"), PAGE_READ),
+    Row("web:customer-detail", "get", _api("/customers/{w.customer.pk}/"), PAGE_READ),
+    Row(
+        "web:customer-detail",
+        "post",
+        _api("/customers/{w.customer.pk}/"),
+        (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN),
+        lambda w: {**CUSTOMER, "customer_type": "individual"},
+    ),
+    Row("web:customer-export-csv", "get", _api("/customers/export.csv"), PAGE_ADMIN_ONLY),
+    Row("web:customer-export-xlsx", "get", _api("/customers/export.xlsx"), PAGE_ADMIN_ONLY),
+    Row("web:import-history", "get", _api("/imports/"), PAGE_READ),
+    Row("web:import-upload", "get", _api("/imports/new/"), PAGE_READ),
+    Row("web:import-upload", "post", _api("/imports/new/"), (FOUND, FORBIDDEN, FOUND, FOUND, FOUND), _upload),
+    Row("web:import-detail", "get", _api("/imports/{w.done.pk}/"), PAGE_READ),
+    Row(
+        "web:import-detail",
+        "post",
+        _api("/imports/{w.preview.pk}/"),
+        (FOUND, FORBIDDEN, FOUND, FOUND, FORBIDDEN),
+        lambda w: {"action": "confirm"},
+    ),
+    Row(
+        "web:import-detail",
+        "post",
+        _api("/imports/{w.preview.pk}/"),
+        (FOUND, FORBIDDEN, FOUND, FOUND, FORBIDDEN),
+        lambda w: {"action": "remap", "field_phone": "Phone"},
+    ),
+    Row(
+        "web:import-detail",
+        "post",
+        _api("/imports/{w.preview.pk}/"),
+        (FOUND, FORBIDDEN, FOUND, FOUND, FORBIDDEN),
+        lambda w: {"action": "cancel"},
+    ),
+    Row(
+        "web:import-detail",
+        "post",
+        _api("/imports/{w.done.pk}/"),
+        (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN),
+        lambda w: {"action": "undo"},
+    ),
+    Row("web:sms", "get", _api("/sms/"), PAGE_ADMIN_ONLY),
+    Row("web:sms-send", "get", _api("/sms/send/"), PAGE_ADMIN_ONLY),
+    Row(
+        "web:sms-send",
+        "post",
+        _api("/sms/send/?search=KOFI"),
+        (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN),
+        lambda w: {"body": "Hello", "confirm_recipients": "1"},
+    ),
+    # Django admin: staff accounts (is_staff) sign in; each model page checks the model permission.
+    Row("admin:index", "get", _api("/admin/"), (FOUND, FOUND, OK, OK, OK)),
+    Row("admin:customers_customer_changelist", "get", _api("/admin/customers/customer/"), (FOUND, FOUND, OK, OK, OK)),
+    Row("admin:customers_customer_add", "get", _api("/admin/customers/customer/add/"), (FOUND, FOUND, 403, OK, 403)),
+]
+
+
+def _routed_names() -> set[str]:
+    """Every named route outside the Django admin (whose model pages are sampled above)."""
+    names: set[str] = set()
+
+    def walk(resolver: URLResolver, namespace: str | None) -> None:
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                inner = pattern.namespace or namespace
+                if inner != "admin":
+                    walk(pattern, inner)
+            elif isinstance(pattern, URLPattern):
+                names.add(f"{namespace}:{pattern.name}" if namespace else str(pattern.name))
+
+    walk(get_resolver(), None)
+    return names
+
+
+def test_every_route_has_a_row() -> None:
+    missing = _routed_names() - {row.name for row in ROWS}
+    assert not missing, f"routes with no row in the role matrix: {sorted(missing)}"
+
+
+def _user(django_user_model: Any, name: str, group: str | None, is_staff: bool = True) -> Any:
+    user = django_user_model.objects.create_user(username=name, password=os.urandom(8).hex(), is_staff=is_staff)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def world(db, django_user_model, tmp_path, settings, django_capture_on_commit_callbacks) -> dict[str, Any]:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    users = {
+        "anonymous": None,
+        "no_role": _user(django_user_model, "norole", None, is_staff=False),
+        "staff_owner": _user(django_user_model, "owner", STAFF_GROUP),
+        "admin": _user(django_user_model, "boss", ADMIN_GROUP),
+        "other_staff": _user(django_user_model, "other", STAFF_GROUP),
+    }
+    upload = write_csv(tmp_path / "customers.csv", HEADER, CSV_ROWS)
+    preview = run_import(upload, dry_run=True, user=users["staff_owner"])
+    done = run_import(write_csv(tmp_path / "done.csv", HEADER, [CSV_ROWS[1]]), user=users["staff_owner"])
+    failed = SmsMessage.objects.create(
+        phone="+233241234567", kind="text", body="x", encoding="GSM-7", segments=1, status=SmsStatus.FAILED,
+        idempotency_key="matrix",
+    )  # fmt: skip
+    return {"users": users, "world": World(make_customer(), preview, done, failed, upload)}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: f"{row.method}-{row.name}")
+def test_role_matrix(row: Row, caller: str, world: dict[str, Any], django_capture_on_commit_callbacks) -> None:
+    client = Client()
+    user = world["users"][caller]
+    if user is not None:
+        client.force_login(user)
+    data = row.data(world["world"])
+    kwargs: dict[str, Any] = {"content_type": "application/json"} if row.json else {}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = getattr(client, row.method)(row.path(world["world"]), data, **kwargs)
+    expected = row.expect[CALLERS.index(caller)]
+    assert response.status_code == expected, (
+        f"{row.method.upper()} {row.path(world['world'])} as {caller}: {response.status_code}, expected {expected}"
+    )
