@@ -4,8 +4,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import Group
@@ -15,6 +17,9 @@ from rest_framework.test import APIClient
 from primepre.accounts.roles import ADMIN_GROUP, STAFF_GROUP, sync_roles
 
 from .imports.helpers import wait_for
+
+if TYPE_CHECKING:
+    import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +51,59 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         ).close()
     except psycopg.Error as exc:
         pytest.exit(f"PostgreSQL at {db.get('HOST')}:{db.get('PORT')} cannot be reached: {exc}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def _maintenance_connection() -> Iterator[psycopg.Connection | None]:
+    """On PostgreSQL, a connection to the server's `postgres` database: it sees the test database's sessions without
+    being one of them, and needs no database access from pytest-django (which is blocked after a test's teardown)."""
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        yield None
+        return
+    import psycopg
+
+    with psycopg.connect(
+        host=db.get("HOST") or None,
+        port=db.get("PORT") or None,
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as maintenance:
+        yield maintenance
+
+
+_LEAKS_REPORTED: list[int] = []  # each leaked session fails only the test that left it open
+
+
+@pytest.fixture(autouse=True)
+def no_session_left_behind(request: pytest.FixtureRequest, _maintenance_connection) -> Iterator[None]:
+    """Fails a test that leaves a session open on the PostgreSQL test database (a thread's or a process's connection
+    nobody closes), instead of the session-end warning that the database "is being accessed by other users".
+
+    Autouse at the root, so it is torn down after the test's own fixtures (browser, live server requests, worker
+    processes); those close their sessions asynchronously (a socket closed, a process stopped), hence the short wait.
+    The test thread's own connection is not a leak: pytest-django closes or reuses it."""
+    yield
+    if _maintenance_connection is None or "_django_db_helper" not in request.fixturenames:
+        return
+    raw = connection.connection  # may be closed under Django (e.g. a streaming response's close in the test client)
+    own = raw.info.backend_pid if raw is not None and not raw.closed else 0
+    query = (
+        "SELECT pid, application_name, backend_start, state, query FROM pg_stat_activity"
+        " WHERE datname = %s AND pid <> %s AND NOT pid = ANY(%s)"
+    )
+    deadline = time.monotonic() + 10
+    while others := _maintenance_connection.execute(
+        query, (connection.settings_dict["NAME"], own, _LEAKS_REPORTED)
+    ).fetchall():
+        if time.monotonic() > deadline:
+            _LEAKS_REPORTED.extend(row[0] for row in others)
+            pytest.fail(
+                f"sessions left open on the test database (pid, application, start, state, last query): {others}"
+            )
+        time.sleep(0.1)
 
 
 def _user_in(group_name: str, username: str, django_user_model):

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -21,24 +25,56 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _loop_marked_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@contextmanager
+def _thread_connections_while_playwright_runs(own: dict[str, BaseDatabaseWrapper]) -> Iterator[None]:
+    """The ORM calls a test makes between browser steps use this thread's own connections.
+
+    Between sync calls Playwright marks its asyncio loop as running in this thread, and Django's connection store
+    (asgiref's Local) then switches from the thread's store to a context-local one: the first ORM call would open a
+    second connection there that no teardown sees once the loop stops, open for the rest of the session, and
+    PostgreSQL would refuse to drop the test database ("being accessed by other users").
+    """
+    if not _loop_marked_running():  # Django already uses the thread's store
+        yield
+        return
+    for alias, wrapper in own.items():
+        connections[alias] = wrapper
+    try:
+        yield
+    finally:
+        if _loop_marked_running():  # only the context-local entries, never the thread's own
+            for alias in own:
+                del connections[alias]
+
+
 @pytest.fixture
-def browser() -> Iterator[Browser]:
+def browser(monkeypatch) -> Iterator[Browser]:
     """Per test: Playwright's sync API runs an asyncio loop in this thread while it is open, which would make every
     later database call of the session look async to Django."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(live_server, admin_user, settings, tmp_path: Path, monkeypatch, browser: Browser) -> Iterator[Page]:
-    """A logged-in staff Admin in a fresh browser context (through the real login form)."""
     # With the browser open, Playwright's asyncio loop runs in this thread; the ORM calls the tests make between
     # browser steps are still plain synchronous code, so Django's async-context guard does not apply to them.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium).")
+    own = {alias: connections[alias] for alias in connections}  # read before any event loop runs in this thread
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with _thread_connections_while_playwright_runs(own):
+            yield browser
+            browser.close()
+
+
+@pytest.fixture
+def page(live_server, admin_user, settings, tmp_path: Path, browser: Browser) -> Iterator[Page]:
+    """A logged-in staff Admin in a fresh browser context (through the real login form)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     admin_user.set_password("browser-test-password")
     admin_user.save()
