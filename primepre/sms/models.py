@@ -19,6 +19,12 @@ class SmsKind(models.TextChoices):
     WELCOME = "welcome", "Welcome"
     ONE_OFF = "one_off", "One-off"
     GROUP = "group", "Group"
+    RECEIVED = "received", "Goods received"
+
+
+# Our own `error_code` beside the provider's: the number's country is not in SMS_ALLOWED_COUNTRIES, so the message
+# was never handed to the provider.
+COUNTRY_NOT_ALLOWED = "country_not_allowed"
 
 
 class SmsMessage(models.Model):

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from primepre.accounts.roles import ADMIN_GROUP, STAFF_GROUP
+from primepre.accounts.roles import ADMIN_GROUP, STAFF_GROUP, WAREHOUSE_GROUP
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,17 @@ def test_migration_creates_the_two_roles_with_their_permissions() -> None:
         "export_customers",
         "send_sms",
         "manage_all_imports",
+        "view_goodsreceipt",
+        "change_goodsreceipt",
+        "import_goods",
+        "resolve_marks",
+    }
+    assert _codenames(WAREHOUSE_GROUP) == {
+        "view_customer",
+        "view_goodsreceipt",
+        "change_goodsreceipt",
+        "import_goods",
+        "resolve_marks",
     }
 
 

@@ -1,0 +1,305 @@
+"""REST API for goods received: `/api/v1/goods/` and the unknown-mark queue `/api/v1/goods/unknown-marks/`.
+
+Receipts are created by imports, never by hand through the API, and never deleted (a mistake is `cancelled`), so the
+receipt endpoints are list, detail and edit. Edits are validated by the model (`GoodsReceipt.full_clean`), as the
+admin's are.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from primepre.common.filters import IdFilter
+from primepre.common.permissions import HasModelPermission
+from primepre.customers.marks import mark_key as key_of
+from primepre.customers.models import Customer
+from primepre.customers.search import SEARCH_MAX_LENGTH, check_search_words, search_condition
+
+from .cleaning import tracking_key
+from .models import GoodsReceipt, Method, ReceiptStatus
+from .queue import QUEUE_ORDERINGS, unknown_marks, with_suggestions
+from .resolve import MarkConflict, MarkNotQueued, assign_mark, create_customer_for_mark, leave_mark
+from .warehouses import warehouse_name, warehouses
+
+_WRITABLE = [
+    "customer", "shipping_mark", "warehouse", "received_on", "description", "cartons", "cbm", "length_cm", "width_cm",
+    "height_cm", "weight_kg", "tracking_number", "method", "status", "notes",
+]  # fmt: skip
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable: `validation_error`, `not_found`, `conflict`, `permission_denied`…")
+    message = serializers.CharField()
+    fields = serializers.DictField(required=False, help_text="Per field: a list of {code, message}.")
+    request_id = serializers.CharField(required=False)
+
+
+def _errors(**described: str) -> dict[int, OpenApiResponse]:
+    return {int(code[1:]): OpenApiResponse(ErrorSerializer, description=text) for code, text in described.items()}
+
+
+COMMON_ERRORS = {"_401": "`not_authenticated`", "_403": "`permission_denied`: the role lacks the permission"}
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "Someone changed this first."
+
+
+class GoodsPermission(HasModelPermission):
+    """View to read, change to edit (PUT/PATCH). POST and DELETE are not offered: 405 to anyone signed in."""
+
+    perms_map = {**HasModelPermission.perms_map, "POST": [], "DELETE": []}
+
+
+class GoodsReceiptSerializer(serializers.ModelSerializer):
+    customer = serializers.PrimaryKeyRelatedField(
+        queryset=Customer.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Customer id; null while unidentified.",
+    )
+    customer_mark = serializers.CharField(source="customer.shipping_mark", read_only=True, default=None)
+    customer_name = serializers.CharField(source="customer.full_name", read_only=True, default=None)
+    warehouse_name = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = GoodsReceipt
+        fields = [
+            "id", *_WRITABLE, "mark_key", "tracking_key", "customer_mark", "customer_name", "warehouse_name",
+            "import_job", "created_by", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["mark_key", "tracking_key", "import_job", "created_at", "updated_at"]
+        validators: list[Any] = []  # the model validates, after normalising (see validate)
+        # ...every field at once: a field validator here would stop before the model's other checks run.
+        extra_kwargs = {"warehouse": {"validators": []}}
+
+    def get_warehouse_name(self, instance: GoodsReceipt) -> str:
+        return warehouse_name(instance.warehouse)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = copy.copy(self.instance) if self.instance is not None else GoodsReceipt()
+        for name, value in attrs.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+        return {name: getattr(candidate, name) for name in _WRITABLE if name in attrs}
+
+
+def search_goods(queryset: QuerySet, query: str) -> QuerySet:
+    """One box: the mark however spaced, the tracking number however spaced, the description, or the customer (their
+    mark, name, phone in any format: the customer directory's own search)."""
+    query = " ".join(query[:SEARCH_MAX_LENGTH].split())
+    if not query:
+        return queryset
+    condition = Q(description__icontains=query)
+    key = key_of(query)
+    if key:
+        condition |= Q(mark_key__contains=key)
+    tracking = tracking_key(query)
+    if tracking:
+        condition |= Q(tracking_key__contains=tracking)
+    customers = search_condition(query)
+    if customers is not None:
+        condition |= Q(customer__in=Customer.objects.filter(customers).values("pk"))
+    return queryset.filter(condition)
+
+
+class GoodsFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search",
+        label="Mark, tracking number, description, or customer (mark, name, phone)",
+        max_length=SEARCH_MAX_LENGTH,
+        validators=[check_search_words],
+    )
+    received_after = django_filters.DateFilter(field_name="received_on", lookup_expr="gte")
+    received_before = django_filters.DateFilter(field_name="received_on", lookup_expr="lte")
+    warehouse = django_filters.MultipleChoiceFilter(choices=lambda: list(warehouses().items()), distinct=False)
+    method = django_filters.ChoiceFilter(choices=Method.choices)
+    status = django_filters.MultipleChoiceFilter(choices=ReceiptStatus.choices, distinct=False)
+    unidentified = django_filters.BooleanFilter(method="filter_unidentified", label="Only (or no) unidentified")
+    customer = IdFilter(field_name="customer_id", label="Receipts of this customer")
+    import_job = IdFilter(field_name="import_job_id", label="Created by this import job")
+
+    class Meta:
+        model = GoodsReceipt
+        fields = [
+            "search", "received_after", "received_before", "warehouse", "method", "status", "unidentified", "customer",
+            "import_job",
+        ]  # fmt: skip
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return search_goods(queryset, value)
+
+    def filter_unidentified(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(status=ReceiptStatus.UNIDENTIFIED)
+        return queryset.exclude(status=ReceiptStatus.UNIDENTIFIED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List goods receipts (search, filters, ordering, pages)", responses={
+        200: GoodsReceiptSerializer(many=True), **_errors(_400="`validation_error`: a bad filter", **COMMON_ERRORS)
+    }),
+    retrieve=extend_schema(summary="One goods receipt", responses={
+        200: GoodsReceiptSerializer, **_errors(_404="`not_found`", **COMMON_ERRORS)
+    }),
+    update=extend_schema(summary="Replace a receipt's fields (the model's validation)", responses={
+        200: GoodsReceiptSerializer, **_errors(_400="`validation_error` with `fields`", _404="`not_found`",
+                                               **COMMON_ERRORS)
+    }),
+    partial_update=extend_schema(summary="Change some fields of a receipt; cancel it with status=cancelled", responses={
+        200: GoodsReceiptSerializer, **_errors(_400="`validation_error` with `fields`", _404="`not_found`",
+                                               **COMMON_ERRORS)
+    }),
+)  # fmt: skip
+class GoodsReceiptViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
+    queryset = GoodsReceipt.objects.select_related("customer", "created_by").defer("customer__search_text")
+    serializer_class = GoodsReceiptSerializer
+    permission_classes = [GoodsPermission]
+    filterset_class = GoodsFilter
+    ordering_fields = ["received_on", "created_at", "cartons", "cbm", "mark_key", "status"]
+    ordering = ["-received_on", "-id"]
+    lookup_value_regex = r"\d+"  # so `unknown-marks/` is never read as a receipt id
+
+
+# --- the unknown-mark queue ------------------------------------------------------------------------------------------
+
+
+class SuggestionSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(source="customer_id")
+    shipping_mark = serializers.CharField()
+    name = serializers.CharField()
+    matched_key = serializers.CharField(help_text="The customer's mark key, or their alias that was close.")
+    via_alias = serializers.BooleanField()
+    distance = serializers.IntegerField(help_text="Edits apart, after folding look-alikes (0/O, 1/I/L, 5/S).")
+
+
+class UnknownMarkSerializer(serializers.Serializer):
+    mark_key = serializers.CharField()
+    shipping_mark = serializers.CharField(help_text="One way the mark was written.")
+    receipts = serializers.IntegerField()
+    cartons = serializers.IntegerField()
+    cbm = serializers.DecimalField(max_digits=14, decimal_places=3)
+    first_received = serializers.DateField()
+    last_received = serializers.DateField()
+    suggestions = SuggestionSerializer(many=True, help_text="Up to 5; empty without customers.view_customer.")
+
+
+class ResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["assign", "create", "leave"])
+    customer = serializers.PrimaryKeyRelatedField(
+        queryset=Customer.objects.all(), required=False, help_text="assign: the customer who owns the mark."
+    )
+    first_name = serializers.CharField(max_length=100, required=False, help_text="create: required.")
+    last_name = serializers.CharField(max_length=100, required=False, help_text="create: required.")
+    phone = serializers.CharField(max_length=64, required=False, help_text="create: required, any common format.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        needed = {"assign": ["customer"], "create": ["first_name", "last_name", "phone"], "leave": []}[attrs["action"]]
+        missing = {name: [exceptions.ErrorDetail("Required for this action.", "required")] for name in needed
+                   if not attrs.get(name)}  # fmt: skip
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class ResolutionSerializer(serializers.Serializer):
+    mark_key = serializers.CharField()
+    action = serializers.CharField()
+    receipts = serializers.IntegerField(help_text="Receipts moved to the customer (leave: still unidentified).")
+    customer = serializers.IntegerField(source="customer_id", allow_null=True)
+    messages_queued = serializers.IntegerField(help_text="Receipt SMS queued (imports that asked for them).")
+
+
+class QueuePermission(permissions.BasePermission):
+    """The queue is read with `goods.view_goodsreceipt`; resolving needs `goods.resolve_marks`."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        needed = "goods.resolve_marks" if view.action == "resolve" else "goods.view_goodsreceipt"
+        return request.user.has_perm(needed)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Unknown marks: unidentified receipts grouped by mark key, with suggested customers",
+        parameters=[
+            OpenApiParameter("ordering", str, enum=list(QUEUE_ORDERINGS), description="Default: first_received")
+        ],
+        responses={200: UnknownMarkSerializer(many=True), **_errors(**COMMON_ERRORS)},
+    ),
+)
+class UnknownMarkViewSet(viewsets.GenericViewSet):
+    permission_classes = [QueuePermission]
+    serializer_class = UnknownMarkSerializer
+    lookup_field = "mark_key"
+    lookup_value_regex = r"[^/]+"
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet:
+        return unknown_marks(self.request.query_params.get("ordering", "first_received"))
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = with_suggestions(page) if request.user.has_perm("customers.view_customer") else _bare(page)
+        return self.get_paginated_response(UnknownMarkSerializer(rows, many=True).data)
+
+    @extend_schema(
+        summary="Resolve a mark once: assign it to a customer, create the customer, or leave it unidentified",
+        request=ResolveSerializer,
+        responses={
+            200: ResolutionSerializer,
+            **_errors(
+                _400="`validation_error`: a missing field, or the new customer's (phone, names) with `fields`",
+                _404="`not_found`: no unidentified receipt has this mark key",
+                _409="`conflict`: someone resolved this mark first; nothing was changed",
+                **COMMON_ERRORS,
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="resolve")
+    def resolve(self, request: Request, mark_key: str) -> Response:
+        body = ResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data["action"] == "create" and not request.user.has_perm("customers.add_customer"):
+            raise exceptions.PermissionDenied("Creating a customer needs customers.add_customer.")
+        try:
+            if data["action"] == "assign":
+                result = assign_mark(mark_key, data["customer"], request.user)
+            elif data["action"] == "create":
+                names = {name: data[name] for name in ("first_name", "last_name", "phone")}
+                result = create_customer_for_mark(mark_key, user=request.user, **names)
+            else:
+                result = leave_mark(mark_key, request.user)
+        except MarkNotQueued:
+            raise exceptions.NotFound("No unidentified receipt has this mark.") from None
+        except MarkConflict as exc:
+            raise Conflict(exc.message) from None
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+        return Response(ResolutionSerializer(result).data)
+
+
+def _bare(rows: Any) -> list[dict[str, Any]]:
+    return [{**row, "suggestions": []} for row in rows]

@@ -1,0 +1,147 @@
+"""Resolving an unknown mark, once for all its receipts: give it to a customer, create the customer, or leave it.
+
+Each action is one transaction whose receipts move with ONE conditional UPDATE (`WHERE mark_key = … AND status =
+'unidentified'`), whatever their number. Two staff resolving the same mark at once: exactly one wins; the other gets
+`MarkConflict` (HTTP 409) and nothing of theirs is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from primepre.customers.models import Customer
+
+from .matching import match_marks
+from .models import GoodsReceipt, MarkAlias, ReceiptStatus
+
+logger = logging.getLogger("primepre.goods")
+
+
+class MarkConflict(Exception):
+    """Someone resolved this mark first (or the mark now belongs to a customer): nothing was changed."""
+
+    code = "conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MarkNotQueued(Exception):
+    """No unidentified receipt has this mark key."""
+
+    code = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    mark_key: str
+    action: str  # assign | create | leave
+    receipts: int  # receipts that moved (or, for leave, that stay unidentified)
+    customer_id: int | None = None
+    messages_queued: int = 0
+
+
+def unidentified(key: str) -> Any:
+    return GoodsReceipt.objects.filter(mark_key=key, status=ReceiptStatus.UNIDENTIFIED)
+
+
+def _sample_mark(key: str) -> str:
+    """The way this mark was written most often (the new customer's mark, the alias's label)."""
+    row = unidentified(key).values("shipping_mark").annotate(n=Count("id")).order_by("-n", "shipping_mark").first()
+    if row is None:
+        owner = match_marks([key]).get(key)
+        if owner is not None:
+            raise MarkConflict(f"This mark was already resolved: it belongs to customer {owner} now.")
+        raise MarkNotQueued(key)
+    return row["shipping_mark"]
+
+
+def _claim_receipts(key: str, customer_id: int) -> int:
+    """Give every unidentified receipt with this key to the customer: one UPDATE.
+
+    Concurrency: the WHERE re-checks `status = 'unidentified'` on each row as it is locked, so rows another
+    resolution took first are not touched; zero rows means somebody else resolved the mark (the caller rolls back)."""
+    return unidentified(key).update(customer_id=customer_id, status=ReceiptStatus.RECEIVED, updated_at=timezone.now())
+
+
+def assign_mark(key: str, customer: Customer, user: Any = None) -> Resolution:
+    """The mark becomes an alias of `customer` and all its unidentified receipts are theirs, now and in later imports.
+
+    Concurrency: the alias is unique on its key, so of two staff assigning the same mark the second's INSERT fails
+    (after the first commits, on PostgreSQL it waits for it) and they get MarkConflict; a concurrent `create_customer`
+    is caught by the conditional UPDATE claiming no rows."""
+    if customer.mark_key == key:
+        raise MarkConflict(f"{customer.shipping_mark} is already this customer's own mark.")
+    label = _sample_mark(key)
+    try:
+        with transaction.atomic():
+            MarkAlias.objects.create(mark_key=key, shipping_mark=label, customer=customer, created_by=_user(user))
+            moved = _claim_receipts(key, customer.pk)
+            if moved == 0:
+                raise MarkConflict(f"Mark {label} was resolved by someone else just now.")
+    except IntegrityError:
+        owner = MarkAlias.objects.filter(mark_key=key).select_related("customer").first()
+        who = f" to {owner.customer.shipping_mark}" if owner else ""
+        raise MarkConflict(f"Mark {label} was already assigned{who} by someone else.") from None
+    logger.info("[GOODS-RESOLVE] action=assign mark=%s customer=%s receipts=%s", key, customer.pk, moved)
+    return Resolution(key, "assign", moved, customer.pk, _notify(key, customer.pk))
+
+
+def create_customer_for_mark(key: str, *, first_name: str, last_name: str, phone: str, user: Any = None) -> Resolution:
+    """A new customer whose own mark is this one (as it was most often written), validated by the customer model
+    (names and phone required, phone normalised, mark unique), and all the mark's unidentified receipts are theirs.
+
+    Raises ValidationError for bad input. Concurrency: the customer's mark key is unique and aliases are checked
+    first, so of two staff creating (or one creating, one assigning) the second gets MarkConflict: either its INSERT
+    fails, or its conditional UPDATE claims no rows and its customer is rolled back with it."""
+    label = _sample_mark(key)
+    if MarkAlias.objects.filter(mark_key=key).exists():
+        raise MarkConflict(f"Mark {label} was already assigned to a customer by someone else.")
+    customer = Customer(first_name=first_name, last_name=last_name, phone=phone, shipping_mark=label)
+    customer.created_by = _user(user)
+    try:
+        customer.full_clean()
+    except ValidationError as exc:
+        if any(error.code == "unique" for error in exc.error_dict.get("shipping_mark", [])):
+            raise MarkConflict(f"Mark {label} now belongs to a customer; assign it instead.") from None
+        raise
+    try:
+        with transaction.atomic():
+            customer.save()
+            moved = _claim_receipts(key, customer.pk)
+            if moved == 0:
+                raise MarkConflict(f"Mark {label} was resolved by someone else just now.")
+    except IntegrityError:
+        raise MarkConflict(f"Mark {label} or phone {customer.phone} was just taken by another customer.") from None
+    logger.info("[GOODS-RESOLVE] action=create mark=%s customer=%s receipts=%s", key, customer.pk, moved)
+    return Resolution(key, "create", moved, customer.pk, _notify(key, customer.pk))
+
+
+def leave_mark(key: str, user: Any = None) -> Resolution:
+    """Leave the mark unidentified: nothing changes (its receipts stay in the queue until someone knows whose they
+    are); logged, so the decision is visible. No write, so no race."""
+    count = unidentified(key).count()
+    if count == 0:
+        raise MarkNotQueued(key)
+    logger.info("[GOODS-RESOLVE] action=leave mark=%s receipts=%s user=%s", key, count, getattr(user, "pk", None))
+    return Resolution(key, "leave", count)
+
+
+def _notify(key: str, customer_id: int) -> int:
+    """Receipts that arrived by an import with receipt SMS on are told now that we know whose they are (the import's
+    option was chosen by someone allowed to send SMS). After the commit: a failed text never undoes a resolution."""
+    from .notify import queue_receipt_sms_for_mark
+
+    return queue_receipt_sms_for_mark(key, customer_id)
+
+
+def _user(user: Any) -> Any:
+    return user if getattr(user, "is_authenticated", False) else None

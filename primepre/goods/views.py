@@ -1,0 +1,192 @@
+"""Staff pages for goods: the list (search, filters, pages, CSV export of the current filter) and the unknown-mark
+queue with its resolve actions. The rules are the API's: the same filter set, the same resolve functions."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from primepre.common.csvsafe import guard
+from primepre.customers.marks import mark_key as key_of
+from primepre.customers.models import Customer
+from primepre.customers.phones import normalise_phone
+
+from .api import GoodsFilter
+from .matching import customer_for_mark
+from .models import GoodsReceipt, Method, ReceiptStatus
+from .queue import QUEUE_ORDERINGS, unknown_marks, with_suggestions
+from .resolve import MarkConflict, MarkNotQueued, assign_mark, create_customer_for_mark, leave_mark
+from .warehouses import warehouse_name, warehouses
+
+logger = logging.getLogger("primepre.goods")
+EXPORT_HEADERS = [
+    "Shipping Mark", "Customer Mark", "Customer", "Warehouse", "Date of Receipt", "Description", "CTNS", "CBM", "KG",
+    "Specifications", "Supplier&Tracking No", "Method", "Status", "Notes",
+]  # fmt: skip
+
+
+def _filtered(request: HttpRequest) -> GoodsFilter:
+    receipts = GoodsReceipt.objects.select_related("customer").defer("customer__search_text")
+    return GoodsFilter(request.GET, queryset=receipts.order_by("-received_on", "-id"), request=request)
+
+
+@login_required
+@permission_required("goods.view_goodsreceipt", raise_exception=True)
+def goods_list(request: HttpRequest) -> HttpResponse:
+    filterset = _filtered(request)
+    queryset = filterset.qs if filterset.is_valid() else GoodsReceipt.objects.none()
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "goods/goods_list.html",
+        {
+            "page": page,
+            "errors": filterset.errors,
+            "query": query.urlencode(),
+            "warehouses": list(warehouses().items()),
+            "methods": Method.choices,
+            "statuses": ReceiptStatus.choices,
+            "selected_warehouses": request.GET.getlist("warehouse"),
+            "selected_statuses": request.GET.getlist("status"),
+        },
+    )
+
+
+class _Echo:
+    def write(self, text: str) -> str:
+        return text
+
+
+def export_rows(queryset: Any) -> Iterator[list[Any]]:
+    """Header, then one row per receipt, read in chunks (memory does not grow with the number of receipts)."""
+    yield EXPORT_HEADERS
+    for receipt in queryset.iterator(chunk_size=2000):
+        sides = (receipt.length_cm, receipt.width_cm, receipt.height_cm)
+        yield [
+            receipt.shipping_mark,
+            receipt.customer.shipping_mark if receipt.customer_id else "",
+            receipt.customer.full_name if receipt.customer_id else "",
+            warehouse_name(receipt.warehouse),
+            receipt.received_on.isoformat(),
+            receipt.description,
+            receipt.cartons,
+            receipt.cbm,
+            "" if receipt.weight_kg is None else receipt.weight_kg,
+            "*".join(f"{side.normalize():f}" for side in sides) if sides[0] is not None else "",
+            receipt.tracking_number,
+            receipt.get_method_display(),
+            receipt.get_status_display(),
+            receipt.notes,
+        ]
+
+
+def iter_csv(queryset: Any) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # Excel reads UTF-8 CSV correctly only with a BOM
+    for row in export_rows(queryset):
+        # Marks, descriptions and notes are typed by anyone: every cell goes through the formula guard.
+        yield writer.writerow([guard(value) for value in row])
+
+
+@login_required
+@permission_required("goods.view_goodsreceipt", raise_exception=True)
+def goods_export(request: HttpRequest) -> HttpResponse:
+    filterset = _filtered(request)
+    queryset = filterset.qs if filterset.is_valid() else GoodsReceipt.objects.none()
+    logger.info("[GOODS-EXPORT] user=%s filters=%s", request.user.pk, request.GET.urlencode())
+    response = StreamingHttpResponse(iter_csv(queryset), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="goods-{stamp}.csv"'
+    return response
+
+
+@login_required
+@permission_required("goods.view_goodsreceipt", raise_exception=True)
+def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
+    ordering = request.GET.get("ordering", "first_received")
+    ordering = ordering if ordering in QUEUE_ORDERINGS else "first_received"
+    page = Paginator(unknown_marks(ordering), 25).get_page(request.GET.get("page"))
+    can_see_customers = request.user.has_perm("customers.view_customer")
+    rows = with_suggestions(page) if can_see_customers else list(page)
+    return render(
+        request,
+        "goods/unknown_marks.html",
+        {
+            "page": page,
+            "rows": rows,
+            "ordering": ordering,
+            "orderings": list(QUEUE_ORDERINGS),
+            "can_resolve": request.user.has_perm("goods.resolve_marks"),
+            "can_create": request.user.has_perm("customers.add_customer"),
+        },
+    )
+
+
+def _customer_from_form(request: HttpRequest) -> Customer | None:
+    """The chosen suggestion, or the customer whose mark or phone was typed (exactly one, or None)."""
+    if request.POST.get("customer", "").isdigit():
+        return Customer.objects.filter(pk=int(request.POST["customer"])).first()
+    typed = request.POST.get("customer_search", "").strip()[:100]
+    if not typed:
+        return None
+    owner = customer_for_mark(key_of(typed))
+    if owner is not None:
+        return Customer.objects.get(pk=owner)
+    phone = normalise_phone(typed, settings.DEFAULT_PHONE_REGION)
+    return Customer.objects.filter(phone=phone.e164).first() if phone.ok else None
+
+
+@login_required
+@permission_required("goods.resolve_marks", raise_exception=True)
+@require_POST
+def resolve_mark(request: HttpRequest, mark_key: str) -> HttpResponse:
+    """The queue's buttons: each one calls the same resolve function as the API."""
+    action = request.POST.get("action")
+    back = redirect(reverse("goods:unknown-marks") + (f"?{request.GET.urlencode()}" if request.GET else ""))
+    try:
+        if action == "assign":
+            customer = _customer_from_form(request)
+            if customer is None:
+                messages.error(request, "Choose a suggested customer, or type a customer's exact mark or phone.")
+                return back
+            result = assign_mark(mark_key, customer, request.user)
+            messages.success(request, f"{result.receipts} receipt(s) now belong to {customer.shipping_mark}.")
+        elif action == "create":
+            if not request.user.has_perm("customers.add_customer"):
+                return HttpResponse("Creating a customer needs the add customer permission.", status=403)
+            result = create_customer_for_mark(
+                mark_key,
+                first_name=request.POST.get("first_name", "")[:100],
+                last_name=request.POST.get("last_name", "")[:100],
+                phone=request.POST.get("phone", "")[:64],
+                user=request.user,
+            )
+            created = get_object_or_404(Customer, pk=result.customer_id)
+            messages.success(request, f"Created {created.shipping_mark}; {result.receipts} receipt(s) are theirs.")
+        elif action == "leave":
+            result = leave_mark(mark_key, request.user)
+            messages.success(request, f"Left {result.receipts} receipt(s) unidentified.")
+        else:
+            messages.error(request, "Choose assign, create or leave.")
+    except MarkNotQueued:
+        messages.error(request, "No unidentified receipt has this mark (any more).")
+    except MarkConflict as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, "The customer was not created: " + " ".join(exc.messages))
+    return back

@@ -1,0 +1,145 @@
+"""The goods pages through Django's test client: the list (search, filters, pages), the streamed CSV export with the
+formula guard, the unknown-mark queue and its resolve buttons, the customer-page partial, and who may see what."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from django.template import Context, Template
+from django.test import Client
+
+from primepre.customers.models import Customer
+from primepre.goods.models import GoodsReceipt, MarkAlias, ReceiptStatus
+
+from ..customers.factories import make_customer
+from .factories import make_receipt
+
+pytestmark = pytest.mark.django_db
+TEMPLATES = Path(__file__).resolve().parents[2] / "primepre" / "goods" / "templates" / "goods"
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_list_searches_filters_and_pages(warehouse_user) -> None:
+    kofi = make_customer(shipping_mark="PM4 KOFI")
+    for index in range(55):
+        make_receipt(customer=kofi, description=f"Shoes {index}")
+    make_receipt(shipping_mark="PM4 KOFFI", description="Phones")
+    client = _client(warehouse_user)
+    first = client.get("/goods/")
+    assert first.status_code == 200 and first.context["page"].paginator.count == 56 and len(first.context["page"]) == 50
+    assert b'href="/goods/unknown-marks/"' in first.content  # the nav link
+    assert len(client.get("/goods/", {"page": 2}).context["page"]) == 6
+    unknown = client.get("/goods/", {"unidentified": "true"})
+    assert unknown.context["page"].paginator.count == 1 and b"Phones" in unknown.content
+    assert client.get("/goods/", {"search": "pm4 koffi"}).context["page"].paginator.count == 1
+    bad = client.get("/goods/", {"received_after": "soon"})
+    assert bad.status_code == 200 and b"not valid" in bad.content
+
+
+def test_the_export_streams_the_current_filter_with_every_cell_guarded(warehouse_user) -> None:
+    kofi = make_customer(shipping_mark="PM4 KOFI", first_name="Kofi", last_name="Mensah")
+    make_receipt(customer=kofi, description='=HYPERLINK("http://x")', length_cm=50, width_cm=40, height_cm=30)
+    make_receipt(shipping_mark="PM9 OTHER", description="Bags", notes="@SUM(1)")
+    response = _client(warehouse_user).get("/goods/export.csv", {"search": "pm4kofi"})
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0][:5] == ["Shipping Mark", "Customer Mark", "Customer", "Warehouse", "Date of Receipt"]
+    assert len(rows) == 2  # the filter holds
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Description"] == '\'=HYPERLINK("http://x")'
+    assert (row["Customer"], row["Warehouse"], row["Specifications"], row["CBM"]) == (
+        "Kofi Mensah", "Guangzhou", "50*40*30", "0.500",
+    )  # fmt: skip
+    other = _client(warehouse_user).get("/goods/export.csv", {"search": "pm9"})
+    other = list(csv.reader(io.StringIO(b"".join(other.streaming_content).decode("utf-8-sig"))))
+    assert other[1][-1] == "'@SUM(1)"
+
+
+def test_the_queue_page_shows_marks_with_suggestions(warehouse_user) -> None:
+    make_customer(shipping_mark="PM4 KOFI", first_name="Kofi", last_name="Mensah")
+    make_receipt(shipping_mark="PM4 K0FI", cartons=3)
+    page = _client(warehouse_user).get("/goods/unknown-marks/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "PM4 K0FI" in html and "3 cartons" in html and "PM4 KOFI — Kofi Mensah" in html
+    assert 'value="assign"' in html and 'value="leave"' in html
+    assert 'value="create"' not in html  # Warehouse may not add customers
+
+
+def test_assign_from_a_suggestion_or_by_a_typed_mark_or_phone(warehouse_user) -> None:
+    kofi = make_customer(shipping_mark="PM4 KOFI", phone="+233241234567")
+    ama = make_customer(shipping_mark="PM7 AMA")
+    make_receipt(shipping_mark="PM4 K0FI")
+    make_receipt(shipping_mark="AMA ACCRA")
+    make_receipt(shipping_mark="KOFI 2")
+    client = _client(warehouse_user)
+    response = client.post("/goods/unknown-marks/pm4k0fi/resolve/", {"action": "assign", "customer": kofi.pk})
+    assert response.status_code == 302 and response["Location"] == "/goods/unknown-marks/"
+    assert GoodsReceipt.objects.get(mark_key="pm4k0fi").customer == kofi
+    client.post("/goods/unknown-marks/amaaccra/resolve/", {"action": "assign", "customer_search": "pm7-ama"})
+    assert GoodsReceipt.objects.get(mark_key="amaaccra").customer == ama
+    client.post("/goods/unknown-marks/kofi2/resolve/", {"action": "assign", "customer_search": "024 123 4567"})
+    assert GoodsReceipt.objects.get(mark_key="kofi2").customer == kofi
+    assert MarkAlias.objects.count() == 3
+    page = client.post("/goods/unknown-marks/pm4k0fi/resolve/", {"action": "assign", "customer": ama.pk}, follow=True)
+    assert "already" in page.content.decode()  # the conflict, said on the page
+    nobody = client.post("/goods/unknown-marks/x/resolve/", {"action": "assign", "customer_search": "nobody"},
+                         follow=True)  # fmt: skip
+    assert "exact mark or phone" in nobody.content.decode()
+
+
+def test_create_and_leave_from_the_page(admin_user) -> None:
+    make_receipt(shipping_mark="PM8 ESI")
+    make_receipt(shipping_mark="PM9 YAW")
+    client = _client(admin_user)
+    bad_input = {"action": "create", "first_name": "Esi", "last_name": "", "phone": "1"}
+    bad = client.post("/goods/unknown-marks/pm8esi/resolve/", bad_input, follow=True)
+    assert "not created" in bad.content.decode()
+    client.post("/goods/unknown-marks/pm8esi/resolve/",
+                {"action": "create", "first_name": "Esi", "last_name": "Owusu", "phone": "0209998888"})  # fmt: skip
+    esi = Customer.objects.get(mark_key="pm8esi")
+    assert GoodsReceipt.objects.get(mark_key="pm8esi").customer == esi
+    left = client.post("/goods/unknown-marks/pm9yaw/resolve/", {"action": "leave"}, follow=True)
+    assert "Left 1 receipt" in left.content.decode()
+    assert GoodsReceipt.objects.get(mark_key="pm9yaw").status == ReceiptStatus.UNIDENTIFIED
+
+
+def test_who_may_see_and_resolve(client: Client, staff_user, warehouse_user) -> None:
+    make_receipt()
+    assert client.get("/goods/").status_code == 302
+    staff = _client(staff_user)
+    for url in ["/goods/", "/goods/export.csv", "/goods/unknown-marks/"]:
+        assert staff.get(url).status_code == 403, url
+    assert staff.post("/goods/unknown-marks/pm4kofi/resolve/", {"action": "leave"}).status_code == 403
+    assert b"/goods/" not in staff.get("/").content  # no nav link without the permission
+    warehouse = _client(warehouse_user)
+    assert warehouse.get("/goods/unknown-marks/pm4kofi/resolve/").status_code == 405
+    create = {"action": "create", "first_name": "A", "last_name": "B", "phone": "0209998888"}
+    assert warehouse.post("/goods/unknown-marks/pm4kofi/resolve/", create).status_code == 403
+
+
+def test_the_customer_page_partial(warehouse_user, staff_user, rf) -> None:
+    kofi = make_customer(shipping_mark="PM4 KOFI")
+    make_receipt(customer=kofi, cartons=3, description="Shoes")
+    make_receipt(shipping_mark="PM4 KOFFI", cartons=2)
+    template = Template("{% load goods_tags %}{% customer_goods customer %}")
+    html = template.render(Context({"customer": kofi, "user": warehouse_user}))
+    assert "Shoes" in html and "PM4 KOFFI" in html and 'class="big">3<' in html
+    assert template.render(Context({"customer": kofi, "user": staff_user})).strip() == ""
+
+
+def test_no_inline_scripts_or_styles_in_the_goods_templates() -> None:
+    for path in TEMPLATES.glob("*.html"):
+        text = path.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
+        assert " style=" not in text and "<style" not in text and " on" + "click=" not in text, path
