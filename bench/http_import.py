@@ -143,12 +143,12 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def create_token(env: dict[str, str]) -> str:
-    """A superuser `bench` (no usable password) and its DRF token."""
+    """A superuser `bench` (no usable password) and its API token (knox: expires after API_TOKEN_TTL_HOURS)."""
     code = (
         "from django.contrib.auth import get_user_model\n"
-        "from rest_framework.authtoken.models import Token\n"
+        "from primepre.accounts.tokens import issue_token\n"
         "user = get_user_model().objects.create_superuser(username='bench', email='', password=None)\n"
-        "print('BENCH-TOKEN=' + Token.objects.create(user=user).key)\n"
+        "print('BENCH-TOKEN=' + issue_token(user)[1])\n"
     )
     out = manage(env, "shell", "-c", code)
     match = re.search(r"^BENCH-TOKEN=(\w+)$", out, re.MULTILINE)

@@ -5,6 +5,7 @@ Defaults are the safe production ones (DEBUG off, secure cookies, HSTS); `make r
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -81,7 +82,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -91,6 +93,7 @@ INSTALLED_APPS = [
     "primepre.customers",
     "primepre.imports",
     "primepre.sms",
+    "primepre.goods",
     "primepre.web",
 ]
 
@@ -98,13 +101,19 @@ MIDDLEWARE = [
     "config.log.RequestIdMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the whole multipart body: an upload over the limit is refused unread.
+    "config.middleware.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.NoStoreMiddleware",  # Cache-Control: no-store for authenticated users
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a sign-in axes refused into the 429 lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,9 +156,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
+
+# Sign-in abuse (django-axes, on /login/, /admin/login/ and the API token endpoint): failures are counted per username
+# and per client address separately, so one username attacked from many addresses and one address trying many
+# usernames are both stopped for LOGIN_COOLOFF_MINUTES after LOGIN_FAILURE_LIMIT failures.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be at least 1.")
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A refused attempt does not restart the cool-off, so the "try again in N minutes" a locked-out user reads is true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "primepre.accounts.lockout.client_ip"  # REMOTE_ADDR, or per TRUSTED_PROXY_COUNT
+AXES_LOCKOUT_CALLABLE = "primepre.accounts.lockout.lockout_response"  # 429: a page, or JSON under /api/
+# No table of successful sign-ins: it grows without bound, and keeping it opens a session for every API token.
+AXES_DISABLE_ACCESS_LOG = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "Africa/Accra")
@@ -177,6 +205,13 @@ DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "GH").upper()
 
 # Imports: limits are enforced early and reported with the limit in the message.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+# Every multipart upload stops at that limit while it is read (the temporary file is deleted), whatever the request
+# declared; config.middleware.UploadLimitMiddleware turns it into the 413.
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 2000)
 # Above this uncompressed sheet size an .xlsx is read by the streaming reader (flat memory) instead of calamine
@@ -196,14 +231,37 @@ IMPORT_MARK_RULE = env_str("IMPORT_MARK_RULE", "PM {FIRST_NAME:6}")
 
 # A running import writes a heartbeat every batch; a job silent this long has lost its worker and is resumed.
 IMPORT_HEARTBEAT_TIMEOUT_SECONDS = env_int("IMPORT_HEARTBEAT_TIMEOUT_SECONDS", 60)
+# Uploaded spreadsheets are deleted this many days after their job ended (the job, its counts and errors stay);
+# the import worker checks every hour. 0 keeps them for ever.
+IMPORT_FILE_RETENTION_DAYS = env_int("IMPORT_FILE_RETENTION_DAYS", 30)
 IMPORT_WORKER_NICE = env_int("IMPORT_WORKER_NICE", 10)  # CPU priority of the import worker below the web server
 IMPORT_SSE_POLL_SECONDS = float(env_str("IMPORT_SSE_POLL_SECONDS", "0.2"))
 IMPORT_SSE_MAX_SECONDS = env_int("IMPORT_SSE_MAX_SECONDS", 300)  # then the browser reconnects
 IMPORT_SSE_HEARTBEAT_SECONDS = float(env_str("IMPORT_SSE_HEARTBEAT_SECONDS", "10"))  # a comment when nothing changed
+# A row (the header included) wider than this is a file-level error: no customer sheet needs more, and every stored
+# header, row error and preview page is bounded by it.
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
+# Memory one import may add to its process: RSS growth is checked after every batch and the import fails with
+# `memory_limit` past it. Sized for the 512 MB one-service plan: honcho, gunicorn and the web worker hold ~160 MB and
+# an idle import worker ~70 MB. The worker (and the CLI) also set RLIMIT_DATA to what they hold plus a quarter above
+# this, which turns one huge allocation into a MemoryError (or ends that process alone).
+IMPORT_MAX_RSS_MB = env_int("IMPORT_MAX_RSS_MB", 250)
+# Runs of one job: a job whose worker dies this many times (killed, out of memory) ends `failed` (`worker_crashed`).
+IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 3)
+# JSON request bodies outside the import upload (customers, SMS …): larger or deeper ones get 400 `invalid_json`.
+# The deepest body an endpoint takes is the SMS send's `{"filter": {"region": [...]}}`, 3 levels.
+API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1024 * 1024)
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 4)
+
+# Goods received at the China warehouses: `CODE:Name` pairs; a receipt's warehouse is one of these codes.
+GOODS_WAREHOUSES = env_list("GOODS_WAREHOUSES", "GZ:Guangzhou,YW:Yiwu")
 
 # --- SMS -----------------------------------------------------------------------------------------------------------
 # twilio | console | locmem | disabled. Twilio without its settings is disabled with one [SMS-DISABLED] warning.
 SMS_BACKEND = env_str("SMS_BACKEND", "console" if DEBUG else "twilio")
+# Countries (ISO 3166 codes: GB, not UK) a message may go to; any other is failed `country_not_allowed` and never
+# reaches the provider, whoever queued it (the standard defence against SMS pumping).
+SMS_ALLOWED_COUNTRIES = [code.upper() for code in env_list("SMS_ALLOWED_COUNTRIES", "GH")]
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM = env_str("TWILIO_FROM")  # a number in E.164 or an alphanumeric sender id
@@ -211,6 +269,7 @@ TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")  # only to point the client at a fake or a proxy
 SMS_STATUS_CALLBACK_URL = env_str("SMS_STATUS_CALLBACK_URL")  # https://<host>/api/v1/sms/twilio/status/
 SMS_RATE_PER_SECOND = float(env_str("SMS_RATE_PER_SECOND", "10"))
+SMS_MAX_LENGTH = env_int("SMS_MAX_LENGTH", 1600)  # characters of one text, for the API and the staff page alike
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 5)
 SMS_RETRY_BASE_SECONDS = float(env_str("SMS_RETRY_BASE_SECONDS", "2"))
 SMS_DRAIN_MAX_SECONDS = env_int("SMS_DRAIN_MAX_SECONDS", 600)
@@ -219,6 +278,13 @@ SMS_WELCOME_TEMPLATE = env_str(
     "SMS_WELCOME_TEMPLATE",
     "Akwaaba {first_name}! Your PrimePre shipping mark is {shipping_mark}. Write it on every parcel you send to our "
     "China warehouse so we can deliver it to you in Ghana.",
+)
+
+# One text per customer per day of receipt (primepre/goods/notify.py): {packages} cartons, {cbm} (3 places), {mark}
+# (the customer's shipping mark), {warehouse} (its name), {date} ("28 Nov"), {first_name}.
+SMS_RECEIPT_TEMPLATE = env_str(
+    "SMS_RECEIPT_TEMPLATE",
+    "PrimePre: we received {packages} packages ({cbm} CBM) for {mark} at our {warehouse} warehouse on {date}.",
 )
 
 # --- Background tasks ----------------------------------------------------------------------------------------------
@@ -238,13 +304,22 @@ else:
     raise ImproperlyConfigured(f"TASKS_BACKEND={TASKS_BACKEND!r}: use database (default), rq or immediate.")
 
 # --- REST API ----------------------------------------------------------------------------------------------------
+# Users without the export permission read the customer directory at most this often (list pages and single
+# customers, per user; DRF's rate format: N/second|minute|hour|day; empty: no limit), 50 a page.
+CUSTOMER_LIST_RATE_FOR_VIEWERS = env_str("CUSTOMER_LIST_RATE_FOR_VIEWERS", "600/hour")
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header is what makes DRF answer 401 (not 403) to anonymous clients.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["primepre.common.permissions.HasModelPermission"],
+    # DRF's defaults, with a JSON parser that refuses bodies over API_JSON_MAX_BYTES / API_JSON_MAX_DEPTH.
+    "DEFAULT_PARSER_CLASSES": [
+        "primepre.common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "primepre.common.permissions.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -256,6 +331,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
 }
+# API tokens (django-rest-knox) expire after this many hours; `POST /api/v1/auth/token/` issues a new one.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7)
+if API_TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured("API_TOKEN_TTL_HOURS must be at least 1: tokens that never expire are what it prevents.")
+REST_KNOX = {"TOKEN_TTL": dt.timedelta(hours=API_TOKEN_TTL_HOURS), "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "PrimePre API",
     "DESCRIPTION": "Customer directory and bulk imports for PrimePre's China → Ghana freight service.",
@@ -269,6 +349,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security ----------------------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app append to X-Forwarded-For. 0: the client address is REMOTE_ADDR (the header,
+# which anyone can send, is ignored). N: the entry the outermost proxy added. Behind a platform proxy set it, else
+# every client shares the proxy's address and one attacker's failures lock everyone out of sign-in.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Platform health checks come over plain HTTP from inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
@@ -281,6 +365,22 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp 4): our own origin only, no inline script or style (the pages' scripts and
+# styles are static files). The API docs page adds what Swagger UI needs (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Logging -----------------------------------------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
@@ -313,5 +413,7 @@ LOGGING = {
         # Our own request line (config.log) replaces runserver's access log and Django's 4xx warnings.
         "django.server": {"handlers": [], "level": "WARNING", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Axes narrates every sign-in at INFO; its warnings (each failure, each lockout) and our [LOGIN-LOCKED] stay.
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -213,3 +213,12 @@ def start_worker(tmp_path: Path, settings) -> Iterator[Callable[..., subprocess.
                 psutil.Process(pid).kill()
             except psutil.NoSuchProcess:
                 pass
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every transactional test restores the migrated rows (serialized_rollback): one that does not lets its flush
+    recreate content types with new ids, and the next test that restores them fails on their unique key."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)")

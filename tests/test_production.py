@@ -222,9 +222,9 @@ def make_token(env: dict[str, str]) -> str:
     """A superuser and its API token, made in the subprocesses' database."""
     code = (
         "from django.contrib.auth import get_user_model\n"
-        "from rest_framework.authtoken.models import Token\n"
+        "from primepre.accounts.tokens import issue_token\n"
         f"user = get_user_model().objects.create_superuser(username='prod-{uuid.uuid4().hex[:8]}', password=None)\n"
-        "print('TOKEN=' + Token.objects.create(user=user).key)\n"
+        "print('TOKEN=' + issue_token(user)[1])\n"
     )
     match = re.search(r"^TOKEN=(\w+)$", run_manage(env, "shell", "-c", code), re.MULTILINE)
     assert match, "no token printed"
@@ -327,3 +327,57 @@ def test_bin_start_serves_and_stops_on_sigterm(database_url: str, tmp_path: Path
 
 def _started(log: str) -> bool:
     return "[SERVER-READY]" in log and "[WORKER-START]" in log
+
+
+def test_an_oversize_upload_to_the_page_gets_a_readable_413(gunicorn: Running):
+    """The web upload is refused before CSRF reads (and stores) the body: the same limit and message as the API."""
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.xlsx"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    chunk, chunks = b"\0" * (1 << 20), 60
+    conn = http.client.HTTPConnection("127.0.0.1", gunicorn.port, timeout=60)
+    try:
+        conn.putrequest("POST", "/imports/new/")
+        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        conn.putheader("Content-Length", str(len(head) + chunks * len(chunk) + len(tail)))
+        conn.endheaders()
+        conn.send(head)
+        for _ in range(chunks):
+            conn.send(chunk)
+        conn.send(tail)
+        response = conn.getresponse()
+        body = response.read().decode()
+    finally:
+        conn.close()
+    assert response.status == 413, (response.status, body[:500], gunicorn.log()[-3000:])
+    assert response.getheader("Content-Type", "").startswith("text/html")
+    assert "The file is larger than the 50 MB limit." in body
+
+
+def test_bin_start_collects_static_files_when_debug_is_off(database_url: str, tmp_path: Path):
+    """A fresh STATIC_ROOT (no collectstatic before): the pages still render, with hashed static names."""
+    port = free_port()
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "PORT": str(port),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "VAR_DIR": str(tmp_path / "var"),
+    }
+    stack = start([str(ROOT / "bin" / "start")], env, port, tmp_path / "stack.log")
+    try:
+        stack.wait_for("ready", lambda: get(port, "/readyz", timeout=2)[0] == 200, timeout=60)
+        status, page = get(port, "/login/")
+        assert status == 200, (status, stack.log()[-3000:])
+        css = re.search(rb'href="(/static/web/site\.[0-9a-f]{12}\.css)"', page)
+        assert css, page[:1000]
+        assert get(port, css.group(1).decode())[0] == 200
+    finally:
+        stack.terminate(timeout=STOP_TIMEOUT)
+        stack.kill_everything()

@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "primepre.accounts"
     label = "accounts"
     verbose_name = "Staff accounts"
+
+    def ready(self) -> None:
+        from . import lockout  # noqa: F401 - connects the [LOGIN-LOCKED] log line to axes' signal

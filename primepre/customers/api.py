@@ -7,17 +7,29 @@ is rejected in one place is rejected everywhere with the same code.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import django_filters
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import exceptions, serializers, throttling, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from primepre.common.filters import IdFilter
+from primepre.common.permissions import Pagination
 
 from .models import Customer, CustomerType
 from .regions import Region
-from .search import search_customers
+from .search import SEARCH_MAX_LENGTH, check_search_words, search_customers
+
+# "View" is looking customers up, a page at a time; copying the directory out is what `export_customers` is for.
+# Without it a client gets pages of at most VIEWER_PAGE_SIZE and CUSTOMER_LIST_RATE_FOR_VIEWERS reads.
+EXPORT_PERMISSION = "customers.export_customers"
+VIEWER_PAGE_SIZE = 50
 
 _WRITABLE = ["first_name", "last_name", "phone", "shipping_mark", "email", "region", "company_name", "customer_type"]
 
@@ -83,7 +95,12 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class CustomerFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search", label="Phone (any format), mark, name or email")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        label="Phone (any format), mark, name or email",
+        max_length=SEARCH_MAX_LENGTH,
+        validators=[check_search_words],
+    )
     # distinct=False: the filter is on the customer row itself, so there is nothing to de-duplicate, and django-filter's
     # default DISTINCT turned the page count into a sort of every matching row (81 ms at 100k customers on
     # PostgreSQL, not 13: bench/db_costs.py).
@@ -91,7 +108,7 @@ class CustomerFilter(django_filters.FilterSet):
     customer_type = django_filters.ChoiceFilter(choices=CustomerType.choices)
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
-    import_job = django_filters.NumberFilter(field_name="import_job_id", label="Created by this import job")
+    import_job = IdFilter(field_name="import_job_id", label="Created by this import job")
 
     class Meta:
         model = Customer
@@ -99,6 +116,31 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search_customers(queryset, value)
+
+
+class CustomerPagination(Pagination):
+    """`page_size` up to 500 for users who may export, up to VIEWER_PAGE_SIZE for the others."""
+
+    def get_page_size(self, request: Request) -> int | None:
+        size = super().get_page_size(request)
+        if size is not None and not request.user.has_perm(EXPORT_PERMISSION):
+            return min(size, VIEWER_PAGE_SIZE)
+        return size
+
+
+class ViewerReadThrottle(throttling.UserRateThrottle):
+    """Reads of the directory by users without the export permission, at CUSTOMER_LIST_RATE_FOR_VIEWERS per user
+    (counted in Django's cache: per process with the default local-memory cache)."""
+
+    scope = "customer_reads_for_viewers"
+
+    def get_rate(self) -> str | None:
+        return settings.CUSTOMER_LIST_RATE_FOR_VIEWERS or None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if getattr(view, "action", None) not in {"list", "retrieve"} or request.user.has_perm(EXPORT_PERMISSION):
+            return True
+        return super().allow_request(request, view)
 
 
 @extend_schema_view(
@@ -114,8 +156,17 @@ class CustomerViewSet(viewsets.ModelViewSet):
     queryset = Customer.objects.select_related("created_by").defer("search_text")
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
+    pagination_class = CustomerPagination
+    throttle_classes = [ViewerReadThrottle]
     ordering_fields = ["created_at", "updated_at", "last_name", "first_name", "shipping_mark", "phone", "region"]
     ordering = ["-created_at", "-id"]
 
     def perform_create(self, serializer: CustomerSerializer) -> None:
         serializer.save(created_by=self.request.user)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, exceptions.Throttled) and isinstance(response.data, dict):
+            # The error shape plus when to come back (also in the Retry-After header).
+            response.data["retry_after"] = math.ceil(exc.wait) if exc.wait is not None else None
+        return response

@@ -11,6 +11,8 @@ from typing import IO, Any
 import xlsxwriter
 from django.db.models import QuerySet
 
+from primepre.common.csvsafe import guard
+
 HEADERS = [
     "Shipping Mark",
     "First Name",
@@ -23,7 +25,6 @@ HEADERS = [
     "Created",
 ]
 FIELDS = ["shipping_mark", "first_name", "last_name", "phone", "email", "region", "company_name", "customer_type"]
-RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_rows(queryset: QuerySet) -> Iterator[list[Any]]:
@@ -39,21 +40,18 @@ class _Echo:
         return text
 
 
-def _csv_cell(value: Any) -> Any:
-    # Phones start with "+": a spreadsheet would read them as formulas. The apostrophe keeps them text.
-    return "'" + value if isinstance(value, str) and value.startswith(RISKY_PREFIXES) else value
-
-
 def iter_csv(queryset: QuerySet) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"  # Excel reads UTF-8 CSV correctly only with a BOM
     for row in export_rows(queryset):
-        yield writer.writerow([_csv_cell(value) for value in row])
+        # Phones start with "+" and names are typed by anyone: every cell goes through the formula guard.
+        yield writer.writerow([guard(value) for value in row])
 
 
 def write_xlsx(queryset: QuerySet) -> IO[bytes]:
     """The export as an .xlsx in a temporary file (constant memory while writing), rewound for reading."""
     target = tempfile.TemporaryFile(suffix=".xlsx")  # the response closes it
+    # strings_to_formulas off: a cell holding "=…" is written as the text it is, never as a formula.
     workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False})
     bold = workbook.add_format({"bold": True})
     sheet = workbook.add_worksheet("Customers")

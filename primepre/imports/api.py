@@ -28,9 +28,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from primepre.common.api import error_body
+from primepre.common.filters import id_param
 
 from . import jobs
-from .errors import ImportFileError, human_size
+from .errors import ImportFileError, too_large_body
 from .jobs import JobRefused, authorize_submit
 from .models import ImportJob, ImportMode, ImportRowError, ImportStatus
 from .report import iter_csv_report_rows, write_xlsx_report
@@ -169,15 +170,8 @@ def _refused(exc: JobRefused) -> Response:
 
 
 def _too_large() -> Response:
-    limit = settings.IMPORT_MAX_UPLOAD_BYTES
-    return Response(
-        error_body(
-            "file_too_large",
-            f"The file is larger than the {human_size(limit)} limit. Split it, or save it as .csv (smaller).",
-            limit_bytes=limit,
-        ),
-        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    )
+    # The same body as config.middleware.UploadLimitMiddleware's, which refuses most of them before the view.
+    return Response(too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
 
 def _discard_body(request: Any, declared: int) -> None:
@@ -210,19 +204,33 @@ def _stream_to_temp(source: Any) -> Path:
 
 
 def _json_options(path: Path) -> dict[str, Any]:
-    """Top-level scalar options next to `customers` in a JSON body (`{"mode": "upsert", "customers": [...]}`)."""
+    """Top-level scalar options next to `customers` in a JSON body (`{"mode": "upsert", "customers": [...]}`).
+
+    One linear pass that also refuses (400 `invalid_json`) a body that is not JSON or nests deeper than an import's
+    rows need, before anything is stored or queued."""
+    from primepre.common.parsers import JsonTooDeep, iter_json_events, json_error_text
+
+    from .readers import JSON_MAX_DEPTH
+
     options: dict[str, Any] = {}
+    key = None
     with open(path, "rb") as handle:
         try:
-            for prefix, event, value in ijson.parse(handle):
-                if prefix in {"mode", "preview", "send_welcome_sms", "sheet", "missing_mark"} and event in {
+            for depth, event, value in iter_json_events(handle, JSON_MAX_DEPTH):
+                if depth != 1:
+                    continue
+                if event == "map_key":
+                    key = value
+                elif key in {"mode", "preview", "send_welcome_sms", "sheet", "missing_mark"} and event in {
                     "string",
                     "boolean",
                     "number",
                 }:
-                    options[prefix] = value
-        except ijson.JSONError:
-            pass  # the reader reports invalid JSON with its own message
+                    options[key] = value
+        except JsonTooDeep as exc:
+            raise ImportFileError("invalid_json", f"The JSON body is refused: {exc}.", limit_depth=exc.limit) from None
+        except ijson.JSONError as exc:
+            raise ImportFileError("invalid_json", f"The JSON body is not valid: {json_error_text(exc)}.") from None
     return options
 
 
@@ -239,13 +247,13 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
-        user = self.request.query_params.get("user")
+        user = self.request.query_params.get("user", "").strip()
         if user:
-            queryset = (
-                queryset.filter(created_by__username=user)
-                if not user.isdigit()
-                else queryset.filter(created_by_id=int(user))
-            )
+            # Digits are an id (in the primary key's range, or a 400); anything else is a username.
+            if user.isascii() and user.isdigit():
+                queryset = queryset.filter(created_by_id=id_param(user, "user"))
+            else:
+                queryset = queryset.filter(created_by__username=user)
         return queryset
 
     @extend_schema(

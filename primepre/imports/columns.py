@@ -52,6 +52,9 @@ LEGACY_TEMPLATE = {"shipping_mark": 0, "first_name": 1, "last_name": 2, "email":
 HEADER_SEARCH_ROWS = 20
 # Columns our own error file adds: a re-uploaded error file maps cleanly without reporting them as unknown.
 REPORT_COLUMNS = {mark_key("Errors"), mark_key("Original row")}
+# A header as the job stores and the pages show it is cut to this: headers are names, and a 1 MB "header" cell would
+# otherwise be copied into the mapping, the list of unknown columns, every row error's column and the preview page.
+HEADER_MAX_CHARS = 100
 
 
 @dataclass
@@ -84,12 +87,19 @@ def _text(cell: Any) -> str:
     return " ".join(str(cell).split())
 
 
+def _label(cell: Any) -> str:
+    """A header cell as stored: `_text`, at most HEADER_MAX_CHARS (the same cut every run, so a remap by header
+    name still finds it)."""
+    text = _text(cell)
+    return text if len(text) <= HEADER_MAX_CHARS else text[: HEADER_MAX_CHARS - 1] + "…"
+
+
 def match_header(cells: tuple[Any, ...]) -> tuple[dict[str, int], list[str]]:
     """Fields recognised in a candidate header row (first column wins) and the cells that matched nothing."""
     fields: dict[str, int] = {}
     unknown: list[str] = []
     for index, cell in enumerate(cells):
-        label = _text(cell)
+        label = _label(cell)
         if not label:
             continue
         folded = mark_key(label)
@@ -132,9 +142,9 @@ def _apply_overrides(mapping: ColumnMapping, overrides: Mapping[str, Any]) -> No
             index = int(target)
         else:
             folded = [_text(header).casefold() for header in mapping.headers]
-            if _text(target).casefold() not in folded:
+            if _label(target).casefold() not in folded:
                 raise ImportFileError("bad_mapping", f"There is no column {target!r} in the file.")
-            index = folded.index(_text(target).casefold())
+            index = folded.index(_label(target).casefold())
         if index < 0 or index >= max(len(mapping.headers), 5):
             raise ImportFileError("bad_mapping", f"Column {target!r} is outside the file's columns.")
         for other, other_index in list(mapping.fields.items()):
@@ -174,13 +184,13 @@ def detect_columns(
     if best is not None:
         position, fields, unknown = best
         number, cells = seen[position]
-        mapping = ColumnMapping(fields=fields, header_row=number, headers=[_text(c) for c in cells], unknown=unknown)
+        mapping = ColumnMapping(fields=fields, header_row=number, headers=[_label(c) for c in cells], unknown=unknown)
         leftovers = seen[position + 1 :]
     elif _looks_like_legacy_data(seen[0][1], region):
         mapping = ColumnMapping(fields=dict(LEGACY_TEMPLATE), header_row=None, headers=[])
         leftovers = seen
     else:
-        found = [_text(cell) for cell in seen[0][1] if _text(cell)]
+        found = [_label(cell) for cell in seen[0][1] if _text(cell)]
         raise ImportFileError(
             "missing_columns",
             "No header row with our columns was found in the first rows, and the first row is not the old A–E "

@@ -87,7 +87,7 @@ def confirm(job: ImportJob, user: Any) -> None:
     _authorize_action(user, job, "confirm")
     authorize_submit(user, job.mode, job.options)
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
-        status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token=""
+        status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token="", attempts=0
     )
     if not updated:
         job.refresh_from_db(fields=["status"])
@@ -111,6 +111,7 @@ def remap(job: ImportJob, user: Any, columns: Mapping[str, str | None]) -> None:
         dry_run=True,
         checkpoint_row=0,
         worker_token="",
+        attempts=0,
         error_code="",
         error_message="",
     )

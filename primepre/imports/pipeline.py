@@ -11,7 +11,9 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import queue
+import resource
 import sys
 import threading
 import time
@@ -67,15 +69,99 @@ class ImportCancelled(Exception):
     """Raised between batches when the job was cancelled; everything committed so far stays committed."""
 
 
+# A failing row's cells are stored to show it and to build the error file. No field we import takes more than 254
+# characters, so a longer cell is either too long anyway or in a column we ignore: keeping its start is enough, and
+# keeps a page of failing rows small whatever the file held.
+STORED_CELL_MAX_CHARS = 1000
+
+
 def json_safe(value: Any) -> Any:
     """A cell as stored with its row's errors. PostgreSQL's jsonb refuses NUL characters, so they become U+FFFD."""
     if type(value) is str:
+        if len(value) > STORED_CELL_MAX_CHARS:
+            value = value[: STORED_CELL_MAX_CHARS - 1] + "…"
         return value if "\x00" not in value else value.replace("\x00", "\ufffd")
     if value is None or isinstance(value, (int, float, bool)):
         return value
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
     return json_safe(str(value))
+
+
+class MemoryBudget:
+    """IMPORT_MAX_RSS_MB, checked between batches: an import whose process grows by more than that since the import
+    started fails with `memory_limit` (the worker stays up, the queue moves on) instead of growing until the kernel
+    kills a process on the box. Growth, not the total, so the check means the same in the worker, the CLI, and a
+    process that runs imports among other work (the tests, the immediate task backend).
+
+    The process's resident memory is read from /proc (Linux; elsewhere the check is off): a few microseconds, so it
+    runs after every batch on both threads. Allocations inside one C call (a spreadsheet library loading a sheet) are
+    not seen here; `limit_process_memory` covers those in the processes that only run imports.
+    """
+
+    def __init__(self, limit_mb: int | None = None) -> None:
+        self.limit_mb = settings.IMPORT_MAX_RSS_MB if limit_mb is None else limit_mb
+        self.start = rss_bytes()
+
+    def check(self) -> None:
+        if self.limit_mb <= 0 or not self.start:
+            return
+        grown = rss_bytes() - self.start
+        if grown > self.limit_mb * 2**20:
+            raise ImportFileError(
+                "memory_limit",
+                f"The import was stopped: it needed more than {self.limit_mb:,} MB of memory, the most one import "
+                "may use. The file is unusual (very long cells or rows, or a sheet with cells scattered far apart). "
+                "Save the customer columns as .csv, or split the file, and upload it again.",
+                limit_mb=self.limit_mb,
+            )
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_bytes() -> int:
+    """This process's resident set size now (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def limit_process_memory() -> int | None:
+    """Set RLIMIT_DATA to what the process holds now plus IMPORT_MAX_RSS_MB and a quarter; returns the limit in
+    bytes, None when there is none.
+
+    For processes that only run imports (the worker, the CLI), never the web server. One allocation too large for
+    the box (a spreadsheet library sizing a sheet by its furthest cell) then fails at once, as a MemoryError the job
+    reports as `memory_limit`, or as the end of this process alone (native code that aborts), which the stalled-job
+    sweep retries at most IMPORT_MAX_ATTEMPTS times, rather than making the kernel's OOM killer pick a process. The
+    quarter of headroom lets MemoryBudget, which fails the job cleanly, see gradual growth first.
+    """
+    budget = settings.IMPORT_MAX_RSS_MB
+    if budget <= 0:
+        return None
+    limit = _data_bytes() + (budget + budget // 4) * 2**20
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft != resource.RLIM_INFINITY and soft <= limit:
+        return soft  # already as tight
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    return limit
+
+
+def _data_bytes() -> int:
+    """What RLIMIT_DATA counts for this process now (VmData), or its RSS where /proc/self/status is missing."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss_bytes()
 
 
 def _batches(rows: Iterable[tuple[int, tuple[Any, ...]]], size: int) -> Iterator[list[tuple[int, tuple[Any, ...]]]]:
@@ -176,6 +262,7 @@ class _Producer(threading.Thread):
         resume_after: int,
         rows_before: int,
         max_rows: int,
+        budget: MemoryBudget,
     ) -> None:
         super().__init__(name="import-reader", daemon=True)
         self.rows = rows
@@ -186,6 +273,7 @@ class _Producer(threading.Thread):
         self.resume_after = resume_after
         self.rows_before = rows_before
         self.max_rows = max_rows
+        self.budget = budget
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=2)
         self.stopping = threading.Event()
 
@@ -229,6 +317,7 @@ class _Producer(threading.Thread):
                 now = timezone.now()
                 payload = self.writer.prepare(clean_rows, now)
                 errors = _row_errors(self.writer.job_id, failures)
+                self.budget.check()
                 self._put(_Prepared(len(batch), batch[-1][0], clean_rows, failures, now, payload, errors))
             self._put(self._DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which re-raises it
@@ -264,6 +353,7 @@ def run_import(
     batch_size = batch_size or int(job.options.get("batch_size") or settings.IMPORT_BATCH_SIZE)
     region = settings.DEFAULT_PHONE_REGION
     generate_marks = job.options.get("missing_mark") == "generate"
+    budget = MemoryBudget()
     table: SheetRows = open_rows(path, sheet=job.options.get("sheet") or None, file_format=job.file_format or None)
     index = KeyIndex()
     producer: _Producer | None = None
@@ -272,6 +362,7 @@ def run_import(
         mapping, leftovers = detect_columns(
             table.rows, region=region, generate_marks=generate_marks, overrides=_stored_mapping(job)
         )
+        budget.check()  # opening the file may have loaded a whole sheet
         first_data_row = (mapping.header_row + 1) if mapping.header_row is not None else leftovers[0][0]
         total = None if table.last_row is None else max(0, table.last_row - first_data_row + 1)
         resume_after = job.checkpoint_row
@@ -307,6 +398,7 @@ def run_import(
             resume_after=resume_after,
             rows_before=job.rows_read,
             max_rows=settings.IMPORT_MAX_ROWS,
+            budget=budget,
         )
         # The writer waits on the database ~1,000 times per 100k rows; with Python's default 5 ms switch interval
         # each wake-up can queue behind the reader thread holding the GIL. At 0.1 ms the writer gets back to the
@@ -319,6 +411,7 @@ def run_import(
             if should_stop is not None and should_stop():
                 raise ImportCancelled()
             _write_batch(job, prepared, writer, clock)
+            budget.check()
             progress = _progress(job, total)
             logger.info(
                 "[IMPORT-PROGRESS] job=%s rows=%s/%s created=%s updated=%s unchanged=%s failed=%s rows_per_s=%.0f",
@@ -469,7 +562,8 @@ def _row_errors(job_id: int, failures: list[Failure]) -> list[ImportRowError]:
             job_id=job_id,
             row_number=failure.row_number,
             errors=[error.as_dict() for error in failure.errors],
-            values=[json_safe(value) for value in failure.values],
+            # The readers refuse wider rows; the cut keeps what a job stores bounded whoever calls this.
+            values=[json_safe(value) for value in failure.values[: settings.IMPORT_MAX_COLUMNS]],
         )
         for failure in failures
     ]

@@ -4,7 +4,12 @@ item number in a JSON array) and values are the cells from column A; blank rows 
 The format is decided by content, never by the file name: zip members for xlsx/xlsm/xlsb/ods, the OLE signature for
 xls, and text otherwise (JSON when it starts with `[` or `{`, CSV/TSV else). Readers stream: memory is bounded by one
 row, except python-calamine, which holds a sheet and is therefore used only below a size threshold (the streaming
-xlsx reader takes over above it; the other calamine-only formats are refused above it with a way out).
+xlsx reader takes over above it, and for a sheet whose cells lie far apart; the other calamine-only formats are refused
+above it with a way out).
+
+No row may be wider than IMPORT_MAX_COLUMNS (blank cells past the last value aside): a wider one is a file-level error,
+`too_many_columns`, so what a job stores and shows (its headers, a failing row's cells) is bounded whatever the file
+held. JSON may nest no deeper than its shape needs (`too_deeply_nested`), checked in one linear pass.
 """
 
 from __future__ import annotations
@@ -12,24 +17,33 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import ijson
 import python_calamine
 from django.conf import settings
 
+from primepre.common.parsers import JsonTooDeep, json_error_text
+
 from .errors import ImportFileError
-from .xlsx_stream import XlsxStreamError, iter_xlsx_rows, xlsx_sheets
+from .xlsx_stream import XlsxStreamError, XlsxTooWide, iter_xlsx_rows, xlsx_sheets
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_SIGNATURE = b"PK\x03\x04"
 SPREADSHEET_FORMATS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
 TEXT_SNIFF_BYTES = 64 * 1024
 csv.field_size_limit(1024 * 1024)  # one cell may be large, not unbounded
+# Delimiters one CSV record may hold before it is refused unread: Excel's column count. Counted on the raw lines, so
+# a record of a million empty cells never becomes a list of a million strings.
+CSV_MAX_DELIMITERS = 16_384
+# `[{...}]` is 2 levels and `{"customers": [{...}]}` 3; one more lets a cell hold a list or an object (kept as text).
+JSON_MAX_DEPTH = 4
 
 
 Row = tuple[int, tuple[Any, ...]]
@@ -123,9 +137,37 @@ def open_rows(path: Path, sheet: str | None = None, file_format: str | None = No
         return _open_csv(path)
     if file_format == "json":
         return _open_json(path)
-    if file_format in {"xlsx", "xlsm"} and _largest_sheet_part(path) > settings.IMPORT_STREAMING_THRESHOLD_BYTES:
+    if file_format in {"xlsx", "xlsm"} and (
+        _largest_sheet_part(path) > settings.IMPORT_STREAMING_THRESHOLD_BYTES or not _compact_for_calamine(path)
+    ):
         return _open_xlsx_streaming(path, sheet, file_format)
     return _open_calamine(path, sheet, file_format)
+
+
+# --- row width -----------------------------------------------------------------------------------------------------
+
+
+def too_many_columns(row: int, what: str, limit: int) -> ImportFileError:
+    """`what` the row has: "100,000 columns", "a value past column 200" …"""
+    return ImportFileError(
+        "too_many_columns",
+        f"Row {row} has {what}; an import reads at most {limit:,} columns. Keep only the customer columns (copy them "
+        "to a new sheet, or delete the others) and upload the file again.",
+        limit_columns=limit,
+        row=row,
+    )
+
+
+def _fit(row: int, cells: Sequence[Any], limit: int) -> Sequence[Any]:
+    """`cells` cut to `limit` when only blanks lie past it (trailing empty cells cost nothing); a value past the
+    limit refuses the file. Called only for rows longer than the limit, so the usual row pays one len()."""
+    extra = cells[limit:]
+    if extra.count("") + extra.count(None) != len(extra):
+        width = len(cells)
+        while width and cells[width - 1] in ("", None):
+            width -= 1
+        raise too_many_columns(row, f"{width:,} columns", limit)
+    return cells[:limit]
 
 
 # --- spreadsheets --------------------------------------------------------------------------------------------------
@@ -195,12 +237,70 @@ def _open_calamine(path: Path, sheet: str | None, file_format: str) -> SheetRows
 def _calamine_rows(workbook: Any, table: Any, first_column: int) -> Iterator[Row]:
     """calamine's iter_rows starts at row 1 (blank rows included) but at the first used column: pad to column A."""
     padding = ("",) * first_column
+    limit = settings.IMPORT_MAX_COLUMNS
     try:
         for index, cells in enumerate(table.iter_rows(), start=1):
             if any(cell != "" for cell in cells):
-                yield index, padding + tuple(cells) if first_column else tuple(cells)
+                row = padding + tuple(cells) if first_column else tuple(cells)
+                yield index, row if len(row) <= limit else _fit(index, row, limit)
     finally:
         workbook.close()
+
+
+# A cell or row reference past column Z or row 99,999, or one that is not plain letters and digits (an entity hiding
+# a far one): only these can make calamine's range, which it allocates whole (rows x columns, used or not), large.
+# Attributes are matched with the single space writers put before them; other spacing goes unseen, and is left to
+# the worker's memory limit.
+_FAR_REFERENCE = re.compile(rb' r="([A-Za-z]{2}[A-Za-z0-9]*|[A-Za-z]?[0-9]{6}[0-9]*|[A-Za-z0-9]*[^"A-Za-z0-9])')
+_PLAIN_REFERENCE = re.compile(rb"([A-Za-z]{0,3})([0-9]{1,7})")
+# calamine holds about 32 bytes per cell of its range: 4 million cells is ~128 MB. A 100,000-row sheet of up to 26
+# columns fits; cells scattered wider or further (a 5 KB file can name cell XFD1048576) go to the streaming reader.
+CALAMINE_MAX_CELLS = 4_000_000
+_MAX_TAG_BYTES = 64 * 1024
+
+
+def _compact_for_calamine(path: Path) -> bool:
+    """Whether every worksheet's cells fit in CALAMINE_MAX_CELLS, from the references in its XML: one regular
+    expression over the inflated bytes, a fraction of what calamine itself spends reading the sheet. A part that
+    cannot be read is left to the streaming reader, which says what is wrong with it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename.lower()
+                if "worksheets/" in name and name.endswith(".xml") and "_rels" not in name:
+                    with archive.open(info) as part:
+                        if not _part_is_compact(part):
+                            return False
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError):
+        return False
+    return True
+
+
+def _part_is_compact(part: IO[bytes]) -> bool:
+    rows, columns = 99_999, 26  # the furthest a sheet without far references can reach
+    tail = b""
+    while True:
+        chunk = part.read(1 << 20)
+        data = tail + chunk
+        start = data.rfind(b"<")
+        # A tag cut by the chunk boundary is carried to the next chunk; a closed one is complete here.
+        cut = start if chunk and start >= 0 and data.find(b">", start) < 0 else len(data)
+        for reference in _FAR_REFERENCE.findall(data, 0, cut):
+            plain = _PLAIN_REFERENCE.fullmatch(reference)
+            if plain is None:
+                return False
+            letters, digits = plain.groups()
+            column = 0
+            for letter in letters.upper():
+                column = column * 26 + letter - 64
+            rows, columns = max(rows, int(digits)), max(columns, column)
+            if rows * columns > CALAMINE_MAX_CELLS:
+                return False
+        tail = data[cut:]
+        if not chunk:
+            return True
+        if len(tail) > _MAX_TAG_BYTES:
+            return False
 
 
 def _choose_sheet(names: list[str], visible: list[str], wanted: str | None) -> str:
@@ -225,7 +325,7 @@ def _open_xlsx_streaming(path: Path, sheet: str | None, file_format: str) -> She
         sheets = xlsx_sheets(path)
         names = [name for name, _ in sheets]
         name = _choose_sheet(names, [name for name, visible in sheets if visible], sheet)
-        rows = iter_xlsx_rows(path, name)
+        rows = iter_xlsx_rows(path, name, max_columns=settings.IMPORT_MAX_COLUMNS)
     except XlsxStreamError as exc:
         raise ImportFileError("corrupt_file", str(exc)) from exc
     return SheetRows(
@@ -241,6 +341,8 @@ def _guard_stream(rows: Iterator[Row]) -> Iterator[Row]:
     """Damage found mid-file is a file-level error with a readable message, like damage found up front."""
     try:
         yield from rows
+    except XlsxTooWide as exc:
+        raise too_many_columns(exc.row, f"a value past column {exc.limit:,}", exc.limit) from exc
     except XlsxStreamError as exc:
         raise ImportFileError("corrupt_file", str(exc)) from exc
     finally:
@@ -298,10 +400,27 @@ def _open_csv(path: Path) -> SheetRows:
     return SheetRows(file_format="csv", rows=_csv_rows(handle, delimiter), last_row=lines, reader=f"csv/{encoding}")
 
 
+def _counted_lines(handle: io.TextIOWrapper, delimiter: str, record: list[int]) -> Iterator[str]:
+    """The file's lines, adding each line's delimiters to `record[1]`, the count of the record being read (the
+    reader resets it). A record can span lines (quoted line breaks), so the count is per record, not per line."""
+    for line in handle:
+        record[1] += line.count(delimiter)
+        if record[1] > CSV_MAX_DELIMITERS:
+            raise too_many_columns(
+                record[0] + 1, f"more than {CSV_MAX_DELIMITERS:,} columns", settings.IMPORT_MAX_COLUMNS
+            )
+        yield line
+
+
 def _csv_rows(handle: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
+    limit = settings.IMPORT_MAX_COLUMNS
+    record = [0, 0]  # the number of the last record read, and the delimiters of the one being read
     try:
-        reader = csv.reader(handle, delimiter=delimiter, strict=False)
+        reader = csv.reader(_counted_lines(handle, delimiter, record), delimiter=delimiter, strict=False)
         for number, cells in enumerate(reader, start=1):
+            record[0], record[1] = number, 0
+            if len(cells) > limit:
+                cells = _fit(number, cells, limit)
             if any(cell.strip() for cell in cells):
                 yield number, tuple(cells)
     except csv.Error as exc:
@@ -315,37 +434,78 @@ def _csv_rows(handle: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
 # --- JSON ----------------------------------------------------------------------------------------------------------
 
 
-def _json_prefix(path: Path) -> str:
-    """`item` for a bare array, `customers.item` for the old frontend's `{"customers": [...], "mode": ...}`."""
+def _json_shape(path: Path) -> tuple[str, tuple[str, ...], int]:
+    """One linear pass, keeping no row: where the rows are (`item` for a bare array, `customers.item` for the old
+    frontend's `{"customers": [...], "mode": ...}`), the union of their keys (objects may omit empty fields) and their
+    count. Refuses nesting deeper than JSON_MAX_DEPTH and more keys than IMPORT_MAX_COLUMNS as soon as they appear.
+
+    The depth is tracked here rather than through `iter_json_events`: this loop sees every event of the file, and a
+    generator between it and ijson costs as much again as the parsing."""
+    try:
+        return _scan_json(path, settings.IMPORT_MAX_COLUMNS)
+    except JsonTooDeep as exc:
+        raise ImportFileError(
+            "too_deeply_nested",
+            f"The JSON file is refused: {exc}. A customer file is an array of objects (or "
+            '{"customers": [...]}) whose values are text, numbers or short lists.',
+            limit_depth=JSON_MAX_DEPTH,
+        ) from None
+    except ijson.JSONError as exc:
+        raise ImportFileError("corrupt_file", f"The JSON is not valid: {json_error_text(exc)}.") from None
+
+
+def _scan_json(path: Path, limit: int) -> tuple[str, tuple[str, ...], int]:
+    keys: dict[str, None] = {}
+    depth = count = items = 0  # nesting; rows seen; the depth of the array holding them while inside it
+    prefix, top_key = "", None
     with open(path, "rb") as handle:
-        try:
-            for prefix, event, value in ijson.parse(handle):
-                if prefix == "" and event == "start_array":
-                    return "item"
-                if prefix == "" and event == "map_key" and value == "customers":
-                    return "customers.item"
-        except ijson.JSONError as exc:
-            raise ImportFileError("corrupt_file", f"The JSON is not valid: {exc}.") from exc
-    raise ImportFileError("unsupported_format", 'JSON must be an array of customer objects, or {"customers": [...]}.')
+        for event, value in ijson.basic_parse(handle, use_float=True):
+            if event == "map_key":
+                if items and depth == items + 1:
+                    if value not in keys:
+                        keys[value] = None
+                        if len(keys) > limit:
+                            raise _too_many_keys(limit)
+                elif depth == 1:
+                    top_key = value
+            elif event == "start_map" or event == "start_array":
+                depth += 1
+                if depth > JSON_MAX_DEPTH:
+                    raise JsonTooDeep(JSON_MAX_DEPTH)
+                if items and depth == items + 1:
+                    if event == "start_array":
+                        raise _not_objects()
+                    count += 1
+                elif not items and event == "start_array" and (depth == 1 or (depth == 2 and top_key == "customers")):
+                    items, prefix = depth, "item" if depth == 1 else "customers.item"
+            elif event == "end_map" or event == "end_array":
+                if depth == items:
+                    items = 0
+                depth -= 1
+            elif items and depth == items:
+                raise _not_objects()  # a scalar item
+    if not prefix:
+        raise ImportFileError(
+            "unsupported_format", 'JSON must be an array of customer objects, or {"customers": [...]}.'
+        )
+    return prefix, tuple(keys), count
+
+
+def _not_objects() -> ImportFileError:
+    return ImportFileError("unsupported_format", "Every item of the JSON array must be an object.")
+
+
+def _too_many_keys(limit: int) -> ImportFileError:
+    return ImportFileError(
+        "too_many_columns",
+        f"The JSON objects have more than {limit:,} different keys; an import reads at most {limit:,} columns. Keep "
+        "only the customer fields and upload the file again.",
+        limit_columns=limit,
+    )
 
 
 def _open_json(path: Path) -> SheetRows:
-    prefix = _json_prefix(path)
-    # First pass: the union of keys (objects may omit empty fields) and the row count, without keeping the rows.
-    keys: dict[str, None] = {}
-    count = 0
-    with open(path, "rb") as handle:
-        try:
-            for parsed_prefix, event, value in ijson.parse(handle):
-                if parsed_prefix == prefix and event == "map_key" and value not in keys:
-                    keys[value] = None
-                elif parsed_prefix == prefix and event == "start_map":
-                    count += 1
-                elif parsed_prefix == prefix and event not in {"end_map", "map_key"}:
-                    raise ImportFileError("unsupported_format", "Every item of the JSON array must be an object.")
-        except ijson.JSONError as exc:
-            raise ImportFileError("corrupt_file", f"The JSON is not valid: {exc}.") from exc
-    header = tuple(keys)
+    prefix, header, count = _json_shape(path)
     return SheetRows(file_format="json", rows=_json_rows(path, prefix, header), last_row=count, reader="json")
 
 
@@ -367,4 +527,4 @@ def _json_rows(path: Path, prefix: str, header: tuple[str, ...]) -> Iterator[Row
                 if any(value != "" for value in values):
                     yield number, values
         except ijson.JSONError as exc:
-            raise ImportFileError("corrupt_file", f"The JSON is not valid: {exc}.") from exc
+            raise ImportFileError("corrupt_file", f"The JSON is not valid: {json_error_text(exc)}.") from exc

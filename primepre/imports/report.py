@@ -2,9 +2,10 @@
 column saying what is wrong. Fix the cells, upload the file again, and the fixed rows import (the extra columns are
 recognised and ignored).
 
-Cells that a spreadsheet would run as a formula (starting with = + - @) are neutralised: in .xlsx they are written as
-text with Excel's quote prefix (the value is unchanged), in .csv they get a leading apostrophe, which the importer
-removes again.
+Cells that a spreadsheet would run as a formula are neutralised: in .xlsx every text cell is a string (never a
+formula) and one starting with = + - @ also gets Excel's quote prefix (the value is unchanged); in .csv every text
+cell, the header row included, goes through the shared guard (`primepre.common.csvsafe`), which the importer removes
+again.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import IO, Any
 
 import xlsxwriter
 
+from primepre.common.csvsafe import FORMULA_STARTS, guard
+
 from .columns import FIELD_LABELS, LEGACY_TEMPLATE
 from .models import ImportJob
 
 ERRORS_HEADER = "Errors"
 ROW_HEADER = "Original row"
-RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def report_headers(job: ImportJob) -> list[str]:
@@ -47,15 +49,14 @@ def _error_text(errors: list[dict[str, str]]) -> str:
 def _csv_safe(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.startswith(RISKY_PREFIXES):
-        return "'" + value
-    return value
+    return guard(value)
 
 
 def iter_csv_report_rows(job: ImportJob) -> Iterator[list[Any]]:
     """The CSV error report row by row (header first), for writing to a file or streaming over HTTP."""
     headers = report_headers(job)
-    yield [*headers, ERRORS_HEADER, ROW_HEADER]
+    # The header row is the uploaded file's own: as untrusted as any cell.
+    yield [*(_csv_safe(header) for header in headers), ERRORS_HEADER, ROW_HEADER]
     for row_number, values, errors in _rows(job, len(headers)):
         yield [*(_csv_safe(value) for value in values), _csv_safe(_error_text(errors)), row_number]
 
@@ -91,7 +92,7 @@ def write_xlsx_report(job: ImportJob, target: str | Path | IO[bytes]) -> None:
                     sheet.write_number(line, column, value, bad if is_bad else text)
                 else:
                     value = "" if value is None else str(value)
-                    risky = value.startswith(RISKY_PREFIXES)
+                    risky = value.startswith(FORMULA_STARTS)
                     cell_format = (bad_quoted if risky else bad) if is_bad else (quoted if risky else text)
                     sheet.write_string(line, column, value, cell_format)
             sheet.write_string(line, len(headers), _error_text(errors), wrap)

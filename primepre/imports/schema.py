@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, validate_email
 
+from primepre.common.csvsafe import unguard
 from primepre.customers.marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, mark_key
 from primepre.customers.models import Customer, CustomerType, normalise_email
 from primepre.customers.phones import normalise_phone
@@ -37,7 +38,6 @@ UPDATABLE_FIELDS = (
     "customer_type",
 )
 
-NEUTRALISED = ("=", "+", "-", "@")
 _CUSTOMER_TYPES = {
     "individual": CustomerType.INDIVIDUAL,
     "ind": CustomerType.INDIVIDUAL,
@@ -75,7 +75,10 @@ def email_is_valid(email: str) -> bool:
 def _cell_text(raw: object) -> str:
     """A text cell tidied; one our error report wrote as `'=…` (formula injection guard) reads back as `=…`."""
     text = tidy_text(raw)
-    return text[1:] if text[:1] == "'" and text[1:2] in NEUTRALISED else text
+    if text[:1] == "'" and isinstance(raw, str):
+        # The guard is judged on the cell as written (tidying turns the TAB or line break it may guard into a space).
+        text = tidy_text(unguard(raw.strip()))
+    return text
 
 
 @dataclass(slots=True)

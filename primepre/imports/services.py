@@ -19,7 +19,7 @@ from typing import IO, Any
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .errors import ImportFileError
@@ -29,6 +29,11 @@ from .readers import detect_format
 
 logger = logging.getLogger("primepre.imports")
 CHUNK = 1 << 20
+MEMORY_LIMIT_MESSAGE = (
+    "The import was stopped: reading the file needed more memory than one import may use. The file is unusual (very "
+    "long cells or rows, or a sheet with cells scattered far apart). Save the customer columns as .csv, or split the "
+    "file, and upload it again."
+)
 
 
 @dataclass(frozen=True)
@@ -129,12 +134,21 @@ def execute_job(
     should_stop: Callable[[], bool] | None = None,
     batch_size: int | None = None,
 ) -> ImportJob:
-    """Run `job` to the end (or resume it after its checkpoint) and record how it ended."""
+    """Run `job` to the end (or resume it after its checkpoint) and record how it ended.
+
+    The claim is one conditional UPDATE (queued, or failed on our own error, → running with this run's lease token),
+    so of two workers handed the same job only one runs it. It counts the run in `attempts` in the same statement:
+    a run whose process dies never records its end, and the stalled-job sweep reads the count to stop retrying.
+    """
     token = uuid.uuid4().hex
     claimable = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.FAILED, error_code="internal_error")
     with transaction.atomic():
         claimed = ImportJob.objects.filter(claimable, pk=job.pk).update(
-            status=ImportStatus.RUNNING, worker_token=token, heartbeat_at=timezone.now(), finished_at=None
+            status=ImportStatus.RUNNING,
+            worker_token=token,
+            heartbeat_at=timezone.now(),
+            finished_at=None,
+            attempts=F("attempts") + 1,
         )
         job.refresh_from_db()
         if not claimed:
@@ -164,6 +178,12 @@ def execute_job(
     except ImportCancelled:
         _finish(job, ImportStatus.CANCELLED)
         logger.info("[IMPORT-CANCELLED] job=%s rows=%s", job.pk, job.rows_read)
+        return job
+    except MemoryError:
+        # An allocation past the process's RLIMIT_DATA (see pipeline.limit_process_memory): what it was building is
+        # gone with the stack, so the process can record the failure and take the next job.
+        _finish(job, ImportStatus.FAILED, "memory_limit", MEMORY_LIMIT_MESSAGE)
+        logger.warning("[IMPORT-FAIL] job=%s code=memory_limit reason=an allocation exceeded the memory limit", job.pk)
         return job
     except Exception:
         _finish(

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import CASCADE, PROTECT, RESTRICT, SET_NULL, F, ForeignObjectRel, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -40,6 +40,45 @@ def _kept(customer: Customer, reason: str) -> dict[str, Any]:
     return {"id": customer.pk, "shipping_mark": customer.shipping_mark, "reason": reason}
 
 
+def _references() -> list[ForeignObjectRel]:
+    """Every foreign key to Customer, from any app (goods, SMS, the import's own change records)."""
+    return [
+        field
+        for field in Customer._meta.get_fields(include_hidden=True)
+        if isinstance(field, ForeignObjectRel) and field.one_to_many
+    ]
+
+
+def _delete_untouched(job: ImportJob, untouched: QuerySet, result: UndoResult) -> int:
+    """Delete the job's untouched customers in one DELETE (the ORM's delete() would load every row to run its
+    collector), doing for each foreign key what its `on_delete` says: a customer something PROTECTs (goods received
+    for them) is kept and listed, SET_NULL references are cleared, CASCADE ones deleted first."""
+    table = Customer._meta.db_table
+    protected = [rel for rel in _references() if rel.on_delete in (PROTECT, RESTRICT)]
+    guards = "".join(
+        f" AND NOT EXISTS (SELECT 1 FROM {rel.related_model._meta.db_table} r WHERE r.{rel.field.column} = {table}.id)"  # noqa: S608 - our names
+        for rel in protected
+    )
+    for rel in protected:
+        held = untouched.filter(pk__in=rel.related_model.objects.values(rel.field.attname))
+        for customer in held.only("pk", "shipping_mark").iterator():
+            result.kept.append(_kept(customer, f"has {rel.related_model._meta.verbose_name_plural}"))
+    for rel in protected:
+        untouched = untouched.exclude(pk__in=rel.related_model.objects.values(rel.field.attname))
+    for rel in _references():
+        referencing = rel.related_model._base_manager.filter(**{f"{rel.field.name}__in": untouched.values("pk")})
+        if rel.on_delete is SET_NULL:
+            referencing.update(**{rel.field.name: None})
+        elif rel.on_delete is CASCADE:
+            referencing.delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE import_job_id = %s AND updated_at = created_at{guards}",  # noqa: S608 - our names
+            [job.pk],
+        )
+        return cursor.rowcount
+
+
 def undo_job(job: ImportJob, user: Any = None) -> UndoResult:
     """Undo under a lock on the job row, judged on the locked row's state.
 
@@ -58,15 +97,7 @@ def undo_job(job: ImportJob, user: Any = None) -> UndoResult:
         created = Customer.objects.filter(import_job_id=job.pk)
         for customer in created.exclude(updated_at=F("created_at")).only("pk", "shipping_mark").iterator():
             result.kept.append(_kept(customer, "edited since the import"))
-        untouched = created.filter(updated_at=F("created_at"))
-        ImportChange.objects.filter(customer__in=untouched.values("pk")).update(customer=None)
-        # One DELETE: the ORM's delete() would load every row to run its collector.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {Customer._meta.db_table} WHERE import_job_id = %s AND updated_at = created_at",  # noqa: S608
-                [job.pk],
-            )
-            result.deleted = cursor.rowcount
+        result.deleted = _delete_untouched(job, created.filter(updated_at=F("created_at")), result)
         changes = ImportChange.objects.filter(job=job, customer__isnull=False).select_related("customer")
         for change in changes.order_by("-row_number").iterator(chunk_size=1000):
             customer = change.customer

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import IO
 from xml.parsers import expat
 
-__all__ = ["XlsxStreamError", "iter_xlsx_rows", "xlsx_sheets"]
+__all__ = ["XlsxStreamError", "XlsxTooWide", "iter_xlsx_rows", "xlsx_sheets"]
 
 CHUNK_SIZE = 64 * 1024  # bytes of inflated XML handed to expat at a time
 SHARED_STRINGS_IN_MEMORY = 50_000  # above this many shared strings they go to a temporary file
@@ -42,6 +42,15 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplemente
 
 class XlsxStreamError(Exception):
     """File is not a readable xlsx (message is human-readable, safe to show a user)."""
+
+
+class XlsxTooWide(XlsxStreamError):
+    """A row has a value past the caller's column limit (``max_columns``); raised before that row is built."""
+
+    def __init__(self, row: int, limit: int) -> None:
+        super().__init__(f"Row {row} has a value past column {limit:,}, the most this reader was asked to read.")
+        self.row = row
+        self.limit = limit
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -397,6 +406,7 @@ def _blank_or_corrupt(text: str, problem: str) -> None:
 
 def _sheet_parser(
     lookup: Callable[[int], str],
+    max_columns: int = MAX_COLUMNS,
 ) -> tuple[expat.XMLParserType, list[tuple[int, tuple]], list[str], list[str], Callable[[], None]]:
     """An expat parser for a worksheet part that appends (row_number, values) to the returned list.
 
@@ -409,6 +419,9 @@ def _sheet_parser(
       of the part) - for numbers, shared-string indexes, booleans and errors surrounding whitespace does not matter;
     * where whitespace does matter (the text of a ``<t>`` or of a formula-string ``<v>``) an end handler is
       installed for just that element and removed again when it fires.
+
+    A value past ``max_columns`` raises XlsxTooWide before the row is padded out to it: one 64 KiB chunk can hold
+    thousands of rows, each naming a cell far to the right, and they are all built before the first is yielded.
 
     Returns the parser, the list rows are appended to, the two lists of pending text (for ``_feed``'s size check) and
     ``finish``, to call after the last chunk to flush the final cell and row.
@@ -467,8 +480,12 @@ def _sheet_parser(
         if value is not None:
             have = len(values)
             if column == have:
+                if column >= max_columns:
+                    raise XlsxTooWide(row_number, max_columns)
                 values.append(value)
             elif column > have:
+                if column >= max_columns:
+                    raise XlsxTooWide(row_number, max_columns)
                 values.extend([""] * (column - have))
                 values.append(value)
             else:
@@ -505,6 +522,8 @@ def _sheet_parser(
                 value = None
             if value is not None:
                 have = len(values)
+                if column >= have and column >= max_columns:
+                    raise XlsxTooWide(row_number, max_columns)
                 if column == have:
                     values.append(value)
                 elif column > have:
@@ -572,14 +591,16 @@ def _sheet_parser(
     return parser, out, parts, runs, finish_row
 
 
-def _rows(path: str | os.PathLike, member: str, shared_member: str | None) -> Iterator[tuple[int, tuple]]:
+def _rows(
+    path: str | os.PathLike, member: str, shared_member: str | None, max_columns: int = MAX_COLUMNS
+) -> Iterator[tuple[int, tuple]]:
     """The generator behind iter_xlsx_rows; owns the zip and the shared-string file and always closes them."""
     zf = _open_zip(path)
     shared = _SharedStrings()
     try:
         if shared_member is not None:
             shared.load(zf, shared_member)
-        parser, out, parts, runs, finish = _sheet_parser(shared.lookup)
+        parser, out, parts, runs, finish = _sheet_parser(shared.lookup, max_columns)
         with _open_member(zf, member) as fh:
             for _ in _feed(parser, member, fh, parts, runs):
                 if out:
@@ -602,12 +623,15 @@ def xlsx_sheets(path: str | os.PathLike) -> list[tuple[str, bool]]:
         return [(name, visible) for name, visible, _member in _Book(zf).sheets]
 
 
-def iter_xlsx_rows(path: str | os.PathLike, sheet: str | None = None) -> Iterator[tuple[int, tuple]]:
+def iter_xlsx_rows(
+    path: str | os.PathLike, sheet: str | None = None, max_columns: int = MAX_COLUMNS
+) -> Iterator[tuple[int, tuple]]:
     """Yield (row_number, values) for each row that has at least one non-empty cell.
 
     row_number is the 1-based Excel row number (from the <row r="..."> attribute, or counted when absent).
     values is a tuple indexed from column A (index 0) up to the last non-empty cell of THAT row; gaps are "".
     sheet=None means the first VISIBLE worksheet; an unknown name raises XlsxStreamError listing the sheet names.
+    A value past ``max_columns`` (Excel's 16,384 by default) raises XlsxTooWide, a kind of XlsxStreamError.
 
     The workbook is checked (zip, workbook.xml, sheet name) before this returns, so those errors surface at the call;
     the rows themselves are read lazily and the files are closed when the iterator is exhausted or closed.
@@ -618,4 +642,4 @@ def iter_xlsx_rows(path: str | os.PathLike, sheet: str | None = None) -> Iterato
         member = _member_name(zf, target)
     if member is None:
         raise XlsxStreamError(f"This workbook is corrupt: sheet {name!r} points to a missing part ({target}).")
-    return _rows(path, member, book.shared_strings)
+    return _rows(path, member, book.shared_strings, max_columns)

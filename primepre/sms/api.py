@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.conf import settings
 from django.db.models import Count
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -14,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from primepre.common.api import error_body
+from primepre.common.filters import MAX_ID, IdFilter
 from primepre.customers.api import CustomerFilter
 from primepre.customers.models import Customer
 
@@ -53,11 +55,39 @@ class SmsMessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def body_too_long(body: str) -> str | None:
+    """Why a text is too long to send (SMS_MAX_LENGTH characters, the same for the API and the staff page), or
+    None: a longer text is almost always a paste gone wrong, and every segment of it is paid for."""
+    limit = settings.SMS_MAX_LENGTH
+    if len(body) > limit:
+        return f"Keep the message to at most {limit} characters (this one has {len(body)})."
+    return None
+
+
 class SendSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=1600, trim_whitespace=True)
-    customer_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+    # The limit is a setting, read per request: the staff page checks the same one (SMS_MAX_LENGTH).
+    body = serializers.CharField(trim_whitespace=True)
+    customer_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, allow_empty=False
+    )
     filter = serializers.DictField(required=False, help_text="The customers list's filters: search, region, …")
-    confirm_recipients = serializers.IntegerField(required=False, min_value=0)
+    confirm_recipients = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID)
+
+    def validate_body(self, body: str) -> str:
+        problem = body_too_long(body)
+        if problem:
+            raise serializers.ValidationError(problem, code="max_length")
+        return body
+
+
+class SmsFilter(django_filters.FilterSet):
+    """The outbox's filters; `customer` is an id in the primary key's range (a 30-digit one is a 400, not a 500)."""
+
+    customer = IdFilter(field_name="customer_id")
+
+    class Meta:
+        model = SmsMessage
+        fields = ["status", "kind", "customer"]
 
 
 def _status_payload() -> dict[str, Any]:
@@ -85,7 +115,7 @@ class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [CanSendSms]
     serializer_class = SmsMessageSerializer
     queryset = SmsMessage.objects.all()
-    filterset_fields = {"status": ["exact"], "kind": ["exact"], "customer": ["exact"]}
+    filterset_class = SmsFilter
     ordering = ["-created_at", "-id"]
 
     @extend_schema(summary="Is SMS on (and why not), counts by status, recent failures, the welcome text")

@@ -11,15 +11,17 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
+import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from primepre.customers.models import Customer
+from primepre.customers.phones import mask_phone
 
 from .backends import PermanentSmsError, TemporarySmsError, get_backend
-from .models import SmsKind, SmsMessage, SmsStatus, SmsThrottle
+from .models import COUNTRY_NOT_ALLOWED, SmsKind, SmsMessage, SmsStatus, SmsThrottle
 from .segments import count_segments
 
 logger = logging.getLogger("primepre.sms")
@@ -42,6 +44,20 @@ def render_welcome(customer: Customer) -> str:
 
 def sms_enabled() -> bool:
     return get_backend().enabled
+
+
+def country_refusal(phone: str) -> str:
+    """Why `phone` may not be texted ("" when it may): its country is not in `SMS_ALLOWED_COUNTRIES`. Checked when a
+    message is queued and again just before it is sent, so a setting narrowed since also holds for the queue."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
+    except phonenumbers.NumberParseException:
+        region = None
+    allowed = settings.SMS_ALLOWED_COUNTRIES
+    if region and region in allowed:
+        return ""
+    where = f"its country ({region})" if region else "its country (unknown)"
+    return f"Not sent: {where} is not in SMS_ALLOWED_COUNTRIES ({', '.join(allowed) or 'none'})."
 
 
 def queue_welcome_messages(customers: Iterable[Customer]) -> int:
@@ -94,19 +110,59 @@ def queue_message(customers: Iterable[Customer], body: str, *, key: str, kind: s
     return _queue(messages)
 
 
+def queue_prepared(messages: Iterable[SmsMessage]) -> int:
+    """Queue messages another app built (its own kind, body and idempotency key) through the outbox's one insert:
+    keys already spent are skipped, countries outside `SMS_ALLOWED_COUNTRIES` are failed, the drain starts after the
+    commit. Returns how many will be sent."""
+    return _queue(list(messages))
+
+
 def _queue(messages: list[SmsMessage]) -> int:
+    """Insert the messages not queued before (by key) and return how many of them will be sent. A message to a
+    country outside `SMS_ALLOWED_COUNTRIES` is stored already failed (`country_not_allowed`), so it shows in the
+    outbox and its key is spent, but it never reaches the drain."""
     if not messages:
         return 0
     keys = [message.idempotency_key for message in messages]
-    before = SmsMessage.objects.filter(idempotency_key__in=keys).count()
+    existing = set(SmsMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    refused = [message for message in messages if message.idempotency_key not in existing and _refuse_new(message)]
     SmsMessage.objects.bulk_create(messages, batch_size=1000, ignore_conflicts=True)
-    new = SmsMessage.objects.filter(idempotency_key__in=keys).count() - before
-    logger.info("[SMS-QUEUED] messages=%s already_queued=%s", new, len(messages) - new)
-    if new:
+    new = SmsMessage.objects.filter(idempotency_key__in=keys).count() - len(existing) - len(refused)
+    logger.info("[SMS-QUEUED] messages=%s already_queued=%s refused=%s", new, len(existing), len(refused))
+    if new > 0:
         from .tasks import drain_outbox
 
         transaction.on_commit(lambda: drain_outbox.enqueue())
     return new
+
+
+def _refuse_new(message: SmsMessage) -> bool:
+    """Mark a message not yet saved as failed when its country is not allowed; True if it was."""
+    reason = country_refusal(message.phone)
+    if not reason:
+        return False
+    message.status, message.error_code, message.error_message = SmsStatus.FAILED, COUNTRY_NOT_ALLOWED, reason
+    logger.warning(
+        "[SMS-FAIL] message=- to=%s kind=%s code=%s reason=%s", mask_phone(message.phone), message.kind,
+        COUNTRY_NOT_ALLOWED, reason,
+    )  # fmt: skip
+    return True
+
+
+def _refuse_queued(message: SmsMessage, reason: str) -> bool:
+    """Fail a queued message whose country is not allowed (any more), without sending it.
+
+    Concurrency: one UPDATE that matches only while the message is still `queued`, so a message another drain has
+    claimed or sent is never overwritten; False then."""
+    refused = SmsMessage.objects.filter(pk=message.pk, status=SmsStatus.QUEUED).update(
+        status=SmsStatus.FAILED, error_code=COUNTRY_NOT_ALLOWED, error_message=reason, next_attempt_at=None
+    )
+    if refused:
+        logger.warning(
+            "[SMS-FAIL] message=%s to=%s code=%s reason=%s", message.pk, mask_phone(message.phone),
+            COUNTRY_NOT_ALLOWED, reason,
+        )  # fmt: skip
+    return bool(refused)
 
 
 def _due() -> Any:
@@ -145,6 +201,9 @@ def drain(max_seconds: float | None = None) -> dict[str, int]:
 def send_one(message: SmsMessage, backend: Any = None) -> str:
     """Send one queued message and record what happened: 'sent', 'retry' or 'failed'."""
     backend = backend or get_backend()
+    refusal = country_refusal(message.phone)
+    if refusal:
+        return "failed" if _refuse_queued(message, refusal) else "sent"
     claimed = SmsMessage.objects.filter(pk=message.pk, status=SmsStatus.QUEUED).update(
         status=SmsStatus.SENDING, attempts=message.attempts + 1
     )

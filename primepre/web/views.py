@@ -22,10 +22,11 @@ from primepre.customers.models import Customer, CustomerType
 from primepre.customers.regions import Region
 from primepre.imports import jobs
 from primepre.imports.columns import FIELD_LABELS
-from primepre.imports.errors import ImportFileError, human_size
+from primepre.imports.errors import ImportFileError, human_size, too_large_message
 from primepre.imports.models import ImportJob, ImportMode, ImportStatus
 from primepre.imports.services import create_job, store_file
 from primepre.imports.tasks import queue_job
+from primepre.sms.api import body_too_long
 from primepre.sms.backends import get_backend
 from primepre.sms.models import SmsMessage, SmsStatus
 from primepre.sms.segments import count_segments
@@ -159,8 +160,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8")
         if upload is None:
             error = "Choose a file to upload."
-        elif upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
-            error = f"The file is larger than the {human_size(settings.IMPORT_MAX_UPLOAD_BYTES)} limit."
+        elif upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:  # the middleware refuses most; a lying length ends here
+            error = too_large_message()
         else:
             try:
                 stored = store_file(upload)
@@ -307,7 +308,14 @@ def sms_send(request: HttpRequest) -> HttpResponse:
     count = recipients.count()
     body = request.POST.get("body", "").strip()
     segments = count_segments(body) if body else None
-    if request.method == "POST" and body and request.POST.get("confirm_recipients") == str(count) and count:
+    error = body_too_long(body)  # the API's limit: nothing is queued, the page says why
+    if (
+        request.method == "POST"
+        and body
+        and not error
+        and request.POST.get("confirm_recipients") == str(count)
+        and count
+    ):
         if not get_backend().enabled:
             messages.error(request, f"SMS is off: {get_backend().reason}.")
         else:
@@ -323,5 +331,8 @@ def sms_send(request: HttpRequest) -> HttpResponse:
             "segments": segments,
             "query": request.GET.urlencode(),
             "enabled": get_backend().enabled,
+            "error": error,
+            "filter_errors": filterset.errors,
+            "max_length": settings.SMS_MAX_LENGTH,
         },
     )

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser
 
 from primepre.customers.models import Customer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture

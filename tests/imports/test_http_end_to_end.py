@@ -17,8 +17,8 @@ import pytest
 import python_calamine
 import xlsxwriter
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from primepre.accounts.tokens import issue_token
 from primepre.customers.models import Customer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +121,7 @@ def test_the_whole_import_story_over_http(
     admin_user,
 ) -> None:
     settings.CORS_ALLOWED_ORIGINS = [ORIGIN]
-    api = Api(live_server.url, Token.objects.create(user=admin_user).key)
+    api = Api(live_server.url, issue_token(admin_user)[1])
     start_worker("e2e")
     source = tmp_path / "customers-7000.xlsx"
     _generate(source)
@@ -168,7 +168,7 @@ def test_the_whole_import_story_over_http(
 def test_an_oversize_upload_is_a_413_json_with_cors_headers(live_server, settings, admin_user, tmp_path) -> None:
     settings.CORS_ALLOWED_ORIGINS = [ORIGIN]
     settings.IMPORT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-    api = Api(live_server.url, Token.objects.create(user=admin_user).key)
+    api = Api(live_server.url, issue_token(admin_user)[1])
     big = tmp_path / "big.csv"
     with open(big, "wb") as handle:
         handle.write(b"Shipping Mark,First Name,Last Name,Phone\n")

@@ -193,3 +193,22 @@ def test_a_welcome_option_on_a_job_made_by_any_other_path_sends_nothing_for_staf
     execute_job(job)
     assert Customer.objects.count() == 1
     assert not SmsMessage.objects.exists()
+
+
+def test_undo_keeps_customers_with_goods_and_clears_their_sms_link(tmp_path, settings):
+    """Undo deletes with one DELETE: every foreign key to Customer is honoured (goods PROTECT, SMS SET_NULL)."""
+    from ..goods.factories import make_receipt
+
+    settings.SMS_BACKEND = "locmem"
+    path = _csv(tmp_path, *[[f"PM{n} X", "Ama", "Owusu", f"024{n:07d}", "", "", ""] for n in (1, 2, 3)])
+    job = create_job(store_file(path), file_name=path.name, options={"send_welcome_sms": True})
+    execute_job(job)
+    with_goods = Customer.objects.get(shipping_mark="PM1 X")
+    make_receipt(customer=with_goods, shipping_mark="PM1 X")
+    assert SmsMessage.objects.filter(customer__isnull=False).count() == 3
+    result = jobs.undo(ImportJob.objects.get(pk=job.pk), None)
+    assert result.deleted == 2
+    assert [(kept["shipping_mark"], kept["reason"]) for kept in result.kept] == [("PM1 X", "has goods receipts")]
+    assert list(Customer.objects.values_list("shipping_mark", flat=True)) == ["PM1 X"]
+    assert SmsMessage.objects.count() == 3  # the outbox keeps its history; the link to deleted customers is cleared
+    assert SmsMessage.objects.filter(customer__isnull=False).count() == 1

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import pytest
 import python_calamine
 import xlsxwriter
 
+from primepre.common.csvsafe import needs_guard
 from primepre.customers.models import Customer
 from primepre.imports.report import write_error_report
 
@@ -114,3 +116,45 @@ def test_legacy_template_report_gets_a_header(tmp_path: Path) -> None:
     report = tmp_path / "errors.xlsx"
     write_error_report(job, report)
     assert _read_xlsx(report)[0][:5] == ["Shipping Mark", "First Name", "Last Name", "Email", "Phone"]
+
+
+def _csv_rows(response) -> list[list[str]]:
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_errors_csv_guards_the_header_row_and_formulas_behind_any_separator(tmp_path: Path, admin_api) -> None:
+    evil_header = '=HYPERLINK("http://evil.example","hdr")'
+    source = write_csv(
+        tmp_path / "in.csv",
+        [*HEADER, evil_header],
+        [["PM1 AMA", "Ama", "", "0241234567", "", "", "x;=1+1", "a|@SUM(1)"]],  # no last name: the row fails
+    )
+    job = run_import(source)
+    rows = _csv_rows(admin_api.get(f"/api/v1/imports/{job.pk}/errors.csv"))
+    assert rows[0][7] == "'" + evil_header
+    assert rows[1][6:8] == ["'x;=1+1", "'a|@SUM(1)"]
+    for row in rows:  # every text cell is safe in any separator locale
+        assert all(not needs_guard(cell) or cell.startswith("'") for cell in row), row
+    # Fixed and uploaded again, the guards come off.
+    rows[1][2] = "Owusu"
+    with open(tmp_path / "fixed.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    again = run_import(tmp_path / "fixed.csv")
+    assert (again.created, again.failed) == (1, 0)
+    assert Customer.objects.get().company_name == "x;=1+1"
+
+
+def test_a_guarded_tab_or_line_break_round_trips(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", HEADER, [["PM1 AMA", "Ama", "", "0241234567", "", "", "Kofi\n-Ltd"]])
+    job = run_import(source)
+    report = tmp_path / "errors.csv"
+    write_error_report(job, report)
+    with open(report, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1][6] == "'Kofi\n-Ltd"
+    rows[1][2] = "Owusu"
+    with open(tmp_path / "fixed.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    assert run_import(tmp_path / "fixed.csv").created == 1
+    assert Customer.objects.get().company_name == "Kofi -Ltd"  # tidied as any cell is, without the apostrophe

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+SID, TOKEN = "AC" + "1" * 32, "secret-token"  # the test account the fake is driven with
+
 
 @dataclass
 class FakeTwilio:

@@ -3,7 +3,6 @@ idempotency; welcome messages on import; delivery receipts with real signatures;
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,33 +15,9 @@ from primepre.sms.services import drain, queue_message, queue_welcome_messages, 
 
 from ..customers.factories import make_customer
 from ..imports.helpers import HEADER, run_import, write_csv
-from .fake_twilio import FakeTwilio, start_fake_twilio
+from .fake_twilio import SID, TOKEN, FakeTwilio
 
 pytestmark = pytest.mark.django_db
-SID, TOKEN = "AC" + "1" * 32, "secret-token"
-
-
-@pytest.fixture
-def fake(settings) -> Iterator[FakeTwilio]:
-    server, fake, url = start_fake_twilio()
-    settings.SMS_BACKEND = "twilio"
-    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = SID, TOKEN
-    settings.TWILIO_FROM = "PrimePre"
-    settings.TWILIO_API_BASE_URL = url
-    settings.SMS_RETRY_BASE_SECONDS = 0
-    settings.SMS_RATE_PER_SECOND = 1000
-    reset_backend()
-    yield fake
-    server.shutdown()
-    reset_backend()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_backend() -> Iterator[None]:
-    reset_backend()
-    LocmemBackend.outbox.clear()
-    yield
-    reset_backend()
 
 
 def test_body_sender_and_number_reach_twilio(fake: FakeTwilio) -> None:

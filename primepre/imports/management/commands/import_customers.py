@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from primepre.imports.errors import ImportFileError
 from primepre.imports.models import ImportMode, ImportStatus
-from primepre.imports.pipeline import ImportProgress
+from primepre.imports.pipeline import ImportProgress, limit_process_memory
 from primepre.imports.report import write_error_report
 from primepre.imports.services import create_job, execute_job, store_file
 
@@ -28,6 +28,14 @@ class Command(BaseCommand):
     # (peak RSS after django.setup() with and without django.core.checks.run_checks()).
     # `migrate` and the web server run them.
     requires_system_checks: list[str] = []
+
+    own_process = False
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        """`manage.py import_customers`: the command is the whole process, so it may set process limits (not when
+        other code calls it with call_command)."""
+        self.own_process = True
+        super().run_from_argv(argv)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
@@ -51,6 +59,9 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"No user named {options['user']!r}.")
+        if self.own_process:
+            # Like the worker: a file too big for the box's memory fails this import, not the box.
+            limit_process_memory()
         started = time.perf_counter()
         try:
             stored = store_file(path)

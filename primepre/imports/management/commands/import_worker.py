@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -17,9 +18,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from primepre.imports.pipeline import limit_process_memory
+from primepre.imports.retention import purge_import_files
 from primepre.imports.tasks import recover_stalled_jobs
 
 logger = logging.getLogger("primepre.imports")
+PURGE_EVERY_SECONDS = 3600
 
 
 class Command(BaseCommand):
@@ -28,6 +32,14 @@ class Command(BaseCommand):
     # django.setup() with and without django.core.checks.run_checks()) of a worker's footprint on a
     # 512 MB box for code it never runs. `migrate` and the web server run them.
     requires_system_checks: list[str] = []
+
+    own_process = False
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        """`manage.py import_worker`: the command is the whole process, so it may set process limits (not when other
+        code calls it with call_command)."""
+        self.own_process = True
+        super().run_from_argv(argv)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=0.5, help="Seconds between polls for new tasks.")
@@ -43,15 +55,22 @@ class Command(BaseCommand):
         if settings.IMPORT_WORKER_NICE:
             # Imports are background work: when they share the CPU with the web server, requests go first.
             os.nice(settings.IMPORT_WORKER_NICE)
+        # This process only runs imports: a file that would take more memory than the box has fails its job (or, in
+        # native code that aborts, ends this process, which the stalled-job sweep retries a bounded number of times).
+        data_limit = limit_process_memory() if self.own_process else None
         stop = threading.Event()
         recovery = threading.Thread(target=self._recover_forever, args=(stop,), name="import-recovery", daemon=True)
         recover_stalled_jobs()
         recovery.start()
         logger.info(
-            "[WORKER-START] backend=%s interval=%s heartbeat_timeout=%ss",
+            "[WORKER-START] backend=%s interval=%s heartbeat_timeout=%ss max_rss_mb=%s data_limit_mb=%s "
+            "max_attempts=%s",
             settings.TASKS_BACKEND,
             interval,
             settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS,
+            settings.IMPORT_MAX_RSS_MB,
+            data_limit // 2**20 if data_limit else "none",
+            settings.IMPORT_MAX_ATTEMPTS,
         )
         try:
             if settings.TASKS_BACKEND == "rq":
@@ -68,9 +87,13 @@ class Command(BaseCommand):
     @staticmethod
     def _recover_forever(stop: threading.Event) -> None:
         period = max(5.0, settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS / 3)
+        purge_due = time.monotonic()  # uploaded files past IMPORT_FILE_RETENTION_DAYS: first sweep, then hourly
         while not stop.wait(period):
             try:
                 close_old_connections()
                 recover_stalled_jobs()
+                if time.monotonic() >= purge_due:
+                    purge_due = time.monotonic() + PURGE_EVERY_SECONDS
+                    purge_import_files()
             except Exception:  # a failed sweep is retried on the next period
                 logger.exception("[WORKER-RECOVERY-FAIL]")
