@@ -133,7 +133,7 @@ def run_cli(path: Path, env: dict[str, str], timeout: float) -> dict[str, Any]:
 
 def in_process(call: Any) -> tuple[Any, float, float]:
     """Run `call()` here; return its result, the seconds it took and the peak growth of this process's RSS."""
-    from primepre.imports.pipeline import rss_bytes
+    from primepre.imports.process import rss_bytes
 
     base, peak = rss_bytes(), [0]
     done = threading.Event()

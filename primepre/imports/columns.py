@@ -1,5 +1,7 @@
-"""Header → field mapping. Headers are matched by alias after folding case, spaces and punctuation, so
-"Phone Number", "PHONE_NO." and "phone no" are one header. Files without a header follow the old A–E template.
+"""Header → field mapping, for any schema. Headers are matched by the schema's aliases after folding case, spaces
+and punctuation, so "Phone Number", "PHONE_NO." and "phone no" are one header. The header is found among the first
+rows (title and instruction rows above it are skipped); a file without one may follow the schema's old positional
+layout.
 """
 
 from __future__ import annotations
@@ -9,46 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from primepre.customers.marks import mark_key
-from primepre.customers.phones import normalise_phone
 
 from .errors import ImportFileError
+from .schema import ImportSchema
 
-FIELD_LABELS = {
-    "shipping_mark": "Shipping Mark",
-    "first_name": "First Name",
-    "last_name": "Last Name",
-    "full_name": "Name",
-    "phone": "Phone",
-    "email": "Email",
-    "region": "Region",
-    "company_name": "Company",
-    "customer_type": "Customer Type",
-}
-
-_ALIASES: dict[str, list[str]] = {
-    "shipping_mark": [
-        "shipping mark", "mark", "client mark", "customer mark", "ship mark", "shipping marks", "marks",
-        "shipping code", "mark code", "shippingmark", "sm",
-    ],
-    "first_name": ["first name", "firstname", "first", "given name", "given names", "forename", "fname", "other names"],
-    "last_name": ["last name", "lastname", "surname", "family name", "last", "lname", "sur name"],
-    "full_name": ["name", "full name", "fullname", "customer name", "client name", "customer", "names"],
-    "phone": [
-        "phone", "phone number", "phone no", "phone num", "phonenumber", "tel", "tel no", "telephone",
-        "telephone number", "mobile", "mobile number", "mobile no", "mobile phone", "contact", "contact number",
-        "contact no", "cell", "cell phone", "cellphone", "whatsapp", "whatsapp number", "msisdn", "number",
-    ],
-    "email": ["email", "email address", "e-mail", "e-mail address", "mail", "emailaddress"],
-    "region": ["region", "region name", "location region", "state"],
-    "company_name": [
-        "company", "company name", "business", "business name", "organisation", "organization", "firm",
-    ],
-    "customer_type": ["customer type", "type", "client type", "account type"],
-}  # fmt: skip
-
-ALIASES: dict[str, str] = {mark_key(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
-# The template of the system we replace: no header, A mark, B first name, C last name, D email, E phone.
-LEGACY_TEMPLATE = {"shipping_mark": 0, "first_name": 1, "last_name": 2, "email": 3, "phone": 4}
 HEADER_SEARCH_ROWS = 20
 # Columns our own error file adds: a re-uploaded error file maps cleanly without reporting them as unknown.
 REPORT_COLUMNS = {mark_key("Errors"), mark_key("Original row")}
@@ -65,12 +31,20 @@ class ColumnMapping:
     header_row: int | None  # None: no header (legacy template), data starts at the first row
     headers: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # headers we ignore, reported to the user
+    labels: Mapping[str, str] = field(default_factory=dict)  # the schema's names for its fields
+    error_columns: Mapping[str, str] = field(default_factory=dict)  # see ImportSchema.error_columns
 
     def header_for(self, field_name: str) -> str:
         index = self.fields.get(field_name)
         if index is not None and index < len(self.headers) and self.headers[index]:
             return self.headers[index]
-        return FIELD_LABELS.get(field_name, field_name)
+        return self.labels.get(field_name, field_name)
+
+    def column_of(self, field_name: str) -> str:
+        """The column a field's error is reported in: its own, else the one that feeds it (a split full name)."""
+        if field_name not in self.fields and self.error_columns.get(field_name) in self.fields:
+            return self.header_for(self.error_columns[field_name])
+        return self.header_for(field_name)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,7 +68,7 @@ def _label(cell: Any) -> str:
     return text if len(text) <= HEADER_MAX_CHARS else text[: HEADER_MAX_CHARS - 1] + "…"
 
 
-def match_header(cells: tuple[Any, ...]) -> tuple[dict[str, int], list[str]]:
+def match_header(cells: tuple[Any, ...], aliases: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
     """Fields recognised in a candidate header row (first column wins) and the cells that matched nothing."""
     fields: dict[str, int] = {}
     unknown: list[str] = []
@@ -105,7 +79,7 @@ def match_header(cells: tuple[Any, ...]) -> tuple[dict[str, int], list[str]]:
         folded = mark_key(label)
         if folded in REPORT_COLUMNS:
             continue
-        name = ALIASES.get(folded)
+        name = aliases.get(folded)
         if name is None or name in fields:
             unknown.append(label)
         else:
@@ -113,27 +87,10 @@ def match_header(cells: tuple[Any, ...]) -> tuple[dict[str, int], list[str]]:
     return fields, unknown
 
 
-def _looks_like_legacy_data(cells: tuple[Any, ...], region: str) -> bool:
-    if len(cells) < 5 or not _text(cells[0]) or not _text(cells[1]):
-        return False
-    return normalise_phone(cells[4], region).ok
-
-
-def required_fields_missing(fields: Mapping[str, int], *, generate_marks: bool) -> list[str]:
-    missing = []
-    if "phone" not in fields:
-        missing.append("phone")
-    if "full_name" not in fields:
-        missing += [name for name in ("first_name", "last_name") if name not in fields]
-    if "shipping_mark" not in fields and not generate_marks:
-        missing.append("shipping_mark")
-    return missing
-
-
-def _apply_overrides(mapping: ColumnMapping, overrides: Mapping[str, Any]) -> None:
+def _apply_overrides(mapping: ColumnMapping, overrides: Mapping[str, Any], schema: ImportSchema) -> None:
     """The user's corrections from the preview: {"phone": "Numba"} or {"phone": 3}; None removes a field."""
     for name, target in overrides.items():
-        if name not in FIELD_LABELS:
+        if name not in schema.labels:
             raise ImportFileError("bad_mapping", f"{name!r} is not a field we import.")
         if target is None or target == "":
             mapping.fields.pop(name, None)
@@ -153,57 +110,67 @@ def _apply_overrides(mapping: ColumnMapping, overrides: Mapping[str, Any]) -> No
         mapping.fields[name] = index
         if index < len(mapping.headers) and mapping.headers[index] in mapping.unknown:
             mapping.unknown.remove(mapping.headers[index])
-    if "full_name" in overrides and overrides["full_name"] not in (None, ""):
-        mapping.fields.pop("first_name", None)
-        mapping.fields.pop("last_name", None)
+    for name, replaced in schema.replaces.items():
+        if overrides.get(name) not in (None, ""):
+            for other in replaced:
+                mapping.fields.pop(other, None)
+
+
+def _find_header(
+    rows: Iterator[tuple[int, tuple[Any, ...]]], schema: ImportSchema
+) -> tuple[list[tuple[int, tuple[Any, ...]]], tuple[int, dict[str, int], list[str]] | None]:
+    """The rows read while looking, and the best candidate header among them: (position, fields, unknown)."""
+    seen: list[tuple[int, tuple[Any, ...]]] = []
+    best: tuple[int, dict[str, int], list[str]] | None = None
+    for number, cells in rows:
+        seen.append((number, cells))
+        fields, unknown = match_header(cells, schema.aliases)
+        if len(fields) >= 2 and (best is None or len(fields) > len(best[1])):
+            best = (len(seen) - 1, fields, unknown)
+            if schema.complete(fields):
+                break  # a complete header: stop looking
+        if len(seen) >= HEADER_SEARCH_ROWS:
+            break
+    return seen, best
 
 
 def detect_columns(
     rows: Iterator[tuple[int, tuple[Any, ...]]],
+    schema: ImportSchema,
     *,
     region: str,
-    generate_marks: bool = False,
+    options: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> tuple[ColumnMapping, list[tuple[int, tuple[Any, ...]]]]:
     """Find the header among the first rows and map it. Returns the mapping and the data rows already consumed
     (rows after the header that were read while looking), which the caller must process before the rest."""
-    seen: list[tuple[int, tuple[Any, ...]]] = []
-    best: tuple[int, dict[str, int], list[str]] | None = None  # (position in seen, fields, unknown)
-    for number, cells in rows:
-        seen.append((number, cells))
-        fields, unknown = match_header(cells)
-        if len(fields) >= 2 and (best is None or len(fields) > len(best[1])):
-            best = (len(seen) - 1, fields, unknown)
-            if not required_fields_missing(fields, generate_marks=True):
-                break  # a complete header: stop looking
-        if len(seen) >= HEADER_SEARCH_ROWS:
-            break
+    options = options or {}
+    seen, best = _find_header(rows, schema)
     if not seen:
         raise ImportFileError("empty_file", "The file has no rows.")
-
+    names = {"labels": schema.labels, "error_columns": schema.error_columns}
     if best is not None:
         position, fields, unknown = best
         number, cells = seen[position]
-        mapping = ColumnMapping(fields=fields, header_row=number, headers=[_label(c) for c in cells], unknown=unknown)
+        headers = [_label(cell) for cell in cells]
+        mapping = ColumnMapping(fields=fields, header_row=number, headers=headers, unknown=unknown, **names)
         leftovers = seen[position + 1 :]
-    elif _looks_like_legacy_data(seen[0][1], region):
-        mapping = ColumnMapping(fields=dict(LEGACY_TEMPLATE), header_row=None, headers=[])
+    elif schema.legacy_layout and schema.looks_like_legacy(seen[0][1], region):
+        mapping = ColumnMapping(fields=dict(schema.legacy_layout), header_row=None, headers=[], **names)
         leftovers = seen
     else:
         found = [_label(cell) for cell in seen[0][1] if _text(cell)]
         raise ImportFileError(
             "missing_columns",
-            "No header row with our columns was found in the first rows, and the first row is not the old A–E "
-            f"template. Headers found: {', '.join(found) or '(none)'}. Expected headers such as Shipping Mark, "
-            "First Name, Last Name, Phone, Email, Region, Company.",
+            f"No header row with our columns was found in the first rows, and the first row is not {schema.legacy_name}"
+            f". Headers found: {', '.join(found) or '(none)'}. Expected headers such as {schema.expected_headers()}.",
             found=found,
         )
-
     if overrides:
-        _apply_overrides(mapping, overrides)
-    missing = required_fields_missing(mapping.fields, generate_marks=generate_marks)
+        _apply_overrides(mapping, overrides, schema)
+    missing = schema.required_missing(mapping.fields, options)
     if missing:
-        labels = [FIELD_LABELS[name] for name in missing]
+        labels = [schema.labels[name] for name in missing]
         found = [header for header in mapping.headers if header]
         raise ImportFileError(
             "missing_columns",

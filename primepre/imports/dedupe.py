@@ -1,4 +1,5 @@
-"""In-file duplicate detection: the first row with a phone, mark or email wins; later ones name it.
+"""In-file duplicate detection: the first row with a key (a customer's phone, mark or email; a receipt's tracking
+number) wins; later ones fail naming it. The keys are the schema's (`ImportSchema.dedupe_keys`).
 
 The index must remember every key of the file so far. At 1,000,000 rows Python dicts of those keys alone take
 hundreds of MB, so the index starts in memory (fast for the usual 5–100k rows) and moves to a temporary SQLite file
@@ -10,23 +11,21 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-KINDS = ("phone", "mark_key", "email")
+from .schema import DedupeKey, FieldError
 
 
 class KeyIndex:
-    def __init__(self, spill_after: int | None = None) -> None:
+    def __init__(self, kinds: Sequence[str], spill_after: int | None = None) -> None:
         from django.conf import settings
 
+        self.kinds = tuple(kinds)
         self.spill_after = settings.IMPORT_DEDUPE_MEMORY_ROWS if spill_after is None else spill_after
-        self._memory: dict[str, dict[str, int]] | None = {kind: {} for kind in KINDS}
+        self._memory: dict[str, dict[str, int]] | None = {kind: {} for kind in self.kinds}
         self._rows = 0
         self._db: sqlite3.Connection | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
-
-    @property
-    def on_disk(self) -> bool:
-        return self._db is not None
 
     def find(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
         """The first row of each of `keys` already in the index."""
@@ -68,7 +67,7 @@ class KeyIndex:
         self._db.execute("PRAGMA cache_size=-16000")  # 16 MB page cache: the point is to stay small
         assert self._memory is not None
         self._db.execute("BEGIN")
-        for kind in KINDS:
+        for kind in self.kinds:
             self._db.execute(f"CREATE TABLE keys_{kind} (key TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
             self._db.executemany(f"INSERT INTO keys_{kind} VALUES (?, ?)", self._memory[kind].items())  # noqa: S608
         self._db.execute("COMMIT")
@@ -81,3 +80,50 @@ class KeyIndex:
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+
+
+class InFileDedupe:
+    """First occurrence wins: a later row with the same value of any of the schema's keys fails with
+    `duplicate_in_file`, naming the first row."""
+
+    def __init__(self, index: KeyIndex, keys: Sequence[DedupeKey]) -> None:
+        self.index = index
+        self.keys = tuple(keys)
+
+    def filter(self, rows: list[Any], failures: list[Any]) -> list[Any]:
+        from .writer import Failure
+
+        earlier = {
+            key.attr: self.index.find(key.attr, [v for row in rows if (v := getattr(row, key.attr))])
+            for key in self.keys
+        }
+        batch_seen: dict[str, dict[str, int]] = {key.attr: {} for key in self.keys}
+        accepted: list[Any] = []
+        for row in rows:
+            errors = self._duplicates(row, earlier, batch_seen)
+            if errors:
+                failures.append(Failure(row.row_number, row.values, errors))
+                continue
+            for key in self.keys:
+                value = getattr(row, key.attr)
+                if value:
+                    batch_seen[key.attr][value] = row.row_number
+            accepted.append(row)
+        for attr, seen in batch_seen.items():
+            if seen:
+                self.index.add(attr, list(seen.items()))
+        self.index.rows_added(len(rows))
+        return accepted
+
+    def _duplicates(self, row: Any, earlier: dict, batch_seen: dict) -> list[FieldError]:
+        errors = []
+        for key in self.keys:
+            value = getattr(row, key.attr)
+            if not value:
+                continue
+            first = earlier[key.attr].get(value) or batch_seen[key.attr].get(value)
+            if first is not None:
+                errors.append(
+                    FieldError(key.field, "duplicate_in_file", f"Same {key.label} as row {first} of this file.")
+                )
+        return errors

@@ -23,8 +23,19 @@ class ImportStatus(models.TextChoices):
 
 # A worker holds (or is about to take) the job: progress moves, the page follows it live.
 LIVE_STATUSES = frozenset({ImportStatus.QUEUED, ImportStatus.RUNNING})
+# No worker holds the job: it moves again only when someone acts on it (a page's event stream ends here).
+FINISHED_STATUSES = frozenset(ImportStatus) - LIVE_STATUSES
 # Ended runs that may have written customers: what undo accepts.
 UNDOABLE_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.CANCELLED, ImportStatus.FAILED})
+# Runs that read the whole file: their progress is 100% whatever the counters say.
+COMPLETE_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.PREVIEWED, ImportStatus.UNDONE})
+
+
+def progress_percent(rows_read: int, total_rows: int | None) -> float | None:
+    """Rows read as a share of the file's rows, to one decimal; None while the file's length is unknown."""
+    if not total_rows:
+        return None
+    return round(min(100.0, 100.0 * rows_read / total_rows), 1)
 
 
 class ImportMode(models.TextChoices):
@@ -38,6 +49,8 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True)
+    # What the sheet holds: the name of a registered import schema (imports.schema.get_schema), e.g. customers.
+    schema = models.CharField(max_length=20, default="customers")
     mode = models.CharField(max_length=8, choices=ImportMode.choices, default=ImportMode.CREATE)
     dry_run = models.BooleanField(default=False, help_text="Classify every row without writing customers.")
     options = models.JSONField(default=dict, blank=True)
@@ -114,6 +127,15 @@ class ImportJob(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def percent(self) -> float | None:
+        """How far the run is: 100 once the whole file was read, 0 while queued, None while the length is unknown."""
+        if self.status in COMPLETE_STATUSES:
+            return 100.0
+        if not self.total_rows and self.status == ImportStatus.QUEUED:
+            return 0.0
+        return progress_percent(self.rows_read, self.total_rows)
 
     @property
     def can_undo(self) -> bool:

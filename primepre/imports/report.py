@@ -19,8 +19,8 @@ import xlsxwriter
 
 from primepre.common.csvsafe import FORMULA_STARTS, guard
 
-from .columns import FIELD_LABELS, LEGACY_TEMPLATE
 from .models import ImportJob
+from .schema import get_schema
 
 ERRORS_HEADER = "Errors"
 ROW_HEADER = "Original row"
@@ -29,9 +29,10 @@ ROW_HEADER = "Original row"
 def report_headers(job: ImportJob) -> list[str]:
     mapping = job.column_mapping or {}
     headers = list(mapping.get("headers") or [])
-    if not headers:  # the old A–E template had no header: give the file one, so the fixed file maps by name
-        by_index = {index: FIELD_LABELS[name] for name, index in LEGACY_TEMPLATE.items()}
-        headers = [by_index[index] for index in range(len(by_index))]
+    if not headers:  # the old positional layout had no header: give the file one, so the fixed file maps by name
+        schema = get_schema(job.schema)
+        by_index = {index: schema.labels[name] for name, index in schema.legacy_layout.items()}
+        headers = [by_index.get(index, "") for index in range(max(by_index, default=-1) + 1)]
     return headers
 
 

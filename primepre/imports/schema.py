@@ -1,289 +1,146 @@
-"""The customer import schema: one file row → one CleanRow, or every problem of the row with its column and code.
+"""What an import schema is: the engine (columns → cleaning → dedupe → writer) is generic over *what* a sheet holds.
 
-Plain functions over cell values, built on the directory's own rules (phones.py, marks.py, regions.py) so a row the
-import accepts is a customer the model accepts. No serializers and no queries: this runs for every row.
+A schema names its fields with their labels and header aliases, the layout of headerless files, the fields that
+must be there, how a row is cleaned, which keys deduplicate rows within a file, and the writer that decides and
+writes each batch. The engine never names a field itself. Customers are the first schema
+(`primepre/customers/import_schema.py`); each app registers its schemas when it is ready.
 """
 
 from __future__ import annotations
 
 import functools
-import operator
-import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, validate_email
+from primepre.customers.marks import mark_key
 
-from primepre.common.csvsafe import unguard
-from primepre.customers.marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, mark_key
-from primepre.customers.models import Customer, CustomerType, normalise_email
-from primepre.customers.phones import normalise_phone
-from primepre.customers.regions import parse_region
-from primepre.customers.text import tidy_text
+if TYPE_CHECKING:
+    import datetime as dt
 
-from .columns import ColumnMapping
-
-NAME_MAX = Customer._meta.get_field("first_name").max_length
-COMPANY_MAX = Customer._meta.get_field("company_name").max_length
-EMAIL_MAX = Customer._meta.get_field("email").max_length
-UPDATABLE_FIELDS = (
-    "first_name",
-    "last_name",
-    "phone",
-    "shipping_mark",
-    "email",
-    "region",
-    "company_name",
-    "customer_type",
-)
-
-_CUSTOMER_TYPES = {
-    "individual": CustomerType.INDIVIDUAL,
-    "ind": CustomerType.INDIVIDUAL,
-    "person": CustomerType.INDIVIDUAL,
-    "personal": CustomerType.INDIVIDUAL,
-    "private": CustomerType.INDIVIDUAL,
-    "business": CustomerType.BUSINESS,
-    "biz": CustomerType.BUSINESS,
-    "company": CustomerType.BUSINESS,
-    "corporate": CustomerType.BUSINESS,
-    "organisation": CustomerType.BUSINESS,
-    "organization": CustomerType.BUSINESS,
-}
+    from .writer import BatchOutcome, InsertPayload
 
 
-# Django's own email patterns, compiled once: its validator reaches them through lazy proxies (bench/micro.py:
-# 0.75 µs an address against 3.3 µs).
-_EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
-_EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
-
-
-def email_is_valid(email: str) -> bool:
-    """Exactly `validate_email`: its common accepting path on compiled patterns, anything else asked of it."""
-    if email and "@" in email and len(email) <= 320:
-        user, _, domain = email.rpartition("@")
-        if _EMAIL_USER.match(user) and _EMAIL_DOMAIN.match(domain):
-            return True
-    try:
-        validate_email(email)
-    except ValidationError:
-        return False
-    return True
-
-
-def _cell_text(raw: object) -> str:
-    """A text cell tidied; one our error report wrote as `'=…` (formula injection guard) reads back as `=…`."""
-    text = tidy_text(raw)
-    if text[:1] == "'" and isinstance(raw, str):
-        # The guard is judged on the cell as written (tidying turns the TAB or line break it may guard into a space).
-        text = tidy_text(unguard(raw.strip()))
-    return text
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str  # what our template and the error file call the column
+    aliases: tuple[str, ...] = ()  # headers people use for it, matched with case, spaces and punctuation folded
+    max_length: int | None = None
 
 
 @dataclass(slots=True)
-class RowError:
-    column: str  # the header as it appears in the file
+class FieldError:
+    """One problem of one row: the field it concerns, a stable code and a message. The column's name in the file is
+    attached in one place (`ColumnMapping.column_of`), so cleaners and writers never need the mapping to report."""
+
     field: str
     code: str
     message: str
 
-    def as_dict(self) -> dict[str, str]:
-        return {"column": self.column, "field": self.field, "code": self.code, "message": self.message}
+
+@dataclass(frozen=True)
+class DedupeKey:
+    """A value two rows of one file may not share: the attribute of a clean row, its field, and how people call it."""
+
+    attr: str
+    field: str
+    label: str
 
 
-@dataclass(slots=True)
-class CleanRow:
-    """A row that passed every check that needs no database. An upsert changes only the fields the file gave a value
-    for (`provided()`), so a blank cell never wipes what a customer already has."""
+@dataclass(frozen=True)
+class ImportContext:
+    """What a job's cleaner and writer know of the job."""
 
-    row_number: int
-    first_name: str
-    last_name: str
-    phone: str
-    shipping_mark: str
-    mark_key: str
-    email: str | None
-    region: str
-    company_name: str
-    customer_type: str
-    values: tuple[Any, ...]
-    mark_generated: bool = False
-    type_given: bool = False
-
-    def provided(self) -> list[str]:
-        """The fields the file gave a value for (only these change in an upsert)."""
-        names = ["first_name", "last_name", "phone"]
-        if not self.mark_generated:
-            names.append("shipping_mark")
-        if self.email:
-            names.append("email")
-        if self.region:
-            names.append("region")
-        if self.company_name:
-            names.append("company_name")
-        if self.type_given:
-            names.append("customer_type")
-        return names
+    job_id: int
+    user_id: int | None
+    mode: str
+    dry_run: bool
+    options: Mapping[str, Any] = field(default_factory=dict)
+    region: str = "GH"
 
 
-@functools.lru_cache(maxsize=4096)
-def _region(raw: str) -> str | None:
-    return parse_region(raw)
+class RowCleaner(Protocol):
+    def clean(self, row_number: int, values: tuple[Any, ...]) -> tuple[Any | None, list[FieldError]]: ...
 
 
-class MarkRule:
-    """Builds a shipping mark for a row without one, from a rule such as `PM {FIRST_NAME:6}` (6 letters of the first
-    name, upper case). Uniqueness is the writer's job: it appends a counter (`PM KOFI 2`) until the key is free."""
+class BatchWriter(Protocol):
+    """Decides and writes one batch inside the batch's transaction (see `imports/writer.py` for the shared parts)."""
 
-    _PLACEHOLDER = re.compile(r"\{([A-Z_]+)(?::(\d+))?\}")
-    _SOURCES = {"FIRST_NAME": "first_name", "LAST_NAME": "last_name", "COMPANY": "company_name"}
+    job_id: int
 
-    def __init__(self, rule: str) -> None:
-        unknown = {name for name, _ in self._PLACEHOLDER.findall(rule)} - {*self._SOURCES, "PHONE_LAST4"}
-        if unknown:
-            raise ValueError(f"Unknown placeholder(s) in mark rule {rule!r}: {', '.join(sorted(unknown))}")
-        self.rule = rule
+    def prepare(self, rows: list[Any], now: dt.datetime) -> InsertPayload | None: ...
 
-    def base(self, row: CleanRow) -> str:
-        def replace(match: re.Match[str]) -> str:
-            name, length = match.group(1), match.group(2)
-            if name == "PHONE_LAST4":
-                return row.phone[-4:]
-            value = "".join(ch for ch in getattr(row, self._SOURCES[name]) if ch.isalnum()).upper()
-            return value[: int(length)] if length else value
-
-        return tidy_text(self._PLACEHOLDER.sub(replace, self.rule))[: MARK_MAX_LENGTH - 6]
+    def write(
+        self, rows: Sequence[Any], now: dt.datetime, payload: InsertPayload | None = None, *, optimistic: bool = True
+    ) -> BatchOutcome: ...
 
 
-class RowCleaner:
-    """Cleans and validates rows for one mapping. Reports every error of a row, not only the first.
+class ImportSchema:
+    """A kind of sheet. Subclasses set the class attributes and implement `cleaner` and `writer`."""
 
-    This runs once per row (100,000 rows in a few seconds), so it fetches all mapped cells with one itemgetter and
-    avoids per-cell function calls; the rules themselves live in customers/ (phones, marks, regions, text).
-    """
+    name: str = ""
+    label: str = ""
+    rows_noun: str = "rows"  # "The file has a header but no customer rows."
+    fields: tuple[FieldSpec, ...] = ()
+    legacy_layout: Mapping[str, int] = {}  # field → 0-based column of the headerless layout
+    dedupe_keys: tuple[DedupeKey, ...] = ()
+    # Where a field's error is reported when the field has no column of its own (first name → the "Name" column).
+    error_columns: Mapping[str, str] = {}
+    # A field that, when the user maps it, takes the place of others (a full name replaces first and last name).
+    replaces: Mapping[str, tuple[str, ...]] = {}
+    legacy_name: str = "the old template"
+    import_permission: str = ""
 
-    _ORDER = ("first_name", "last_name", "full_name", "phone", "shipping_mark", "email", "region", "company_name")
-    _ORDER += ("customer_type",)
+    @functools.cached_property
+    def labels(self) -> dict[str, str]:
+        return {spec.name: spec.label for spec in self.fields}
 
-    def __init__(self, mapping: ColumnMapping, *, region: str, generate_marks: bool) -> None:
-        self.mapping = mapping
-        self.region = region
-        self.generate_marks = generate_marks
-        fields = mapping.fields
-        self.index = {name: fields.get(name) for name in self._ORDER}
-        self.column = {name: mapping.header_for(name) for name in self.index}
-        # Unmapped fields read a padding cell that is always empty.
-        self.width = max([index for index in self.index.values() if index is not None], default=0) + 1
-        self.padding = ("",) * (self.width + 1)
-        self.getter = operator.itemgetter(
-            *(self.width if self.index[name] is None else self.index[name] for name in self._ORDER)
-        )
-        self.has_full_name = self.index["full_name"] is not None
+    @functools.cached_property
+    def specs(self) -> dict[str, FieldSpec]:
+        return {spec.name: spec for spec in self.fields}
 
-    def _error(self, field: str, code: str, message: str) -> RowError:
-        column_field = "full_name" if field in ("first_name", "last_name") and self.index[field] is None else field
-        return RowError(self.column[column_field], field, code, message)
+    @functools.cached_property
+    def aliases(self) -> dict[str, str]:
+        """Folded header → field: `mark_key` folds case, spaces and punctuation the way it folds shipping marks."""
+        return {mark_key(alias): spec.name for spec in self.fields for alias in (spec.label, *spec.aliases)}
 
-    def clean(self, row_number: int, values: tuple[Any, ...]) -> tuple[CleanRow | None, list[RowError]]:
-        cells = self.getter(values[: self.width] + self.padding[len(values[: self.width]) :])
-        first_raw, last_raw, full_raw, phone_raw, mark_raw, email_raw, region_raw, company_raw, type_raw = cells
-        errors: list[RowError] = []
+    def required_missing(self, fields: Mapping[str, int], options: Mapping[str, Any]) -> list[str]:
+        """The required fields no column feeds."""
+        raise NotImplementedError
 
-        # Text cells lose the `'` our error report puts before `=`, `+`, `-`, `@`; a phone (`'+233…`) loses it in
-        # normalise_phone, which strips quotes.
-        first = _cell_text(first_raw)
-        last = _cell_text(last_raw)
-        if not first and not last and self.has_full_name:
-            first, _, last = _cell_text(full_raw).partition(" ")
-        if not first:
-            errors.append(self._error("first_name", "required", "First name is missing."))
-        elif len(first) > NAME_MAX:
-            errors.append(
-                self._error("first_name", "too_long", f"First name is {len(first)} characters; at most {NAME_MAX}.")
-            )
-        if not last:
-            errors.append(self._error("last_name", "required", "Last name is missing."))
-        elif len(last) > NAME_MAX:
-            errors.append(
-                self._error("last_name", "too_long", f"Last name is {len(last)} characters; at most {NAME_MAX}.")
-            )
+    def complete(self, fields: Mapping[str, int]) -> bool:
+        """Whether a candidate header row maps everything this schema could need (the header search stops there)."""
+        return not self.required_missing(fields, {})
 
-        phone_result = normalise_phone(phone_raw, self.region)
-        if phone_result.e164 is None:
-            errors.append(
-                self._error(
-                    "phone", phone_result.code or "invalid_phone", phone_result.message or "Not a phone number."
-                )
-            )
+    def looks_like_legacy(self, cells: tuple[Any, ...], region: str) -> bool:
+        """Whether a first row without a header is data in the old positional layout."""
+        return False
 
-        mark = _cell_text(mark_raw)
-        key = mark_key(mark)
-        generated = False
-        if not mark:
-            if self.generate_marks:
-                generated = True
-            else:
-                errors.append(self._error("shipping_mark", "required", "Shipping mark is missing."))
-        elif len(mark) > MARK_MAX_LENGTH:
-            errors.append(
-                self._error("shipping_mark", "too_long", f"Shipping mark is {len(mark)} characters; at most 100.")
-            )
-        elif not key:
-            errors.append(self._error("shipping_mark", "invalid_mark", "A shipping mark needs a letter or digit."))
-        elif len(key) > MARK_KEY_MAX_LENGTH:
-            errors.append(self._error("shipping_mark", "too_long", "Shipping mark is too long."))
+    def cleaner(self, fields: Mapping[str, int], context: ImportContext) -> RowCleaner:
+        raise NotImplementedError
 
-        email = normalise_email(_cell_text(email_raw)) if email_raw != "" else None
-        if email:
-            if len(email) > EMAIL_MAX:
-                errors.append(self._error("email", "too_long", f"Email is longer than {EMAIL_MAX} characters."))
-            elif not email_is_valid(email):
-                errors.append(self._error("email", "invalid_email", f"{email!r} is not a valid email address."))
+    def writer(self, context: ImportContext) -> BatchWriter:
+        raise NotImplementedError
 
-        region = ""
-        if region_raw != "":
-            region_text = _cell_text(region_raw)
-            if region_text:
-                region = _region(region_text) or ""
-                if not region:
-                    errors.append(
-                        self._error("region", "invalid_region", f"{region_text!r} is not one of Ghana's 16 regions.")
-                    )
+    def expected_headers(self) -> str:
+        return ", ".join(spec.label for spec in self.fields[:7])
 
-        company = _cell_text(company_raw) if company_raw != "" else ""
-        if len(company) > COMPANY_MAX:
-            errors.append(self._error("company_name", "too_long", f"Company is longer than {COMPANY_MAX} characters."))
 
-        customer_type = CustomerType.BUSINESS if company else CustomerType.INDIVIDUAL
-        type_given = False
-        if type_raw != "":
-            type_text = _cell_text(type_raw).casefold()
-            if type_text in _CUSTOMER_TYPES:
-                customer_type = _CUSTOMER_TYPES[type_text]
-                type_given = True
-            elif type_text:
-                errors.append(
-                    self._error("customer_type", "invalid_type", f"{type_text!r} is not individual or business.")
-                )
+_REGISTRY: dict[str, ImportSchema] = {}
 
-        if errors:
-            return None, errors
-        return (
-            CleanRow(
-                row_number,
-                first,
-                last,
-                phone_result.e164,
-                mark,
-                key,
-                email,
-                region,
-                company,
-                customer_type,
-                values,
-                generated,
-                type_given,
-            ),
-            errors,
-        )
+
+def register(schema: ImportSchema) -> ImportSchema:
+    _REGISTRY[schema.name] = schema
+    return schema
+
+
+def get_schema(name: str) -> ImportSchema:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise LookupError(f"No import schema named {name!r} (known: {', '.join(sorted(_REGISTRY))}).") from None
+
+
+def schemas() -> list[ImportSchema]:
+    return list(_REGISTRY.values())

@@ -21,8 +21,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from primepre.imports import readers
+from primepre.imports.ledger import STORED_CELL_MAX_CHARS
 from primepre.imports.models import ImportJob, ImportStatus
-from primepre.imports.pipeline import STORED_CELL_MAX_CHARS, rss_bytes
+from primepre.imports.process import rss_bytes
 from primepre.imports.readers import open_rows
 from primepre.imports.services import create_job, execute_job, store_file
 from primepre.imports.tasks import recover_stalled_jobs
@@ -246,7 +247,7 @@ def test_what_a_job_stores_is_bounded(tmp_path: Path) -> None:
 def test_an_import_over_the_memory_budget_fails_cleanly(settings, monkeypatch) -> None:
     settings.IMPORT_MAX_RSS_MB = 1
     readings = iter(range(0, 1 << 40, 1 << 20))  # the process grows by 1 MB between every two readings
-    monkeypatch.setattr("primepre.imports.pipeline.rss_bytes", lambda: 100 * 2**20 + next(readings))
+    monkeypatch.setattr("primepre.imports.process.rss_bytes", lambda: 100 * 2**20 + next(readings))
     job = run_import(FILES / "basic.xlsx")
     job.refresh_from_db()
     assert (job.status, job.error_code) == (ImportStatus.FAILED, "memory_limit")

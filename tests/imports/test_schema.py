@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from primepre.imports.schema import email_is_valid
+from primepre.customers.import_schema import email_is_valid
 
 
 def _django_says(value: str) -> bool:

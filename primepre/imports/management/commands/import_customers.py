@@ -14,19 +14,25 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rest_framework.exceptions import ValidationError
 
 from primepre.imports.errors import ImportFileError
+from primepre.imports.jobs import JobRefused, authorize_submit, create_job
 from primepre.imports.models import ImportMode, ImportStatus
-from primepre.imports.pipeline import ImportProgress, limit_process_memory
+from primepre.imports.options import Submission, parse_options
+from primepre.imports.pipeline import ImportProgress
+from primepre.imports.process import configure_import_process
 from primepre.imports.report import write_error_report
-from primepre.imports.services import create_job, execute_job, store_file
+from primepre.imports.services import execute_job, store_file
+
+# The options' names as this command spells them, for its error messages.
+FLAGS = {"preview": "--dry-run", "missing_mark": "--generate-marks"}
 
 
 class Command(BaseCommand):
     help = "Import customers from an .xlsx/.xls/.ods/.csv/.json file."
-    # System checks import every URLconf and view (DRF, the schema generator): about 20 MB an import does not use
-    # (peak RSS after django.setup() with and without django.core.checks.run_checks()).
-    # `migrate` and the web server run them.
+    # System checks import every URLconf and view (DRF, the schema generator): memory an import does not use (the
+    # figure and how to measure it: bench/README.md). `migrate` and the web server run them.
     requires_system_checks: list[str] = []
 
     own_process = False
@@ -46,7 +52,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--generate-marks", action="store_true", help="Generate a shipping mark where the file has none."
         )
-        parser.add_argument("--user", help="Username recorded as the importer.")
+        parser.add_argument(
+            "--user", help="Username recorded as the importer; the import is refused unless that user may make it."
+        )
         parser.add_argument("--errors", type=Path, help="Write the failed rows to this .xlsx or .csv file.")
         parser.add_argument("--json", action="store_true", help="End with a one-line JSON summary on stdout.")
 
@@ -54,32 +62,17 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user named {options['user']!r}.")
+        user = self._user(options["user"])
+        submission = self._submission(options, user)
         if self.own_process:
             # Like the worker: a file too big for the box's memory fails this import, not the box.
-            limit_process_memory()
+            configure_import_process()
         started = time.perf_counter()
         try:
             stored = store_file(path)
         except ImportFileError as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
-        job_options: dict[str, Any] = {}
-        if options["sheet"]:
-            job_options["sheet"] = options["sheet"]
-        if options["generate_marks"]:
-            job_options["missing_mark"] = "generate"
-        job = create_job(
-            stored,
-            file_name=path.name,
-            user=user,
-            mode=options["mode"],
-            dry_run=options["dry_run"],
-            options=job_options,
-        )
+        job = create_job(stored, file_name=path.name, user=user, **submission)  # run here, not queued
         show_bar = sys.stderr.isatty() and not options["json"]
 
         def on_progress(progress: ImportProgress) -> None:
@@ -95,6 +88,38 @@ class Command(BaseCommand):
             write_error_report(job, options["errors"])
         wall = time.perf_counter() - started
         self._summary(job, wall, options)
+
+    def _user(self, username: str | None) -> Any:
+        """The importer named by --user; None without it (the operator: no role applies)."""
+        if not username:
+            return None
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"No user named {username!r}.")
+        return user
+
+    def _submission(self, options: dict[str, Any], user: Any) -> Submission:
+        """The options through the API's serializer (the same checks and messages), then the importer's
+        permissions for them (`jobs.authorize_submit`), before anything is stored."""
+        data = {
+            "mode": options["mode"],
+            "preview": options["dry_run"],
+            "sheet": options["sheet"],
+            "missing_mark": "generate" if options["generate_marks"] else None,
+        }
+        try:
+            submission = parse_options(data)
+            authorize_submit(user, submission["mode"], submission["options"])
+        except ValidationError as exc:
+            problems = [
+                f"{FLAGS.get(name, '--' + name.replace('_', '-'))}: {message}"
+                for name, messages in exc.detail.items()
+                for message in messages
+            ]
+            raise CommandError("; ".join(problems) + " [validation_error]") from exc
+        except JobRefused as exc:
+            raise CommandError(f"{exc.message} [{exc.code}]") from exc
+        return submission
 
     def _bar(self, progress: ImportProgress) -> None:
         width = 30

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from primepre.imports.pipeline import limit_process_memory
+from primepre.imports.process import configure_import_process
 from primepre.imports.retention import purge_import_files
 from primepre.imports.tasks import recover_stalled_jobs
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             os.nice(settings.IMPORT_WORKER_NICE)
         # This process only runs imports: a file that would take more memory than the box has fails its job (or, in
         # native code that aborts, ends this process, which the stalled-job sweep retries a bounded number of times).
-        data_limit = limit_process_memory() if self.own_process else None
+        data_limit = configure_import_process() if self.own_process else None
         stop = threading.Event()
         recovery = threading.Thread(target=self._recover_forever, args=(stop,), name="import-recovery", daemon=True)
         recover_stalled_jobs()

@@ -1,0 +1,169 @@
+"""A batch's bookkeeping, written in the batch's own transaction: its row errors (with the columns they are in), the
+undo records of what it changed, and the job's counters, checkpoint and heartbeat under the worker's lease. Also what
+a run records when it starts (the file's sheet, header and mapping)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from .columns import ColumnMapping
+from .models import ImportChange, ImportJob, ImportRowError
+from .readers import SheetRows
+from .writer import BatchOutcome, Failure, InsertPayload
+
+
+class LeaseLost(Exception):
+    """The job was handed to another worker (this one stalled), or undone: stop without writing anything more."""
+
+
+@dataclass
+class Batch:
+    """A batch after cleaning and in-file dedupe, ready for the writer."""
+
+    rows_in_batch: int
+    last_row: int
+    clean_rows: list[Any]
+    failures: list[Failure]
+    mapping: ColumnMapping
+    now: dt.datetime | None = None  # the batch's created_at/updated_at, fixed when its insert payload was built
+    payload: InsertPayload | None = None
+    error_records: list[ImportRowError] = field(default_factory=list)  # for `failures`, built ahead
+
+
+# A failing row's cells are stored to show it and to build the error file. No field we import takes more than 254
+# characters, so a longer cell is either too long anyway or in a column we ignore: keeping its start is enough, and
+# keeps a page of failing rows small whatever the file held.
+STORED_CELL_MAX_CHARS = 1000
+
+
+def json_safe(value: Any) -> Any:
+    """A cell as stored with its row's errors. PostgreSQL's jsonb refuses NUL characters, so they become U+FFFD."""
+    if type(value) is str:
+        if len(value) > STORED_CELL_MAX_CHARS:
+            value = value[: STORED_CELL_MAX_CHARS - 1] + "…"
+        return value if "\x00" not in value else value.replace("\x00", "\ufffd")
+    if value is None or isinstance(value, (int, float, bool)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return json_safe(str(value))
+
+
+def record_start(job: ImportJob, table: SheetRows, mapping: ColumnMapping, total: int | None) -> None:
+    """What the run found out about the file: its sheet, format, header and mapping, and how many rows it has."""
+    job.sheet_name = table.sheet_name
+    job.file_format = table.file_format
+    job.header_row = mapping.header_row
+    job.column_mapping = mapping.as_json()
+    job.unknown_columns = mapping.unknown
+    job.total_rows = total
+    ImportJob.objects.filter(pk=job.pk).update(
+        sheet_name=job.sheet_name,
+        file_format=job.file_format,
+        header_row=job.header_row,
+        column_mapping=job.column_mapping,
+        unknown_columns=job.unknown_columns,
+        total_rows=total,
+    )
+
+
+def row_error_records(job_id: int, failures: list[Failure], mapping: ColumnMapping) -> list[ImportRowError]:
+    """The failures as stored: each error with the column it is in, as the file names it (the one place columns are
+    attached), and the row's cells, bounded."""
+    column_of = functools.lru_cache(maxsize=None)(mapping.column_of)
+    return [
+        ImportRowError(
+            job_id=job_id,
+            row_number=failure.row_number,
+            errors=[
+                {"column": column_of(error.field), "field": error.field, "code": error.code, "message": error.message}
+                for error in failure.errors
+            ],
+            # The readers refuse wider rows; the cut keeps what a job stores bounded whoever calls this.
+            values=[json_safe(value) for value in failure.values[: settings.IMPORT_MAX_COLUMNS]],
+        )
+        for failure in failures
+    ]
+
+
+def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.datetime, seconds: float) -> None:
+    """In the batch's transaction: its row errors, the undo records of what it changed, the job's counters,
+    checkpoint and heartbeat. Raises LeaseLost (rolling the batch back) when this run no longer holds the job."""
+    failures = batch.failures + outcome.failures
+    # The cleaning thread built the records of the failures it found; the writer adds those it found itself.
+    records = batch.error_records + row_error_records(job.pk, outcome.failures, batch.mapping)
+    records.sort(key=lambda record: record.row_number)
+    counts = {
+        "rows_read": job.rows_read + batch.rows_in_batch,
+        "created": job.created + len(outcome.created),
+        "updated": job.updated + len(outcome.updates),
+        "unchanged": job.unchanged + outcome.unchanged,
+        "failed": job.failed + len(failures),
+        "checkpoint_row": batch.last_row,
+        "seconds": seconds,
+    }
+    if connection.vendor == "postgresql" and not outcome.updates:
+        matched = _record_in_one_statement(job, records, counts, now)
+    else:
+        if records:
+            for record in records:
+                record.pk = None  # a batch retried after a deadlock: the ids of the rolled-back attempt are not ours
+            ImportRowError.objects.bulk_create(records, batch_size=1000)
+        if outcome.updates and not job.dry_run:
+            _record_changes(job, outcome, now)
+        lease = ImportJob.objects.filter(pk=job.pk)
+        if job.worker_token:  # the CLI runs a job without a worker lease
+            lease = lease.filter(worker_token=job.worker_token)
+        matched = lease.update(heartbeat_at=now, **counts)
+    if not matched:
+        raise LeaseLost()
+    for name, value in counts.items():
+        setattr(job, name, value)
+
+
+def _record_changes(job: ImportJob, outcome: BatchOutcome, now: dt.datetime) -> None:
+    """What an update changed, for undo (the only schema that updates rows is the customer schema)."""
+    changes = [
+        ImportChange(
+            job_id=job.pk,
+            customer_id=update.target_id,
+            row_number=update.row.row_number,
+            before=update.before,
+            after_updated_at=now,
+        )
+        for update in outcome.updates
+    ]
+    ImportChange.objects.bulk_create(changes, batch_size=1000)
+
+
+def _record_in_one_statement(
+    job: ImportJob, records: list[ImportRowError], counts: dict[str, Any], now: dt.datetime
+) -> int:
+    """PostgreSQL: the batch's row errors and the job's counts, checkpoint and heartbeat in one statement (a
+    data-modifying CTE): one round trip instead of two, and each round trip of the writer also waits for the GIL the
+    cleaning thread holds. Like the ORM path, the UPDATE matches only while this worker holds the job's lease."""
+    errors = json.dumps(
+        [{"row_number": r.row_number, "errors": r.errors, "values": r.values} for r in records], ensure_ascii=False
+    )
+    lease = " AND worker_token = %s" if job.worker_token else ""
+    assignments = ", ".join(f"{name} = %s" for name in ("heartbeat_at", *counts))
+    errors_table, jobs_table = ImportRowError._meta.db_table, ImportJob._meta.db_table
+    sql = (
+        f'WITH errors AS (INSERT INTO {errors_table} (job_id, row_number, errors, "values") '  # noqa: S608 - our names
+        'SELECT %s, r.row_number, r.errors, r."values" '
+        'FROM jsonb_to_recordset(%s::jsonb) AS r(row_number integer, errors jsonb, "values" jsonb)) '
+        f"UPDATE {jobs_table} SET {assignments} WHERE id = %s{lease}"
+    )
+    params = [job.pk, errors, now, *counts.values(), job.pk]
+    if job.worker_token:
+        params.append(job.worker_token)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
