@@ -1,0 +1,191 @@
+"""The goods-received sheet: the import engine's second schema.
+
+The cells are cleaned by `cleaning.clean_row` (dates, comma decimals, dimensions, the CBM cross-check, two marks in a
+cell); the writer matches a batch's marks to customers in one query (a mark nobody has is not an error: the receipt
+is stored `unidentified` and waits in the unknown-mark queue), refuses tracking numbers already received, and inserts
+the batch through the engine's TableInserter. Two lines with the same description on the same day are two receipts;
+only a tracking number deduplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema
+from primepre.imports.writer import BatchOutcome, Failure, InsertPayload, TableInserter
+
+from . import cleaning
+from .matching import existing_tracking_keys, match_marks
+from .models import GoodsReceipt, Method, ReceiptStatus
+from .warehouses import default_warehouse, warehouses
+
+INSERT_COLUMNS = (
+    "customer_id",
+    "shipping_mark",
+    "mark_key",
+    "warehouse",
+    "received_on",
+    "description",
+    "cartons",
+    "cbm",
+    "length_cm",
+    "width_cm",
+    "height_cm",
+    "weight_kg",
+    "tracking_number",
+    "tracking_key",
+    "method",
+    "status",
+    "notes",
+    "created_by_id",
+    "import_job_id",
+    "created_at",
+    "updated_at",
+)
+SMS_OPTION = "send_receipt_sms"
+
+
+@dataclass(slots=True)
+class CleanReceipt:
+    """A clean sheet line with where it came from (the engine reports and deduplicates by these)."""
+
+    row_number: int
+    values: tuple[Any, ...]
+    goods: cleaning.GoodsRow
+
+    @property
+    def tracking_key(self) -> str:
+        return self.goods.tracking_key
+
+
+class GoodsCleaner:
+    def __init__(self, fields: Mapping[str, int], context: ImportContext) -> None:
+        self.fields = [(name, index) for name, index in fields.items() if name not in cleaning.IGNORED_FIELDS]
+        self.method = context.options.get("default_method") or Method.SEA
+        self.warehouse = context.options.get("warehouse") or default_warehouse()
+        self.warehouses = warehouses()
+
+    def clean(self, row_number: int, values: tuple[Any, ...]) -> tuple[CleanReceipt | None, list[FieldError]]:
+        width = len(values)
+        cells = {name: values[index] if index < width else "" for name, index in self.fields}
+        row, problems = cleaning.clean_row(
+            cells, default_method=self.method, warehouse=self.warehouse, warehouses=self.warehouses
+        )
+        if row is None:
+            return None, [FieldError(problem.field, problem.code, problem.message) for problem in problems]
+        return CleanReceipt(row_number, values, row), []
+
+
+def _text(value: Any) -> Any:
+    """Decimals and dates as text: COPY and SQLite's json_each both take them so, exactly."""
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+class GoodsWriter:
+    """Create-only: every clean line is a new receipt, matched to its customer by mark (or left unidentified)."""
+
+    def __init__(self, context: ImportContext) -> None:
+        self.job_id = context.job_id
+        self.user_id = context.user_id
+        self.dry_run = context.dry_run
+        self.inserter = TableInserter(
+            GoodsReceipt._meta.db_table, INSERT_COLUMNS, key_column="tracking_key", batch_columns=4
+        )
+
+    def prepare(self, rows: list[CleanReceipt], now: dt.datetime) -> InsertPayload | None:
+        return None  # the customers a line goes to are only known inside the batch's transaction
+
+    def write(
+        self,
+        rows: Sequence[CleanReceipt],
+        now: dt.datetime,
+        payload: InsertPayload | None = None,
+        *,
+        optimistic: bool = True,
+    ) -> BatchOutcome:
+        outcome = BatchOutcome()
+        taken = existing_tracking_keys([row.tracking_key for row in rows if row.tracking_key])
+        fresh = []
+        for row in rows:
+            if row.tracking_key and row.tracking_key in taken:
+                message = f"Tracking number {row.goods.tracking_number} was already received."
+                outcome.failures.append(
+                    Failure(row.row_number, row.values, [FieldError("tracking_number", "exists", message)])
+                )
+            else:
+                fresh.append(row)
+        if self.dry_run or not fresh:
+            outcome.created = fresh
+            return outcome
+        owners = match_marks({row.goods.mark_key for row in fresh})
+        records = self._records(fresh, owners, connection.ops.adapt_datetimefield_value(now))
+        inserted = self.inserter.insert(records, self.inserter.data(records), optimistic=optimistic, job_id=self.job_id)
+        for row in fresh:
+            if not row.tracking_key or row.tracking_key in inserted:
+                outcome.created.append(row)
+            else:  # a concurrent import received it between our check and our insert
+                message = f"Tracking number {row.goods.tracking_number} was already received."
+                outcome.failures.append(
+                    Failure(row.row_number, row.values, [FieldError("tracking_number", "exists", message)])
+                )
+        return outcome
+
+    def _records(self, rows: list[CleanReceipt], owners: dict[str, int], stamp: Any) -> list[tuple[Any, ...]]:
+        records = []
+        for row in rows:
+            goods = row.goods
+            customer = owners.get(goods.mark_key)
+            length, width, height = goods.dimensions or (None, None, None)
+            status = ReceiptStatus.RECEIVED if customer else ReceiptStatus.UNIDENTIFIED
+            records.append((
+                customer, goods.shipping_mark, goods.mark_key, goods.warehouse, _text(goods.received_on),
+                goods.description, goods.cartons, _text(goods.cbm), _text(length), _text(width), _text(height),
+                _text(goods.weight_kg), goods.tracking_number, goods.tracking_key, goods.method, status, goods.notes,
+                self.user_id, self.job_id, stamp, stamp,
+            ))  # fmt: skip
+        return records
+
+
+class GoodsSchema(ImportSchema):
+    name = "goods"
+    label = "Goods received"
+    rows_noun = "goods lines"
+    fields = tuple(
+        FieldSpec(name, label, tuple(cleaning.HEADER_ALIASES.get(name, ())))
+        for name, label in cleaning.FIELD_LABELS.items()
+    )
+    legacy_layout = cleaning.LEGACY_LAYOUT
+    legacy_name = "the old A–H goods template"
+    dedupe_keys = (DedupeKey("tracking_key", "tracking_number", "tracking number"),)
+    import_permission = "goods.import_goods"
+
+    def required_missing(self, fields: Mapping[str, int], options: Mapping[str, Any]) -> list[str]:
+        return [name for name in cleaning.REQUIRED_FIELDS if name not in fields]
+
+    def looks_like_legacy(self, cells: tuple[Any, ...], region: str) -> bool:
+        """A first row whose A is a mark, B a date and E a carton count."""
+        if len(cells) < 5:
+            return False
+        try:
+            cleaning.parse_mark(cells[0])
+            cleaning.parse_date(cells[1])
+            cleaning.parse_cartons(cells[4])
+        except cleaning.CellError:
+            return False
+        return True
+
+    def cleaner(self, fields: Mapping[str, int], context: ImportContext) -> GoodsCleaner:
+        return GoodsCleaner(fields, context)
+
+    def writer(self, context: ImportContext) -> GoodsWriter:
+        return GoodsWriter(context)
+
+    def expected_headers(self) -> str:
+        return "Shipping Mark/Client, Date of Receipt, Description, CTNS, Specifications, CBM, Supplier&Tracking No"
