@@ -20,7 +20,7 @@ _DRAIN_CHUNK = 1 << 20
 @cache
 def _upload_paths() -> dict[str, bool]:
     """The two places a spreadsheet is uploaded, and whether the answer there is JSON."""
-    return {reverse("import-list"): True, reverse("web:import-upload"): False}
+    return {reverse("import-list"): True, reverse("imports:upload"): False}
 
 
 class UploadLimitMiddleware:

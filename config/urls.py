@@ -64,6 +64,10 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    # Each app serves its own pages; web/ is the shell (dashboard, sign-in).
+    path("customers/", include("primepre.customers.urls")),
+    path("imports/", include("primepre.imports.urls")),
+    path("sms/", include("primepre.sms.urls")),
     path("goods/", include("primepre.goods.urls")),
     path("", include("primepre.web.urls")),
 ]

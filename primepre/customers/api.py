@@ -10,21 +10,17 @@ import copy
 import math
 from typing import Any
 
-import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, throttling, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from primepre.common.filters import IdFilter
 from primepre.common.permissions import Pagination
 
-from .models import Customer, CustomerType
-from .regions import Region
-from .search import SEARCH_MAX_LENGTH, check_search_words, search_customers
+from .filters import CustomerFilter
+from .models import Customer
 
 # "View" is looking customers up, a page at a time; copying the directory out is what `export_customers` is for.
 # Without it a client gets pages of at most VIEWER_PAGE_SIZE and CUSTOMER_LIST_RATE_FOR_VIEWERS reads.
@@ -92,30 +88,6 @@ class CustomerSerializer(serializers.ModelSerializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
         return {name: getattr(candidate, name) for name in _WRITABLE if name in attrs or self.instance is None}
-
-
-class CustomerFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(
-        method="filter_search",
-        label="Phone (any format), mark, name or email",
-        max_length=SEARCH_MAX_LENGTH,
-        validators=[check_search_words],
-    )
-    # distinct=False: the filter is on the customer row itself, so there is nothing to de-duplicate, and django-filter's
-    # default DISTINCT turned the page count into a sort of every matching row (81 ms at 100k customers on
-    # PostgreSQL, not 13: bench/db_costs.py).
-    region = django_filters.MultipleChoiceFilter(choices=Region.choices, distinct=False)
-    customer_type = django_filters.ChoiceFilter(choices=CustomerType.choices)
-    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
-    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
-    import_job = IdFilter(field_name="import_job_id", label="Created by this import job")
-
-    class Meta:
-        model = Customer
-        fields = ["search", "region", "customer_type", "created_after", "created_before", "import_job"]
-
-    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return search_customers(queryset, value)
 
 
 class CustomerPagination(Pagination):

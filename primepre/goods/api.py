@@ -14,13 +14,13 @@ import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from primepre.common.filters import IdFilter
-from primepre.common.permissions import HasModelPermission
+from primepre.common.permissions import HasModelPermission, requires
 from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
 from primepre.customers.search import SEARCH_MAX_LENGTH, check_search_words, search_condition
@@ -230,16 +230,6 @@ class ResolutionSerializer(serializers.Serializer):
     messages_queued = serializers.IntegerField(help_text="Receipt SMS queued (imports that asked for them).")
 
 
-class QueuePermission(permissions.BasePermission):
-    """The queue is read with `goods.view_goodsreceipt`; resolving needs `goods.resolve_marks`."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
-        needed = "goods.resolve_marks" if view.action == "resolve" else "goods.view_goodsreceipt"
-        return request.user.has_perm(needed)
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Unknown marks: unidentified receipts grouped by mark key, with suggested customers",
@@ -250,7 +240,8 @@ class QueuePermission(permissions.BasePermission):
     ),
 )
 class UnknownMarkViewSet(viewsets.GenericViewSet):
-    permission_classes = [QueuePermission]
+    # The queue is read with `goods.view_goodsreceipt`; resolving needs `goods.resolve_marks`.
+    permission_classes = [requires("goods.view_goodsreceipt", resolve="goods.resolve_marks")]
     serializer_class = UnknownMarkSerializer
     lookup_field = "mark_key"
     lookup_value_regex = r"[^/]+"

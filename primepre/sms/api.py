@@ -7,29 +7,23 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db.models import Count
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from primepre.common.api import error_body
 from primepre.common.filters import MAX_ID, IdFilter
-from primepre.customers.api import CustomerFilter
+from primepre.common.permissions import requires
+from primepre.customers.filters import CustomerFilter
 from primepre.customers.models import Customer
 
 from .backends import get_backend
-from .models import SmsMessage, SmsStatus
+from .models import SmsMessage
 from .segments import count_segments
-from .services import render_welcome, retry_message, send_text
-
-
-class CanSendSms(permissions.BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
-        return request.user.has_perm("customers.send_sms")
+from .selectors import sms_overview
+from .services import retry_message, send_text
 
 
 class SmsMessageSerializer(serializers.ModelSerializer):
@@ -91,20 +85,16 @@ class SmsFilter(django_filters.FilterSet):
 
 
 def _status_payload() -> dict[str, Any]:
-    backend = get_backend()
-    counts = dict(SmsMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
-    failures = SmsMessage.objects.filter(status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]).order_by("-updated_at")
-    example = Customer(first_name="Kofi", last_name="Mensah", shipping_mark="PM4 KOFI")
-    welcome = render_welcome(example)
-    segments = count_segments(welcome)
+    overview = sms_overview()
+    segments = overview.welcome_segments
     return {
-        "enabled": backend.enabled,
-        "backend": backend.name,
-        "reason": backend.reason,
-        "rate_per_second": settings.SMS_RATE_PER_SECOND,
-        "counts": {choice: counts.get(choice, 0) for choice in SmsStatus.values},
-        "recent_failures": SmsMessageSerializer(failures[:10], many=True).data,
-        "welcome_example": {"text": welcome, "encoding": segments.encoding, "segments": segments.count},
+        "enabled": overview.backend.enabled,
+        "backend": overview.backend.name,
+        "reason": overview.backend.reason,
+        "rate_per_second": overview.rate_per_second,
+        "counts": overview.counts,
+        "recent_failures": SmsMessageSerializer(overview.failures[:10], many=True).data,
+        "welcome_example": {"text": overview.welcome, "encoding": segments.encoding, "segments": segments.count},
     }
 
 
@@ -112,7 +102,7 @@ def _status_payload() -> dict[str, Any]:
 class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The SMS outbox."""
 
-    permission_classes = [CanSendSms]
+    permission_classes = [requires("customers.send_sms")]
     serializer_class = SmsMessageSerializer
     queryset = SmsMessage.objects.all()
     filterset_class = SmsFilter

@@ -1,19 +1,96 @@
-"""Twilio's delivery receipts. The signature is checked with the twilio library's validator over the exact URL
-Twilio called; anything unsigned or signed with another token is refused with 403."""
+"""SMS's web endpoints: the staff pages (the overview with its retry button, and sending to the customers of a list
+filter once their count is confirmed) and Twilio's delivery receipts.
+
+Twilio's callback checks the signature with the twilio library's validator over the exact URL Twilio called;
+anything unsigned or signed with another token is refused with 403."""
 
 from __future__ import annotations
 
 import logging
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from .services import record_delivery_status
+from primepre.customers.filters import page_filter
+from primepre.customers.models import Customer
+
+from .api import body_too_long
+from .backends import get_backend
+from .models import SmsStatus
+from .segments import count_segments
+from .selectors import sms_overview
+from .services import record_delivery_status, retry_message, send_text
 
 logger = logging.getLogger("primepre.sms")
+FAILURES_SHOWN = 20
+
+
+@login_required
+@permission_required("customers.send_sms", raise_exception=True)
+def sms_page(request: HttpRequest) -> HttpResponse:
+    """SMS at a glance: on or off (and why), counts, recent failures with a retry, the welcome text and its cost."""
+    if request.method == "POST" and request.POST.get("retry", "").isdigit():
+        if retry_message(int(request.POST["retry"])):
+            messages.success(request, "The message is queued again.")
+        return redirect("sms:overview")
+    overview = sms_overview()
+    return render(
+        request,
+        "sms/overview.html",
+        {
+            "backend": overview.backend,
+            "counts": [(label, overview.counts[value]) for value, label in SmsStatus.choices],
+            "failures": overview.failures[:FAILURES_SHOWN],
+            "welcome": overview.welcome,
+            "welcome_segments": overview.welcome_segments,
+            "rate": overview.rate_per_second,
+        },
+    )
+
+
+@login_required
+@permission_required("customers.send_sms", raise_exception=True)
+def sms_send(request: HttpRequest) -> HttpResponse:
+    """A text to the customers of the current list filter (or one customer): see the count, then confirm it."""
+    filterset, _ = page_filter(request)
+    recipients = filterset.qs if filterset.is_valid() else Customer.objects.none()
+    count = recipients.count()
+    body = request.POST.get("body", "").strip()
+    segments = count_segments(body) if body else None
+    error = body_too_long(body)  # the API's limit: nothing is queued, the page says why
+    if (
+        request.method == "POST"
+        and body
+        and not error
+        and request.POST.get("confirm_recipients") == str(count)
+        and count
+    ):
+        if not get_backend().enabled:
+            messages.error(request, f"SMS is off: {get_backend().reason}.")
+        else:
+            queued = send_text(recipients, body, sender_id=request.user.pk)
+            messages.success(request, f"{queued} message(s) queued; they go out at {settings.SMS_RATE_PER_SECOND:g}/s.")
+            return redirect("sms:overview")
+    return render(
+        request,
+        "sms/send.html",
+        {
+            "count": count,
+            "body": body,
+            "segments": segments,
+            "query": request.GET.urlencode(),
+            "enabled": get_backend().enabled,
+            "error": error,
+            "filter_errors": filterset.errors,
+            "max_length": settings.SMS_MAX_LENGTH,
+        },
+    )
 
 
 @csrf_exempt

@@ -3,8 +3,6 @@ after its recipient count is confirmed, retrying a failure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.test import Client
 
@@ -14,13 +12,6 @@ from primepre.sms.models import SmsMessage
 from ..customers.factories import make_customer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_backend() -> Iterator[None]:
-    reset_backend()
-    yield
-    reset_backend()
 
 
 @pytest.fixture

@@ -12,14 +12,9 @@ from django.test import Client
 from primepre.customers.models import Customer
 from primepre.imports.models import ImportJob
 
-from ..imports.helpers import FILES
+from .helpers import FILES
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

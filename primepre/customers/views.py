@@ -1,0 +1,86 @@
+"""The customer directory's staff pages: the list (search, filters, sort, pages), detail and edit, and the export of
+the current filter. The rules are the directory's own: CustomerForm validates through the model, the list filters
+with the API's CustomerFilter."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from .export import iter_csv, write_xlsx
+from .filters import PAGE_SORTS, page_filter
+from .forms import CustomerForm
+from .models import Customer, CustomerType
+from .regions import Region
+
+logger = logging.getLogger("primepre.customers")
+PAGE_SIZE = 50
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    filterset, sort = page_filter(request)
+    queryset = filterset.qs if filterset.is_valid() else Customer.objects.none()
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "customers/customer_list.html",
+        {
+            "page": page,
+            "filters": filterset,
+            "errors": filterset.errors,
+            "sort": sort,
+            "sorts": list(PAGE_SORTS),
+            "regions": Region.choices,
+            "types": CustomerType.choices,
+            "selected_regions": request.GET.getlist("region"),
+            "query": query.urlencode(),  # the exports and "Send SMS to this list" take the same filter
+            "can_export": request.user.has_perm("customers.export_customers"),
+        },
+    )
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    can_change = request.user.has_perm("customers.change_customer")
+    if request.method == "POST":
+        if not can_change:
+            return HttpResponse("You may not change customers.", status=403)
+        form = CustomerForm(request.POST, instance=customer)
+        if form.is_valid():
+            form.save()
+            messages.success(request, f"Saved {customer.shipping_mark}.")
+            return redirect("customers:detail", pk=customer.pk)
+    else:
+        form = CustomerForm(instance=customer)
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(
+        request, "customers/customer_detail.html", {"customer": customer, "form": form, "can_change": can_change}
+    )
+
+
+@login_required
+@permission_required("customers.export_customers", raise_exception=True)
+def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
+    filterset, _ = page_filter(request)
+    queryset = filterset.qs if filterset.is_valid() else Customer.objects.none()
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    logger.info("[CUSTOMER-EXPORT] user=%s format=%s filters=%s", request.user.pk, file_format, request.GET.urlencode())
+    if file_format == "csv":
+        response = StreamingHttpResponse(iter_csv(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
+        return response
+    return FileResponse(write_xlsx(queryset), as_attachment=True, filename=f"customers-{stamp}.xlsx")

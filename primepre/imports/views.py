@@ -1,0 +1,175 @@
+"""The import wizard's staff pages: history, upload (step 1), and one page per job for the preview, the progress and
+the result (steps 2–4). Every button is a transition of `imports.jobs`, which also says who may take it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from primepre.sms.services import sms_enabled
+
+from . import jobs
+from .errors import ImportFileError, human_size, too_large_message
+from .models import ImportJob, ImportMode, ImportRowError, ImportStatus
+from .schema import get_schema
+from .services import create_job, store_file
+from .tasks import queue_job
+
+HISTORY_PAGE_SIZE = 25
+FAILING_PAGE_SIZE = 25
+
+
+@login_required
+@permission_required("customers.import_customers", raise_exception=True)
+def import_history(request: HttpRequest) -> HttpResponse:
+    history = ImportJob.objects.select_related("created_by")
+    status = request.GET.get("status", "")
+    if status in ImportStatus.values:
+        history = history.filter(status=status)
+    if request.GET.get("mine"):
+        history = history.filter(created_by=request.user)
+    page = Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "imports/history.html", {"page": page, "statuses": ImportStatus.choices, "status": status})
+
+
+@login_required
+@permission_required("customers.import_customers", raise_exception=True)
+def import_upload(request: HttpRequest) -> HttpResponse:
+    """Step 1: the file and the options. The job starts as a preview (dry run): nothing is written yet."""
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        options: dict[str, object] = {}
+        if request.POST.get("sheet"):
+            options["sheet"] = request.POST["sheet"].strip()
+        if request.POST.get("generate_marks"):
+            options["missing_mark"] = "generate"
+        if request.POST.get("send_welcome_sms"):
+            options["send_welcome_sms"] = True
+        mode = request.POST.get("mode") if request.POST.get("mode") in ImportMode.values else ImportMode.CREATE
+        try:
+            jobs.authorize_submit(request.user, mode, options)
+        except jobs.JobRefused as exc:
+            return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8")
+        if upload is None:
+            error = "Choose a file to upload."
+        elif upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:  # the middleware refuses most; a lying length ends here
+            error = too_large_message()
+        else:
+            try:
+                stored = store_file(upload)
+            except ImportFileError as exc:
+                error = exc.message
+            else:
+                job = create_job(
+                    stored,
+                    file_name=upload.name or "upload",
+                    user=request.user,
+                    mode=mode,
+                    dry_run=True,
+                    options=options,
+                )
+                queue_job(job)
+                return redirect("imports:detail", pk=job.pk)
+    return render(
+        request,
+        "imports/upload.html",
+        {
+            "error": error,
+            "max_size": human_size(settings.IMPORT_MAX_UPLOAD_BYTES),
+            "max_rows": settings.IMPORT_MAX_ROWS,
+            "sms_enabled": sms_enabled(),
+            "may_upsert": request.user.has_perm("customers.change_customer"),
+            "may_send_sms": request.user.has_perm("customers.send_sms"),
+        },
+    )
+
+
+@login_required
+@permission_required("customers.import_customers", raise_exception=True)
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Steps 2–4 on one page: preview (mapping, counts, failing rows), progress, result (chart, errors, undo)."""
+    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+    if request.method == "POST":
+        return _import_action(request, job)
+    failing = Paginator(job.row_errors.order_by("row_number"), FAILING_PAGE_SIZE).get_page(request.GET.get("page"))
+    headers = (job.column_mapping or {}).get("headers") or []
+    mapped = {info["header"]: name for name, info in ((job.column_mapping or {}).get("fields") or {}).items()}
+    counts = job.counts
+    total = max(counts["read"], 1)
+    chart = [
+        (name, counts[name], round(100 * counts[name] / total))
+        for name in ("created", "updated", "unchanged", "failed")
+    ]
+    return render(
+        request,
+        "imports/detail.html",
+        {
+            "job": job,
+            "failing": failing,
+            "rows": _failing_rows(failing, headers),
+            "headers": headers,
+            "mapped": mapped,
+            "fields": get_schema(job.schema).labels,
+            "chart": chart,
+            "live": job.is_live,
+            "may_manage": jobs.may_manage(request.user, job),
+            "can_undo": job.can_undo and jobs.may_undo(request.user, job),
+        },
+    )
+
+
+def _failing_rows(failing: Iterable[ImportRowError], headers: list[str]) -> list[dict[str, Any]]:
+    """Each failing row as the file had it, every cell beside its header and, for a failing cell, the reason."""
+    rows = []
+    for item in failing:
+        bad = {error["column"]: error["message"] for error in item.errors}
+        cells = [
+            (_cell_text(value), headers[index] if index < len(headers) else "")
+            for index, value in enumerate(item.values)
+        ]
+        rows.append({"row": item.row_number, "cells": [(v, h, bad.get(h)) for v, h in cells], "errors": item.errors})
+    return rows
+
+
+def _cell_text(value: object) -> object:
+    """A numeric cell as Excel shows it: 241234567, not 241234567.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
+    """The wizard's buttons: each is one transition of `imports.jobs`, which also says who may take it."""
+    action = request.POST.get("action")
+    try:
+        if action == "confirm":
+            jobs.confirm(job, request.user)
+            messages.success(request, "Import started. You can leave this page; it goes on.")
+        elif action == "remap":
+            jobs.remap(job, request.user, _chosen_columns(request, job))
+            messages.success(request, "Columns changed; the preview is running again.")
+        elif action == "cancel":
+            jobs.cancel(job, request.user)
+        elif action == "undo":
+            result = jobs.undo(job, request.user)
+            messages.success(
+                request,
+                f"Undone: {result.deleted} customers removed, {result.restored} restored, "
+                f"{len(result.kept)} left as they were (edited since the import).",
+            )
+    except jobs.JobRefused as exc:
+        if exc.http_status == 403:
+            return HttpResponse(exc.message, status=403, content_type="text/plain; charset=utf-8")
+        messages.error(request, exc.message)
+    return redirect("imports:detail", pk=job.pk)
+
+
+def _chosen_columns(request: HttpRequest, job: ImportJob) -> dict[str, str]:
+    labels = get_schema(job.schema).labels
+    return {name: request.POST.get(f"field_{name}") for name in labels if request.POST.get(f"field_{name}")}
