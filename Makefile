@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev lock reset-password clean bench bench-prod
+.PHONY: run test test-fast lint install install-dev lock reset-password clean bench bench-prod
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "PrimePre needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -60,6 +60,11 @@ test: lint /usr/bin/chromium
 	else \
 		echo "--- TEST_DATABASE_URL is not set: PostgreSQL leg skipped (set it to postgres://postgres@127.0.0.1:5432/primepre)"; \
 	fi
+
+## test-fast: ruff, then the suite on SQLite without the `slow` tests (servers, browsers, worker processes, 100k+ rows;
+## listed in tests/slow.py): the loop while working. `make test` still runs everything, on both databases.
+test-fast: lint
+	DATABASE_URL= $(BIN)/pytest -m "not slow"
 
 ## bench: generate 7k/100k/1M customer files, import them on SQLite and PostgreSQL, compare with django-import-export
 ## (about 10 minutes; `BENCH_ARGS="--sizes 7000,100000"` for a quick run). Figures, never assertions.

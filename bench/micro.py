@@ -7,8 +7,8 @@ On the `make bench` CSV file (made by generate.py if missing), prints microsecon
 - validity of an already-split national number: our precompiled plan vs `phonenumbers.is_valid_number`;
 - email: `email_is_valid` (Django's patterns compiled once) vs Django's `validate_email`;
 - one whole row through `RowCleaner.clean`.
-Each figure is the best of `--repeat` runs. Tests (tests/customers/test_phones.py, tests/imports/test_schema.py) check
-that the fast versions give the libraries' answers; this only measures.
+Each figure is the best of `--repeat` runs. Tests (tests/customers/test_phone_fast.py,
+tests/imports/test_schema.py) check that the fast versions give the libraries' answers; this only measures.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from django.core.exceptions import ValidationError  # noqa: E402
 from django.core.validators import validate_email  # noqa: E402
 from run import ensure_file  # noqa: E402
 
-from primepre.customers.phones import _is_valid_national, normalise_phone, normalise_phone_slow  # noqa: E402
+from primepre.customers.phone_fast import is_valid_national  # noqa: E402
+from primepre.customers.phones import normalise_phone, normalise_phone_slow  # noqa: E402
 from primepre.imports.columns import detect_columns  # noqa: E402
 from primepre.imports.readers import open_rows  # noqa: E402
 from primepre.imports.schema import RowCleaner, email_is_valid  # noqa: E402
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     cases: list[tuple[str, Callable[[Any], Any], Sequence[Any]]] = [
         ("phone, normalise_phone (ours)", lambda v: normalise_phone(v, "GH"), phones),
         ("phone, phonenumbers full parse", lambda v: normalise_phone_slow(v, "GH"), phones),
-        ("validity, precompiled plan (ours)", lambda n: _is_valid_national(n, "233", "GH"), nationals),
+        ("validity, precompiled plan (ours)", lambda n: is_valid_national(n, "233", "GH"), nationals),
         ("validity, phonenumbers.is_valid_number", phonenumbers.is_valid_number, numbers),
         ("email, email_is_valid (ours)", email_is_valid, emails),
         ("email, Django validate_email", django_email, emails),

@@ -20,10 +20,10 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-# Measured with `make bench-prod` in one-service mode: a web worker (4 threads) peaks near 80 MB; the import worker
-# near 155 MB on a 100,000-row file; honcho and its helpers about 50 MB; the gunicorn master about 20 MB without
-# preloading (64 MB with). Workers are added only while the whole stack stays within three quarters of the budget:
-# 1 worker at 512 MB, 4 (the most) at 1 GB.
+# The defaults are the peaks `make bench-prod` measures in one-service mode (figures in bench/README.md): a web
+# worker (4 threads) is WEB_WORKER_MB; the import worker on a 100,000-row file, honcho and its helpers and the
+# gunicorn master (not preloading, which costs more) together are RESERVED_MB. Workers are added only while the whole
+# stack stays within three quarters of the budget: 1 worker at 512 MB, 4 (the most) at 1 GB.
 MEMORY_BUDGET_MB = _int("WEB_MEMORY_BUDGET_MB", 512)
 WEB_WORKER_MB = _int("WEB_WORKER_MB", 80)
 RESERVED_MB = _int("WEB_RESERVED_MB", 230)  # import worker + honcho + master, when they share the box

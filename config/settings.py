@@ -215,9 +215,9 @@ FILE_UPLOAD_HANDLERS = [
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 2000)
 # Above this uncompressed sheet size an .xlsx is read by the streaming reader (flat memory) instead of calamine
-# (fast, but holds the whole sheet: about 0.65 KB per row).
+# (fast, but holds the whole sheet in memory).
 # On a small box (WEB_MEMORY_BUDGET_MB ≤ 512, the one-service deploy) the streaming reader takes over sooner: a
-# 100,000-row sheet then costs ~40 MB less and ~1 s more.
+# 100,000-row sheet then needs less memory and a little more time (figures in bench/README.md).
 MEMORY_BUDGET_MB = env_int("WEB_MEMORY_BUDGET_MB", 0)
 IMPORT_STREAMING_THRESHOLD_BYTES = env_int(
     "IMPORT_STREAMING_THRESHOLD_BYTES", (16 if 0 < MEMORY_BUDGET_MB <= 512 else 48) * 1024 * 1024
@@ -242,9 +242,9 @@ IMPORT_SSE_HEARTBEAT_SECONDS = float(env_str("IMPORT_SSE_HEARTBEAT_SECONDS", "10
 # header, row error and preview page is bounded by it.
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
 # Memory one import may add to its process: RSS growth is checked after every batch and the import fails with
-# `memory_limit` past it. Sized for the 512 MB one-service plan: honcho, gunicorn and the web worker hold ~160 MB and
-# an idle import worker ~70 MB. The worker (and the CLI) also set RLIMIT_DATA to what they hold plus a quarter above
-# this, which turns one huge allocation into a MemoryError (or ends that process alone).
+# `memory_limit` past it. Sized for the 512 MB one-service plan, after what honcho, gunicorn, the web worker and an
+# idle import worker hold (figures in bench/README.md). The worker (and the CLI) also set RLIMIT_DATA to what they
+# hold plus a quarter above this, which turns one huge allocation into a MemoryError (or ends that process alone).
 IMPORT_MAX_RSS_MB = env_int("IMPORT_MAX_RSS_MB", 250)
 # Runs of one job: a job whose worker dies this many times (killed, out of memory) ends `failed` (`worker_crashed`).
 IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 3)

@@ -3,7 +3,6 @@ old export stopped silently at 5,000) and memory that does not grow with the num
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
@@ -12,6 +11,7 @@ import xlsxwriter
 from django.db.models import QuerySet
 
 from primepre.common.csvsafe import guard
+from primepre.common.csvstream import csv_lines
 
 HEADERS = [
     "Shipping Mark",
@@ -35,17 +35,9 @@ def export_rows(queryset: QuerySet) -> Iterator[list[Any]]:
         yield [*("" if value is None else value for value in fields), created_at.strftime("%Y-%m-%d %H:%M")]
 
 
-class _Echo:
-    def write(self, text: str) -> str:
-        return text
-
-
 def iter_csv(queryset: QuerySet) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # Excel reads UTF-8 CSV correctly only with a BOM
-    for row in export_rows(queryset):
-        # Phones start with "+" and names are typed by anyone: every cell goes through the formula guard.
-        yield writer.writerow([guard(value) for value in row])
+    # Phones start with "+" and names are typed by anyone: every cell goes through the formula guard.
+    return csv_lines([guard(value) for value in row] for row in export_rows(queryset))
 
 
 def write_xlsx(queryset: QuerySet) -> IO[bytes]:

@@ -78,9 +78,9 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # What the search box matches, computed by the database on every write (so bulk COPY, the ORM and raw SQL all
-    # keep it right). One lower-case column makes a search one LIKE per row instead of five UPPER() LIKEs: at 100,000
-    # customers 20 ms instead of 35 on PostgreSQL, 13 instead of 55 on SQLite (bench/db_costs.py). No trigram index on
-    # it (yet): it would nearly triple the database's work per inserted row (README, "Search reads one column").
+    # keep it right). One lower-case column makes a search one LIKE per row instead of five UPPER() LIKEs, faster on
+    # both databases (bench/db_costs.py; figures in bench/README.md). No trigram index on it (yet): it would multiply
+    # the database's work per inserted row (README, "Search reads one column").
     search_text = models.GeneratedField(
         expression=Lower(
             Concat(
@@ -139,8 +139,8 @@ class Customer(models.Model):
         ]
         indexes = [
             # Sorting by name: last_name alone (PostgreSQL finishes the order with an incremental sort, SQLite with a
-            # small temp b-tree per name). The two-column index cost a bulk insert 18% more on SQLite, 7% on
-            # PostgreSQL (bench/db_costs.py) for the same plans.
+            # small temp b-tree per name). The two-column index made bulk inserts slower on both databases for the
+            # same plans (bench/db_costs.py; figures in bench/README.md).
             models.Index(fields=["last_name"], name="customer_last_name_idx"),
         ]
 

@@ -6,8 +6,6 @@ error is JSON with a stable `code`, and passes through the CORS middleware like 
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import json
 import tempfile
 import time
@@ -15,34 +13,39 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import ijson
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, permissions, renderers, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from primepre.common.api import error_body
+from primepre.common.csvstream import csv_lines
 from primepre.common.filters import id_param
+from primepre.common.permissions import requires
 
 from . import jobs
 from .errors import ImportFileError, too_large_body
 from .jobs import JobRefused, authorize_submit
-from .models import ImportJob, ImportMode, ImportRowError, ImportStatus
+from .models import FINISHED_STATUSES, ImportJob, ImportRowError, ImportStatus
+from .options import (
+    ImportOptionsSerializer,
+    ImportUploadSerializer,
+    Submission,
+    json_body_options,
+    parse_options,
+)
 from .report import iter_csv_report_rows, write_xlsx_report
-from .services import create_job, store_file
-from .tasks import queue_job
+from .services import store_file
 from .template import template_workbook
 
 CHUNK = 1 << 16
-# Where a job's event stream ends (a previewed job goes on only when confirmed, with a new stream).
-STREAM_ENDS = {ImportStatus.PREVIEWED, ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED}
-STREAM_ENDS |= {ImportStatus.UNDONE}
 
 
 class EventStreamRenderer(renderers.BaseRenderer):
@@ -54,15 +57,6 @@ class EventStreamRenderer(renderers.BaseRenderer):
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         return b"" if data is None else json.dumps(data, default=str).encode()
-
-
-class CanImport(permissions.BasePermission):
-    """Every import endpoint, reads included, needs `customers.import_customers`."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
-        return request.user.has_perm("customers.import_customers")
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -111,11 +105,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return job.counts
 
     def get_percent(self, job: ImportJob) -> float | None:
-        if job.status in {ImportStatus.SUCCEEDED, ImportStatus.PREVIEWED, ImportStatus.UNDONE}:
-            return 100.0
-        if not job.total_rows:
-            return 0.0 if job.status == ImportStatus.QUEUED else None
-        return round(min(100.0, 100.0 * job.rows_read / job.total_rows), 1)
+        return job.percent
 
     def get_rows_per_second(self, job: ImportJob) -> float:
         return round(job.rows_per_second, 1)
@@ -144,25 +134,6 @@ class RowErrorSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportRowError
         fields = ["row_number", "errors", "values"]
-
-
-def _bool(value: Any) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _submission(options: dict[str, Any]) -> dict[str, Any]:
-    """The job's mode, preview flag and options from the request's fields (validated; unknown fields ignored)."""
-    mode = options.get("mode") or ImportMode.CREATE
-    if mode not in ImportMode.values:
-        raise exceptions.ValidationError({"mode": [f"Choose one of {', '.join(ImportMode.values)}."]})
-    job_options: dict[str, Any] = {}
-    if options.get("sheet"):
-        job_options["sheet"] = str(options["sheet"])
-    if options.get("missing_mark") in {"error", "generate"}:
-        job_options["missing_mark"] = options["missing_mark"]
-    if _bool(options.get("send_welcome_sms", False)):
-        job_options["send_welcome_sms"] = True
-    return {"mode": mode, "dry_run": _bool(options.get("preview", False)), "options": job_options}
 
 
 def _refused(exc: JobRefused) -> Response:
@@ -203,42 +174,31 @@ def _stream_to_temp(source: Any) -> Path:
     return Path(temp.name)
 
 
-def _json_options(path: Path) -> dict[str, Any]:
-    """Top-level scalar options next to `customers` in a JSON body (`{"mode": "upsert", "customers": [...]}`).
-
-    One linear pass that also refuses (400 `invalid_json`) a body that is not JSON or nests deeper than an import's
-    rows need, before anything is stored or queued."""
-    from primepre.common.parsers import JsonTooDeep, iter_json_events, json_error_text
-
-    from .readers import JSON_MAX_DEPTH
-
-    options: dict[str, Any] = {}
-    key = None
-    with open(path, "rb") as handle:
+def _read_upload(django_request: Any, content_type: str) -> tuple[Path, str, Submission]:
+    """The request's file, streamed to a temporary file (bounded; the caller deletes it), its name and its validated
+    options (a 400 `validation_error` naming the fields otherwise)."""
+    if content_type.startswith("multipart/form-data"):
+        upload = django_request.FILES.get("file")
+        if upload is None:
+            raise ImportFileError("no_file", "Send the spreadsheet as a multipart field named `file`.")
+        submission = parse_options({**django_request.POST.dict(), "file": upload}, ImportUploadSerializer)
+        return _stream_to_temp(upload), upload.name or "upload", submission
+    if content_type in {"application/json", ""} or content_type.endswith("+json"):
+        temp = _stream_to_temp(django_request)
         try:
-            for depth, event, value in iter_json_events(handle, JSON_MAX_DEPTH):
-                if depth != 1:
-                    continue
-                if event == "map_key":
-                    key = value
-                elif key in {"mode", "preview", "send_welcome_sms", "sheet", "missing_mark"} and event in {
-                    "string",
-                    "boolean",
-                    "number",
-                }:
-                    options[key] = value
-        except JsonTooDeep as exc:
-            raise ImportFileError("invalid_json", f"The JSON body is refused: {exc}.", limit_depth=exc.limit) from None
-        except ijson.JSONError as exc:
-            raise ImportFileError("invalid_json", f"The JSON body is not valid: {json_error_text(exc)}.") from None
-    return options
+            options = {**django_request.GET.dict(), **json_body_options(temp)}
+            return temp, "customers.json", parse_options(options, ImportOptionsSerializer)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    raise ImportFileError("unsupported_media_type", "Send multipart/form-data with a `file`, or application/json rows.")
 
 
 @extend_schema(tags=["imports"])
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bulk imports of customers: upload, preview, confirm, follow, cancel, undo, download the errors."""
 
-    permission_classes = [CanImport]
+    permission_classes = [requires("customers.import_customers")]  # every endpoint, reads included
     serializer_class = ImportJobSerializer
     queryset = ImportJob.objects.select_related("created_by")
     filterset_fields = {"status": ["exact"], "mode": ["exact"], "created_by__username": ["exact"]}
@@ -259,20 +219,14 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(
         summary='Upload a file (multipart `file`) or JSON rows (`{"customers": [...]}`) and queue the import',
         request={
-            "multipart/form-data": inline_serializer(
-                "ImportUpload",
-                {
-                    "file": serializers.FileField(),
-                    "mode": serializers.ChoiceField(choices=ImportMode.choices, required=False),
-                    "preview": serializers.BooleanField(required=False),
-                    "send_welcome_sms": serializers.BooleanField(required=False),
-                    "sheet": serializers.CharField(required=False),
-                    "missing_mark": serializers.ChoiceField(choices=["error", "generate"], required=False),
-                },
-            ),
-            "application/json": OpenApiTypes.OBJECT,
+            "multipart/form-data": ImportUploadSerializer,
+            "application/json": OpenApiTypes.OBJECT,  # the options above, and `customers`: the rows
         },
-        responses={202: ImportJobSerializer, 400: OpenApiResponse(description="invalid file"), 413: None},
+        responses={
+            202: ImportJobSerializer,
+            400: OpenApiResponse(description="invalid file or options (`validation_error` names the fields)"),
+            413: None,
+        },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         django_request = request._request
@@ -285,24 +239,10 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return _too_large()
         temp: Path | None = None
         try:
-            if content_type.startswith("multipart/form-data"):
-                upload = django_request.FILES.get("file")
-                if upload is None:
-                    raise ImportFileError("no_file", "Send the spreadsheet as a multipart field named `file`.")
-                file_name = upload.name or "upload"
-                options = django_request.POST.dict()
-                temp = _stream_to_temp(upload)
-            elif content_type in {"application/json", ""} or content_type.endswith("+json"):
-                temp = _stream_to_temp(django_request)
-                file_name = "customers.json"
-                options = {**django_request.GET.dict(), **_json_options(temp)}
-            else:
-                raise ImportFileError(
-                    "unsupported_media_type", "Send multipart/form-data with a `file`, or application/json rows."
-                )
-            submission = _submission(options)
+            temp, file_name, submission = _read_upload(django_request, content_type)
             authorize_submit(request.user, submission["mode"], submission["options"])
             stored = store_file(temp)
+            job = jobs.submit(stored, file_name=Path(file_name).name, user=request.user, **submission)
         except UploadTooLarge:
             return _too_large()
         except ImportFileError as exc:
@@ -313,8 +253,6 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         finally:
             if temp is not None:
                 temp.unlink(missing_ok=True)
-        job = create_job(stored, file_name=Path(file_name).name, user=request.user, **submission)
-        queue_job(job)
         data = self.get_serializer(job).data
         earlier = ImportJob.objects.filter(sha256=stored.sha256).exclude(pk=job.pk).order_by("-created_at").first()
         if earlier is not None:
@@ -369,13 +307,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def errors_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         job = self.get_object()
 
-        def lines() -> Iterator[str]:
-            yield "\ufeff"  # Excel reads UTF-8 CSV correctly only with a BOM
-            writer = csv.writer(_Echo())
-            for row in iter_csv_report_rows(job):
-                yield writer.writerow(row)
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(csv_lines(iter_csv_report_rows(job)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
         return response
 
@@ -394,11 +326,11 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             written = time.monotonic()
             while True:
                 current = ImportJob.objects.select_related("created_by").get(pk=job.pk)
-                payload = json.dumps(serializer(current).data, default=_json_default)
+                payload = json.dumps(serializer(current).data, cls=DjangoJSONEncoder)
                 if payload != last:
                     yield f"event: progress\ndata: {payload}\n\n"
                     last, written = payload, time.monotonic()
-                if current.status in STREAM_ENDS:
+                if current.status in FINISHED_STATUSES:  # a confirmed preview goes on with a new stream
                     yield f"event: end\ndata: {payload}\n\n"
                     return
                 if time.monotonic() > deadline:
@@ -426,19 +358,6 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
         response["Content-Disposition"] = 'attachment; filename="primepre-customers-template.xlsx"'
         return response
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-class _Echo:
-    """A file-like object whose write returns the text, so csv.writer can feed a streaming response."""
-
-    def write(self, text: str) -> str:
-        return text
 
 
 # File downloads keep their file name in the URL (no trailing slash), so they are routed by hand.

@@ -1,6 +1,10 @@
-"""Who may do what to an import job, and the state changes people make to one (confirm, remap, cancel, undo).
+"""Every state change of an import job, and who may make it: one module for the API, the pages, the CLI and the tasks.
 
-The rules live here once, for the API, the pages and the CLI alike:
+The transitions, each one conditional UPDATE whose condition is the state it starts from, so two callers racing on one
+job never both win: submit (a new queued job), claim (a worker takes it under a lease), finish (the run records how it
+ended, while it holds the lease), requeue and give up (the stalled-job sweep), confirm, remap, cancel and undo.
+
+Who may do what, once:
 - submitting needs the import permission plus the permission of every side effect the options ask for (upsert changes
   customers: `change_customer`; a welcome SMS sends messages: `send_sms`);
 - acting on a job is for the user who started it, or for holders of `imports.manage_all_imports`; anyone with the
@@ -13,17 +17,32 @@ A `user` of None is the system itself (the CLI run by an operator, the worker): 
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .models import ImportJob, ImportMode, ImportStatus
-from .tasks import queue_job
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from .models import LIVE_STATUSES, ImportJob, ImportMode, ImportStatus
 from .undo import UndoRefused, UndoResult, undo_job
+
+if TYPE_CHECKING:
+    from .services import StoredFile
+
+logger = logging.getLogger("primepre.imports")
 
 IMPORT_PERMISSION = "customers.import_customers"
 MANAGE_ALL_PERMISSION = "imports.manage_all_imports"
 UNDO_PERMISSIONS = ("customers.delete_customer", "customers.change_customer")
-REMAPPABLE = (ImportStatus.PREVIEWED, ImportStatus.FAILED)
+REMAPPABLE = frozenset({ImportStatus.PREVIEWED, ImportStatus.FAILED})
+CANCELLABLE = LIVE_STATUSES | {ImportStatus.PREVIEWED}
+# A worker may take a queued job, or resume one that failed on our own error (not on its file).
+CLAIMABLE = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.FAILED, error_code="internal_error")
 
 
 class JobRefused(Exception):
@@ -79,6 +98,74 @@ def _authorize_action(user: Any, job: ImportJob, verb: str) -> None:
         raise _denied(f"Only the user who started import #{job.pk}, or an administrator, may {verb} it.")
 
 
+def _enqueue(job: ImportJob) -> None:
+    """Queue the job's run once the transaction that made it runnable commits (a worker must see the change)."""
+    from .tasks import queue_job  # the task runs services.execute_job, which calls back into this module
+
+    queue_job(job)
+
+
+def create_job(
+    stored: StoredFile,
+    *,
+    file_name: str,
+    user: Any = None,
+    mode: str = ImportMode.CREATE,
+    dry_run: bool = False,
+    options: Mapping[str, Any] | None = None,
+    schema: str | None = None,
+) -> ImportJob:
+    """The job row for a stored file (status queued) without queueing its run: the CLI runs it in its own process; every
+    other caller submits (`submit`). A new row: nothing can race it."""
+    if mode not in ImportMode.values:
+        raise ValueError(f"mode must be one of {ImportMode.values}")
+    job = ImportJob(
+        created_by=user if getattr(user, "pk", None) else None,
+        mode=mode,
+        dry_run=dry_run,
+        options=dict(options or {}),
+        file=stored.name,
+        file_name=file_name[:255],
+        file_size=stored.size,
+        sha256=stored.sha256,
+        file_format=stored.file_format,
+    )
+    if schema:
+        job.schema = schema  # what the sheet holds; the model's default otherwise
+    job.save()
+    logger.info(
+        "[IMPORT-QUEUED] job=%s file=%s size=%s sha256=%s mode=%s dry_run=%s",
+        job.pk,
+        job.file_name,
+        job.file_size,
+        stored.sha256[:12],
+        mode,
+        dry_run,
+    )
+    return job
+
+
+def submit(
+    stored: StoredFile,
+    *,
+    file_name: str,
+    user: Any,
+    mode: str = ImportMode.CREATE,
+    dry_run: bool = False,
+    options: Mapping[str, Any] | None = None,
+    schema: str | None = None,
+) -> ImportJob:
+    """A new job for `user`, queued for a worker once the caller's transaction commits.
+
+    Refused (403, nothing created) when the options cause a side effect the user may not cause; callers that store an
+    upload check `authorize_submit` before storing it, so a refused request stores nothing either.
+    Concurrency: an INSERT of a new row, queued at commit; its run starts with `claim`."""
+    authorize_submit(user, mode, options or {})
+    job = create_job(stored, file_name=file_name, user=user, mode=mode, dry_run=dry_run, options=options, schema=schema)
+    _enqueue(job)
+    return job
+
+
 def confirm(job: ImportJob, user: Any) -> None:
     """Run a previewed job for real, from row 1.
 
@@ -94,7 +181,7 @@ def confirm(job: ImportJob, user: Any) -> None:
         raise JobRefused(
             "not_previewed", f"Import #{job.pk} is {job.status}; only a previewed import can be confirmed.", 409
         )
-    queue_job(job)
+    _enqueue(job)
 
 
 def remap(job: ImportJob, user: Any, columns: Mapping[str, str | None]) -> None:
@@ -122,7 +209,7 @@ def remap(job: ImportJob, user: Any, columns: Mapping[str, str | None]) -> None:
             f"Import #{job.pk} is {job.status}; only a preview or a failed import can be remapped.",
             409,
         )
-    queue_job(job)
+    _enqueue(job)
 
 
 def cancel(job: ImportJob, user: Any) -> None:
@@ -131,9 +218,7 @@ def cancel(job: ImportJob, user: Any) -> None:
     Concurrency: one conditional UPDATE from a live or previewed state; a job that ended meanwhile (or was undone)
     is left as it is and the caller gets 409."""
     _authorize_action(user, job, "cancel")
-    updated = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWED]
-    ).update(status=ImportStatus.CANCELLED)
+    updated = ImportJob.objects.filter(pk=job.pk, status__in=CANCELLABLE).update(status=ImportStatus.CANCELLED)
     if not updated:
         job.refresh_from_db(fields=["status"])
         raise JobRefused("not_cancellable", f"Import #{job.pk} is {job.status}; it cannot be cancelled.", 409)
@@ -148,3 +233,126 @@ def undo(job: ImportJob, user: Any) -> UndoResult:
         return undo_job(job, user)
     except UndoRefused as exc:
         raise JobRefused(exc.code, exc.message, 409) from exc
+
+
+# --- a run: claim, finish ---------------------------------------------------------------------------------------------
+
+# What a run from row 1 starts from; a resumed run (a checkpoint) keeps its counters and row errors.
+_FRESH_START = {
+    "rows_read": 0,
+    "created": 0,
+    "updated": 0,
+    "unchanged": 0,
+    "failed": 0,
+    "seconds": 0.0,
+    "error_code": "",
+    "error_message": "",
+}
+
+
+def _unless_resuming(field_name: str, value: Any) -> Case:
+    return Case(
+        When(checkpoint_row=0, then=Value(value)),
+        default=F(field_name),
+        output_field=ImportJob._meta.get_field(field_name),
+    )
+
+
+def claim(job: ImportJob) -> bool:
+    """Take `job` for this run under a new lease (`worker_token`), or say False (done, cancelled or taken).
+
+    Concurrency: one conditional UPDATE (queued, or failed on our own error → running with this run's token), so of
+    two workers handed the same job only one runs it. It counts the run in `attempts` in the same statement: a run
+    whose process dies never records its end, and the stalled-job sweep reads the count to stop retrying. A run from
+    row 1 zeroes the counters in the same statement and drops the old row errors in the same transaction."""
+    now = timezone.now()
+    started_at = Case(When(Q(checkpoint_row=0) | Q(started_at__isnull=True), then=Value(now)), default=F("started_at"))
+    with transaction.atomic():
+        claimed = ImportJob.objects.filter(CLAIMABLE, pk=job.pk).update(
+            status=ImportStatus.RUNNING,
+            worker_token=uuid.uuid4().hex,
+            heartbeat_at=now,
+            finished_at=None,
+            attempts=F("attempts") + 1,
+            started_at=started_at,
+            **{name: _unless_resuming(name, value) for name, value in _FRESH_START.items()},
+        )
+        job.refresh_from_db()
+        if claimed and job.checkpoint_row == 0:
+            job.row_errors.all().delete()
+    if not claimed:
+        logger.info("[IMPORT-SKIP] job=%s status=%s reason=not queued (done, cancelled or taken)", job.pk, job.status)
+    elif job.checkpoint_row:
+        logger.info("[IMPORT-RESUME] job=%s after_row=%s rows_done=%s", job.pk, job.checkpoint_row, job.rows_read)
+    return bool(claimed)
+
+
+def finish(job: ImportJob, status: str, code: str = "", message: str = "") -> bool:
+    """Record how the run ended (and, for a run that read the whole file, its length). False when the run had lost
+    the job.
+
+    Concurrency: the UPDATE matches only while this run holds the job's lease (an undo or a resumed run took it
+    otherwise) and the job is not undone, so an ending never overwrites what happened to the job meanwhile (an undo
+    that raced a cancel stays `undone`)."""
+    job.status = status
+    job.error_code = code
+    job.error_message = message
+    job.finished_at = timezone.now()
+    if status == ImportStatus.SUCCEEDED or status == ImportStatus.PREVIEWED:
+        job.total_rows = job.rows_read
+    return bool(
+        ImportJob.objects.filter(pk=job.pk, worker_token=job.worker_token)
+        .exclude(status=ImportStatus.UNDONE)
+        .update(
+            status=status,
+            error_code=code,
+            error_message=message,
+            finished_at=job.finished_at,
+            total_rows=job.total_rows,
+        )
+    )
+
+
+# --- the stalled-job sweep: requeue, give up -------------------------------------------------------------------------
+
+WORKER_CRASHED_MESSAGE = (
+    "The import stopped the worker running it {attempts} times (the process was killed, most often for running out "
+    "of memory), so it was not tried again. The file is unusual: save the customer columns as .csv, or split the "
+    "file, and upload it again."
+)
+
+
+def stalled(cutoff: dt.datetime) -> Q:
+    """Running, with no heartbeat since `cutoff` (or none at all since it started before then)."""
+    return Q(status=ImportStatus.RUNNING) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+
+
+def requeue(job_id: int, cutoff: dt.datetime) -> bool:
+    """Running with a stale heartbeat and runs left → queued, lease dropped.
+
+    Concurrency: one conditional UPDATE; of several sweeps only the first matches (the job is no longer running),
+    and a worker whose lease is dropped stops at its next batch (`LeaseLost`)."""
+    attempts_left = Q(attempts__lt=settings.IMPORT_MAX_ATTEMPTS)
+    return bool(
+        ImportJob.objects.filter(stalled(cutoff), attempts_left, pk=job_id).update(
+            status=ImportStatus.QUEUED, worker_token=""
+        )
+    )
+
+
+def give_up(job_id: int, attempts: int, cutoff: dt.datetime) -> bool:
+    """Running with a stale heartbeat after IMPORT_MAX_ATTEMPTS runs → failed, `worker_crashed`, lease dropped.
+
+    Concurrency: one conditional UPDATE with the same condition as `requeue` but the opposite attempt count, so a job
+    is either requeued or ended, once, whichever sweeps run; a claim cannot race it (claims need `queued`)."""
+    return bool(
+        ImportJob.objects.filter(stalled(cutoff), pk=job_id, attempts__gte=settings.IMPORT_MAX_ATTEMPTS).update(
+            status=ImportStatus.FAILED,
+            error_code="worker_crashed",
+            error_message=WORKER_CRASHED_MESSAGE.format(attempts=attempts),
+            finished_at=timezone.now(),
+            worker_token="",
+        )
+    )

@@ -27,7 +27,7 @@ LIVE_STATUSES = frozenset({ImportStatus.QUEUED, ImportStatus.RUNNING})
 FINISHED_STATUSES = frozenset(ImportStatus) - LIVE_STATUSES
 # Ended runs that may have written customers: what undo accepts.
 UNDOABLE_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.CANCELLED, ImportStatus.FAILED})
-# Runs that read the whole file: their progress is 100% whatever the counters say.
+# Runs that read the whole file: their progress is complete whatever the counters say.
 COMPLETE_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.PREVIEWED, ImportStatus.UNDONE})
 
 

@@ -1,6 +1,7 @@
-"""Import jobs as plain functions: store a file once (by sha256), create a job, run it to the end.
+"""Running an import job: store a file once (by sha256), run a job to the end (claim, run, finish).
 
-The CLI, the background tasks and the API call these; none of them touch the pipeline's internals.
+The CLI and the background tasks call these; none of them touch the pipeline's internals. The job's state changes
+themselves are `jobs` transitions.
 """
 
 from __future__ import annotations
@@ -10,20 +11,18 @@ import hashlib
 import logging
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
 
+from . import jobs
 from .errors import ImportFileError
-from .models import ImportJob, ImportMode, ImportStatus
+from .jobs import create_job as create_job  # re-exported: the tests and bench/probe.py create jobs through here
+from .models import ImportJob, ImportStatus
 from .pipeline import ImportCancelled, ImportProgress, LeaseLost, run_import
 from .readers import detect_format
 
@@ -34,6 +33,7 @@ MEMORY_LIMIT_MESSAGE = (
     "long cells or rows, or a sheet with cells scattered far apart). Save the customer columns as .csv, or split the "
     "file, and upload it again."
 )
+INTERNAL_ERROR_MESSAGE = "The import stopped on an unexpected error; it can be resumed."
 
 
 @dataclass(frozen=True)
@@ -71,40 +71,6 @@ def store_file(source: Path | IO[bytes]) -> StoredFile:
         temp_path.unlink(missing_ok=True)
 
 
-def create_job(
-    stored: StoredFile,
-    *,
-    file_name: str,
-    user: Any = None,
-    mode: str = ImportMode.CREATE,
-    dry_run: bool = False,
-    options: dict[str, Any] | None = None,
-) -> ImportJob:
-    if mode not in ImportMode.values:
-        raise ValueError(f"mode must be one of {ImportMode.values}")
-    job = ImportJob.objects.create(
-        created_by=user if getattr(user, "pk", None) else None,
-        mode=mode,
-        dry_run=dry_run,
-        options=options or {},
-        file=stored.name,
-        file_name=file_name[:255],
-        file_size=stored.size,
-        sha256=stored.sha256,
-        file_format=stored.file_format,
-    )
-    logger.info(
-        "[IMPORT-QUEUED] job=%s file=%s size=%s sha256=%s mode=%s dry_run=%s",
-        job.pk,
-        job.file_name,
-        job.file_size,
-        stored.sha256[:12],
-        mode,
-        dry_run,
-    )
-    return job
-
-
 @contextlib.contextmanager
 def job_file_path(job: ImportJob) -> Iterator[Path]:
     """A local path to the job's file: the storage's own path when it has one, else a temporary download."""
@@ -119,12 +85,11 @@ def job_file_path(job: ImportJob) -> Iterator[Path]:
         yield Path(local.name)
 
 
-def _reset_counts(job: ImportJob) -> None:
-    """A job that starts from row 1 (a new run, or a confirmed preview) starts from zero."""
-    job.row_errors.all().delete()
-    job.rows_read = job.created = job.updated = job.unchanged = job.failed = 0
-    job.seconds = 0
-    job.error_code = job.error_message = ""
+@dataclass(frozen=True)
+class _Ending:
+    status: str
+    code: str = ""
+    message: str = ""
 
 
 def execute_job(
@@ -134,66 +99,59 @@ def execute_job(
     should_stop: Callable[[], bool] | None = None,
     batch_size: int | None = None,
 ) -> ImportJob:
-    """Run `job` to the end (or resume it after its checkpoint) and record how it ended.
+    """Run `job` to the end (or resume it after its checkpoint) and record how it ended: claim, run, finish.
 
-    The claim is one conditional UPDATE (queued, or failed on our own error, → running with this run's lease token),
-    so of two workers handed the same job only one runs it. It counts the run in `attempts` in the same statement:
-    a run whose process dies never records its end, and the stalled-job sweep reads the count to stop retrying.
-    """
-    token = uuid.uuid4().hex
-    claimable = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.FAILED, error_code="internal_error")
-    with transaction.atomic():
-        claimed = ImportJob.objects.filter(claimable, pk=job.pk).update(
-            status=ImportStatus.RUNNING,
-            worker_token=token,
-            heartbeat_at=timezone.now(),
-            finished_at=None,
-            attempts=F("attempts") + 1,
-        )
-        job.refresh_from_db()
-        if not claimed:
-            logger.info(
-                "[IMPORT-SKIP] job=%s status=%s reason=not queued (done, cancelled or taken)", job.pk, job.status
-            )
-            return job
-        resuming = job.checkpoint_row > 0
-        if not resuming:
-            _reset_counts(job)
-        job.started_at = job.started_at if resuming and job.started_at else timezone.now()
-        job.save()
-    if resuming:
-        logger.info("[IMPORT-RESUME] job=%s after_row=%s rows_done=%s", job.pk, job.checkpoint_row, job.rows_read)
+    The claim and the finish are `jobs` transitions under the run's lease, so of two workers handed the same job only
+    one runs it, and a run that lost the job (to an undo, or to the stalled-job sweep) records nothing."""
+    if not jobs.claim(job):
+        return job
+    try:
+        ending = _run(job, on_progress=on_progress, should_stop=should_stop, batch_size=batch_size)
+    except Exception:
+        jobs.finish(job, ImportStatus.FAILED, "internal_error", INTERNAL_ERROR_MESSAGE)
+        logger.exception("[IMPORT-FAIL] job=%s code=internal_error", job.pk)
+        raise
+    if ending is None:
+        return job
+    jobs.finish(job, ending.status, ending.code, ending.message)
+    if ending.status == ImportStatus.SUCCEEDED and job.options.get("send_welcome_sms"):
+        _queue_welcomes(job)
+    if ending.status in (ImportStatus.SUCCEEDED, ImportStatus.PREVIEWED):
+        _log_complete(job)
+    return job
+
+
+def _run(
+    job: ImportJob,
+    *,
+    on_progress: Callable[[ImportProgress], None] | None,
+    should_stop: Callable[[], bool] | None,
+    batch_size: int | None,
+) -> _Ending | None:
+    """The pipeline over the job's file; how the run ended, or None when another worker (or an undo) took the job."""
     try:
         with job_file_path(job) as path:
             for progress in run_import(job, path, batch_size=batch_size, should_stop=should_stop):
                 if on_progress is not None:
                     on_progress(progress)
     except ImportFileError as exc:
-        _finish(job, ImportStatus.FAILED, exc.code, exc.message)
         logger.warning("[IMPORT-FAIL] job=%s code=%s reason=%s", job.pk, exc.code, exc.message)
-        return job
+        return _Ending(ImportStatus.FAILED, exc.code, exc.message)
     except LeaseLost:
         logger.warning("[IMPORT-LEASE-LOST] job=%s reason=another worker took the job over; stopping", job.pk)
-        return job
+        return None
     except ImportCancelled:
-        _finish(job, ImportStatus.CANCELLED)
         logger.info("[IMPORT-CANCELLED] job=%s rows=%s", job.pk, job.rows_read)
-        return job
+        return _Ending(ImportStatus.CANCELLED)
     except MemoryError:
-        # An allocation past the process's RLIMIT_DATA (see pipeline.limit_process_memory): what it was building is
+        # An allocation past the process's RLIMIT_DATA (see process.limit_process_memory): what it was building is
         # gone with the stack, so the process can record the failure and take the next job.
-        _finish(job, ImportStatus.FAILED, "memory_limit", MEMORY_LIMIT_MESSAGE)
         logger.warning("[IMPORT-FAIL] job=%s code=memory_limit reason=an allocation exceeded the memory limit", job.pk)
-        return job
-    except Exception:
-        _finish(
-            job, ImportStatus.FAILED, "internal_error", "The import stopped on an unexpected error; it can be resumed."
-        )
-        logger.exception("[IMPORT-FAIL] job=%s code=internal_error", job.pk)
-        raise
-    _finish(job, ImportStatus.PREVIEWED if job.dry_run else ImportStatus.SUCCEEDED)
-    if not job.dry_run and job.options.get("send_welcome_sms"):
-        _queue_welcomes(job)
+        return _Ending(ImportStatus.FAILED, "memory_limit", MEMORY_LIMIT_MESSAGE)
+    return _Ending(ImportStatus.PREVIEWED if job.dry_run else ImportStatus.SUCCEEDED)
+
+
+def _log_complete(job: ImportJob) -> None:
     logger.info(
         "[IMPORT-COMPLETE] job=%s status=%s read=%s created=%s updated=%s unchanged=%s failed=%s seconds=%.2f "
         "rows_per_s=%.0f",
@@ -207,7 +165,6 @@ def execute_job(
         job.seconds,
         job.rows_per_second,
     )
-    return job
 
 
 def _queue_welcomes(job: ImportJob) -> None:
@@ -228,24 +185,3 @@ def _queue_welcomes(job: ImportJob) -> None:
         logger.info("[IMPORT-SMS] job=%s welcomes_queued=%s", job.pk, queued)
     except Exception:
         logger.exception("[IMPORT-SMS-FAIL] job=%s", job.pk)
-
-
-def _finish(job: ImportJob, status: str, code: str = "", message: str = "") -> None:
-    """Record how the run ended.
-
-    Concurrency: the UPDATE matches only while this run holds the job's lease (an undo or a resumed run took it
-    otherwise) and the job is not undone, so an ending never overwrites what happened to the job meanwhile (an undo
-    that raced a cancel stays `undone`)."""
-    job.status = status
-    job.error_code = code
-    job.error_message = message
-    job.finished_at = timezone.now()
-    if status == ImportStatus.SUCCEEDED or status == ImportStatus.PREVIEWED:
-        job.total_rows = job.rows_read
-    ImportJob.objects.filter(pk=job.pk, worker_token=job.worker_token).exclude(status=ImportStatus.UNDONE).update(
-        status=status,
-        error_code=code,
-        error_message=message,
-        finished_at=job.finished_at,
-        total_rows=job.total_rows,
-    )

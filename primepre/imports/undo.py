@@ -84,7 +84,7 @@ def undo_job(job: ImportJob, user: Any = None) -> UndoResult:
 
     Concurrency: the final UPDATE also clears the worker's lease, so a worker still finishing the batch it had in
     flight when the job was cancelled cannot commit it (its batch UPDATE matches no row) nor overwrite `undone` with
-    its own ending (`services._finish` matches only while it holds the lease)."""
+    its own ending (`jobs.finish` matches only while it holds the lease)."""
     result = UndoResult()
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)

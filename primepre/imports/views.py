@@ -12,18 +12,26 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from rest_framework.exceptions import ValidationError
 
 from primepre.sms.services import sms_enabled
 
 from . import jobs
 from .errors import ImportFileError, human_size, too_large_message
-from .models import ImportJob, ImportMode, ImportRowError, ImportStatus
+from .models import ImportJob, ImportRowError, ImportStatus
+from .options import describe_errors, parse_columns, parse_options
 from .schema import get_schema
-from .services import create_job, store_file
-from .tasks import queue_job
+from .services import store_file
 
 HISTORY_PAGE_SIZE = 25
 FAILING_PAGE_SIZE = 25
+# The upload form's options as the page names them, for its error messages.
+UPLOAD_FIELD_NAMES = {
+    "mode": "Mode",
+    "sheet": "Sheet",
+    "missing_mark": "Missing marks",
+    "send_welcome_sms": "Welcome SMS",
+}
 
 
 @login_required
@@ -45,39 +53,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     """Step 1: the file and the options. The job starts as a preview (dry run): nothing is written yet."""
     error = None
     if request.method == "POST":
-        upload = request.FILES.get("file")
-        options: dict[str, object] = {}
-        if request.POST.get("sheet"):
-            options["sheet"] = request.POST["sheet"].strip()
-        if request.POST.get("generate_marks"):
-            options["missing_mark"] = "generate"
-        if request.POST.get("send_welcome_sms"):
-            options["send_welcome_sms"] = True
-        mode = request.POST.get("mode") if request.POST.get("mode") in ImportMode.values else ImportMode.CREATE
-        try:
-            jobs.authorize_submit(request.user, mode, options)
-        except jobs.JobRefused as exc:
-            return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8")
-        if upload is None:
-            error = "Choose a file to upload."
-        elif upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:  # the middleware refuses most; a lying length ends here
-            error = too_large_message()
-        else:
-            try:
-                stored = store_file(upload)
-            except ImportFileError as exc:
-                error = exc.message
-            else:
-                job = create_job(
-                    stored,
-                    file_name=upload.name or "upload",
-                    user=request.user,
-                    mode=mode,
-                    dry_run=True,
-                    options=options,
-                )
-                queue_job(job)
-                return redirect("imports:detail", pk=job.pk)
+        outcome = _start_preview(request)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        error = outcome
     return render(
         request,
         "imports/upload.html",
@@ -90,6 +69,36 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             "may_send_sms": request.user.has_perm("customers.send_sms"),
         },
     )
+
+
+def _start_preview(request: HttpRequest) -> HttpResponse | str:
+    """Store the upload and submit its preview (a redirect to the job), or the reason not to, for the page. The options
+    go through the API's serializer; an option the user's role may not use is a 403, as in the API."""
+    form = {
+        "mode": request.POST.get("mode"),
+        "preview": True,
+        "sheet": request.POST.get("sheet"),
+        "missing_mark": "generate" if request.POST.get("generate_marks") else None,
+        "send_welcome_sms": request.POST.get("send_welcome_sms"),
+    }
+    try:
+        submission = parse_options(form)
+        jobs.authorize_submit(request.user, submission["mode"], submission["options"])
+    except ValidationError as exc:
+        return describe_errors(exc, UPLOAD_FIELD_NAMES)
+    except jobs.JobRefused as exc:
+        return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8")
+    upload = request.FILES.get("file")
+    if upload is None:
+        return "Choose a file to upload."
+    if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:  # the middleware refuses most; a lying length ends here
+        return too_large_message()
+    try:
+        stored = store_file(upload)
+    except ImportFileError as exc:
+        return exc.message
+    job = jobs.submit(stored, file_name=upload.name or "upload", user=request.user, **submission)
+    return redirect("imports:detail", pk=job.pk)
 
 
 @login_required
@@ -167,9 +176,12 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
         if exc.http_status == 403:
             return HttpResponse(exc.message, status=403, content_type="text/plain; charset=utf-8")
         messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, describe_errors(exc))
     return redirect("imports:detail", pk=job.pk)
 
 
-def _chosen_columns(request: HttpRequest, job: ImportJob) -> dict[str, str]:
+def _chosen_columns(request: HttpRequest, job: ImportJob) -> dict[str, str | int | None]:
+    """The remap form's choices, validated as the API's `columns` option."""
     labels = get_schema(job.schema).labels
-    return {name: request.POST.get(f"field_{name}") for name in labels if request.POST.get(f"field_{name}")}
+    return parse_columns({name: request.POST[f"field_{name}"] for name in labels if request.POST.get(f"field_{name}")})

@@ -255,96 +255,16 @@ class _SharedStrings:
         self.lookup: Callable[[int], str] = self.strings.__getitem__
 
     def load(self, zf: zipfile.ZipFile, member: str) -> None:
-        """Parse the table, spilling to disk once it is (or declares itself) bigger than SHARED_STRINGS_IN_MEMORY.
-
-        Same event strategy as the sheet parser: only starts are listened to, a string is stored when the next
-        ``<si>`` starts, and an end handler is installed just for the inside of each ``<t>``.
-        """
-        parser = _new_parser()
-        parts: list[str] = []  # text since the last start tag
-        clear_parts = parts.clear
-        runs: list[str] = []  # finished <t> texts of the current <si>
-        strings = self.strings
+        """Parse the table, spilling to disk once it is (or declares itself) bigger than SHARED_STRINGS_IN_MEMORY."""
+        loader = _SharedStringsLoader(self)
         offsets = self.offsets
-        offsets_append = offsets.append
-        write: Callable[[bytes], object] | None = None
-        size = 0  # bytes written to the file
-        open_item = False  # an <si> has started and is not stored yet
-        in_phonetic = False
-        si = t = rph = ""
-
-        def spill() -> None:
-            nonlocal write, size
-            self.file = tempfile.TemporaryFile(buffering=256 * 1024)  # closed by close()
-            write = self.file.write
-            for text in strings:
-                data = text.encode()
-                write(data)
-                size += len(data)
-                offsets.append(size)
-            del strings[:]
-
-        def store() -> None:
-            nonlocal size
-            text = "".join(runs)
-            del runs[:]
-            if write is None:
-                strings.append(text)
-                if len(strings) >= SHARED_STRINGS_IN_MEMORY:
-                    spill()
-            else:
-                data = text.encode()
-                write(data)
-                size += len(data)
-                offsets.append(size)
-
-        def end_text(name: str) -> None:
-            parser.EndElementHandler = None
-            runs.append("".join(parts))
-
-        def start(name: str, attrs: dict[str, str]) -> None:
-            nonlocal open_item, in_phonetic, size
-            if name == t:
-                clear_parts()
-                if not in_phonetic:
-                    parser.EndElementHandler = end_text
-            elif name == si:
-                if open_item:
-                    if write is None:
-                        store()
-                    else:  # store(), inlined for the big tables where it runs millions of times
-                        data = "".join(runs).encode()
-                        del runs[:]
-                        write(data)
-                        size += len(data)
-                        offsets_append(size)
-                open_item = True
-                in_phonetic = False
-                clear_parts()
-            elif name == rph:
-                in_phonetic = True
-            else:
-                clear_parts()
-
-        def root(name: str, attrs: dict[str, str]) -> None:
-            nonlocal si, t, rph
-            prefix = name[: name.index(":") + 1] if ":" in name else ""
-            si, t, rph = prefix + "si", prefix + "t", prefix + "rPh"
-            declared = attrs.get("uniqueCount") or attrs.get("count") or ""
-            if declared.isdigit() and int(declared) >= SHARED_STRINGS_IN_MEMORY:
-                spill()
-            parser.StartElementHandler = start
-
-        parser.StartElementHandler = root
-        parser.CharacterDataHandler = parts.append
         with _open_member(zf, member) as fh:
-            for _ in _feed(parser, member, fh, parts, runs):
+            for _ in _feed(loader.parser, member, fh, loader.parts, loader.runs):
                 if len(offsets) > MAX_SHARED_STRINGS:
                     raise XlsxStreamError(
                         f"This workbook has more than {MAX_SHARED_STRINGS:,} different texts, which is not supported."
                     )
-        if open_item:
-            store()
+        loader.finish()
         self._ready()
 
     def _ready(self) -> None:
@@ -381,6 +301,102 @@ class _SharedStrings:
         self.strings = []
 
 
+class _SharedStringsLoader:
+    """The expat handlers that fill a ``_SharedStrings`` table from sharedStrings.xml.
+
+    Same event strategy as the sheet parser: only starts are listened to, a string is stored when the next ``<si>``
+    starts (or at the end), and an end handler is installed just for the inside of each ``<t>``. Slots, because
+    every handler reads several of these attributes and it runs once per element.
+    """
+
+    __slots__ = (
+        "clear_parts", "end_text", "in_phonetic", "offsets", "open_item", "parser", "parts", "rph", "runs", "si",
+        "size", "strings", "t", "table", "write",
+    )  # fmt: skip
+
+    def __init__(self, table: _SharedStrings) -> None:
+        self.table = table
+        self.strings = table.strings
+        self.offsets = table.offsets
+        self.parts: list[str] = []  # text since the last start tag
+        self.clear_parts = self.parts.clear
+        self.runs: list[str] = []  # finished <t> texts of the current <si>
+        self.write: Callable[[bytes], object] | None = None  # the temporary file's, once spilled
+        self.size = 0  # bytes written to the file
+        self.open_item = False  # an <si> has started and is not stored yet
+        self.in_phonetic = False
+        self.si = self.t = self.rph = ""
+        self.end_text = self._end_text  # one bound method, not a new one per <t>
+        self.parser = parser = _new_parser()
+        parser.StartElementHandler = self._root
+        parser.CharacterDataHandler = self.parts.append
+
+    def _root(self, name: str, attrs: dict[str, str]) -> None:
+        """Learn the namespace prefix, and spill at once when the table says it is big."""
+        prefix = name[: name.index(":") + 1] if ":" in name else ""
+        self.si, self.t, self.rph = prefix + "si", prefix + "t", prefix + "rPh"
+        declared = attrs.get("uniqueCount") or attrs.get("count") or ""
+        if declared.isdigit() and int(declared) >= SHARED_STRINGS_IN_MEMORY:
+            self._spill()
+        self.parser.StartElementHandler = self._start
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == self.t:
+            self.clear_parts()
+            if not self.in_phonetic:
+                self.parser.EndElementHandler = self.end_text
+        elif name == self.si:
+            if self.open_item:
+                self._store()
+            self.open_item = True
+            self.in_phonetic = False
+            self.clear_parts()
+        elif name == self.rph:
+            self.in_phonetic = True
+        else:
+            self.clear_parts()
+
+    def _end_text(self, name: str) -> None:
+        self.parser.EndElementHandler = None
+        self.runs.append("".join(self.parts))
+
+    def _store(self) -> None:
+        """Append the finished ``<si>`` to the list, or to the file once spilled."""
+        runs = self.runs
+        text = "".join(runs)
+        runs.clear()
+        write = self.write
+        if write is None:
+            strings = self.strings
+            strings.append(text)
+            if len(strings) >= SHARED_STRINGS_IN_MEMORY:
+                self._spill()
+        else:
+            data = text.encode()
+            write(data)
+            self.size = size = self.size + len(data)
+            self.offsets.append(size)
+
+    def _spill(self) -> None:
+        """Move the strings so far to a temporary file; from now on each is written there as it ends."""
+        self.table.file = file = tempfile.TemporaryFile(buffering=256 * 1024)  # closed by _SharedStrings.close()
+        self.write = write = file.write
+        size = self.size
+        offsets = self.offsets
+        for text in self.strings:
+            data = text.encode()
+            write(data)
+            size += len(data)
+            offsets.append(size)
+        self.size = size
+        del self.strings[:]
+
+    def finish(self) -> None:
+        """Store the last string (after the last chunk)."""
+        if self.open_item:
+            self._store()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # worksheet
 
@@ -404,11 +420,8 @@ def _blank_or_corrupt(text: str, problem: str) -> None:
         raise XlsxStreamError(f"This workbook is corrupt: cell value {text[:40]!r} {problem}.")
 
 
-def _sheet_parser(
-    lookup: Callable[[int], str],
-    max_columns: int = MAX_COLUMNS,
-) -> tuple[expat.XMLParserType, list[tuple[int, tuple]], list[str], list[str], Callable[[], None]]:
-    """An expat parser for a worksheet part that appends (row_number, values) to the returned list.
+class _SheetParser:
+    """The expat handlers for a worksheet part; each row with a value is appended to ``out`` as (row_number, values).
 
     This is the hot loop (a million rows of eight cells is tens of millions of expat events), and the cost is
     dominated by the number of Python callbacks, so the parser mostly listens to element *starts* only:
@@ -422,173 +435,159 @@ def _sheet_parser(
 
     A value past ``max_columns`` raises XlsxTooWide before the row is padded out to it: one 64 KiB chunk can hold
     thousands of rows, each naming a cell far to the right, and they are all built before the first is yielded.
-
-    Returns the parser, the list rows are appended to, the two lists of pending text (for ``_feed``'s size check) and
-    ``finish``, to call after the last chunk to flush the final cell and row.
+    The state lives in slots because every handler reads several of these attributes, once per element.
     """
-    parser = _new_parser()
-    out: list[tuple[int, tuple]] = []
-    parts: list[str] = []  # text pieces since the last start tag
-    clear_parts = parts.clear
-    runs: list[str] = []  # finished <t> texts of the current inline string
-    values: list = []  # the current row, column A first
-    columns: dict[str, int] = {}  # "AB" -> 27, filled as met
-    row_number = 0
-    column = 0  # column of the current cell
-    next_column = 0  # where a cell without r= goes
-    cell_type: str | None = None
-    pending = False  # a <v> was opened whose text (in parts) is still to be turned into a value
-    in_phonetic = False  # inside <rPh>: phonetic guide text, not part of the value
-    c = v = t = is_ = row = rph = ""
 
-    def cell_value() -> object:
-        """Value of the cell just finished (from the pending <v> text or the <t> runs), None when it is empty."""
-        nonlocal pending
-        if not pending:
-            value = "".join(runs)
-            del runs[:]
-            return value or None
-        pending = False
-        text = "".join(parts)
-        if cell_type is None or cell_type == "n":
-            try:
-                return float(text)
-            except ValueError:
-                return _blank_or_corrupt(text, "is not a number")
-        if cell_type == "s":
-            return shared_value(text)
-        if cell_type == "b":
-            text = text.strip()
-            return (text == "1" or text.lower() == "true") if text else None
-        return None  # "e" (#N/A, #DIV/0! ...) is empty to the import
+    __slots__ = (
+        "c", "cell_type", "clear_parts", "column", "columns", "end_exact", "in_phonetic", "is_", "lookup",
+        "max_columns", "next_column", "out", "parser", "parts", "pending", "row", "row_number", "rph", "runs", "t",
+        "v", "values",
+    )  # fmt: skip
 
-    def shared_value(text: str) -> str | None:
-        try:
-            index = int(text)
-            if index < 0:
-                raise IndexError(index)
-            return lookup(index) or None
-        except (ValueError, IndexError):
-            return _blank_or_corrupt(text, "is not a shared string")
+    def __init__(self, lookup: Callable[[int], str], max_columns: int = MAX_COLUMNS) -> None:
+        self.lookup = lookup
+        self.max_columns = max_columns
+        self.out: list[tuple[int, tuple]] = []
+        self.parts: list[str] = []  # text pieces since the last start tag
+        self.clear_parts = self.parts.clear
+        self.runs: list[str] = []  # finished <t> texts of the current inline string
+        self.values: list = []  # the current row, column A first
+        self.columns: dict[str, int] = {}  # "AB" -> 27, filled as met
+        self.row_number = 0
+        self.column = 0  # column of the current cell
+        self.next_column = 0  # where a cell without r= goes
+        self.cell_type: str | None = None
+        self.pending = False  # a <v> was opened whose text (in parts) is still to be turned into a value
+        self.in_phonetic = False  # inside <rPh>: phonetic guide text, not part of the value
+        self.c = self.v = self.t = self.is_ = self.row = self.rph = ""
+        self.end_exact = self._end_exact  # one bound method, not a new one per <t>
+        self.parser = parser = _new_parser()
+        parser.StartElementHandler = self._root
+        parser.CharacterDataHandler = self.parts.append
 
-    def end_exact(name: str) -> None:
-        """Installed only while inside a <t> or a text-valued <v>: their text must be kept exactly."""
-        parser.EndElementHandler = None
-        runs.append("".join(parts))
+    def _root(self, name: str, attrs: dict[str, str]) -> None:
+        """Learn the prefix the part uses for the spreadsheetml namespace (usually none, "x:" from some tools)."""
+        prefix = name[: name.index(":") + 1] if ":" in name else ""
+        self.c, self.v, self.t, self.is_, self.row, self.rph = (
+            prefix + local for local in ("c", "v", "t", "is", "row", "rPh")
+        )
+        self.parser.StartElementHandler = self._start
 
-    def place(value: object) -> None:
-        if value is not None:
-            have = len(values)
-            if column == have:
-                if column >= max_columns:
-                    raise XlsxTooWide(row_number, max_columns)
-                values.append(value)
-            elif column > have:
-                if column >= max_columns:
-                    raise XlsxTooWide(row_number, max_columns)
-                values.extend([""] * (column - have))
-                values.append(value)
-            else:
-                values[column] = value
-
-    def finish_row() -> None:
-        if pending or runs:
-            place(cell_value())
-        if values:
-            out.append((row_number, tuple(values)))
-            del values[:]
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal column, next_column, cell_type, row_number, in_phonetic, pending
-        if name == c:
-            # Finish the previous cell. This runs once per cell, so the commonest cases (a number, a shared string)
-            # and the placement are written out here rather than calling cell_value() and place().
-            if pending:
-                text = "".join(parts)
-                if cell_type is None:
-                    pending = False
-                    try:
-                        value = float(text)
-                    except ValueError:
-                        value = _blank_or_corrupt(text, "is not a number")
-                elif cell_type == "s":
-                    pending = False
-                    value = shared_value(text)
-                else:
-                    value = cell_value()
-            elif runs:
-                value = cell_value()
-            else:
-                value = None
-            if value is not None:
-                have = len(values)
-                if column >= have and column >= max_columns:
-                    raise XlsxTooWide(row_number, max_columns)
-                if column == have:
-                    values.append(value)
-                elif column > have:
-                    values.extend([""] * (column - have))
-                    values.append(value)
-                else:
-                    values[column] = value
-            # Start this one.
-            cell_type = attrs.get("t")
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == self.c:
+            if self.pending or self.runs:
+                self._finish_cell()
+            self.cell_type = attrs.get("t")
             ref = attrs.get("r")
             if ref is None:
-                column = next_column
+                column = self.next_column
                 if column >= MAX_COLUMNS:
                     raise XlsxStreamError("This workbook is corrupt: a row has more cells than Excel allows.")
             else:
                 letters = ref.rstrip(_DIGITS)
-                found = columns.get(letters)
-                if found is None:
-                    found = _column_index(letters) if letters else next_column
+                column = self.columns.get(letters)
+                if column is None:
+                    column = _column_index(letters) if letters else self.next_column
                     if letters:
-                        columns[letters] = found
-                column = found
-            next_column = column + 1
-            in_phonetic = False
-        elif name == v:
-            clear_parts()
+                        self.columns[letters] = column
+            self.column = column
+            self.next_column = column + 1
+            self.in_phonetic = False
+        elif name == self.v:
+            self.clear_parts()
+            cell_type = self.cell_type
             if cell_type is None or cell_type == "s" or cell_type == "n" or cell_type == "b" or cell_type == "e":
-                pending = True
+                self.pending = True
             else:  # "str" (formula result), "inlineStr" written as <v>, "d" (ISO date): text as is
-                parser.EndElementHandler = end_exact
-        elif name == t:
-            clear_parts()
-            if not in_phonetic:
-                parser.EndElementHandler = end_exact
-        elif name == is_:
-            clear_parts()
-        elif name == row:
-            finish_row()
-            ref = attrs.get("r")
-            if ref is None:
-                row_number += 1
-            elif ref.isdigit():
-                row_number = int(ref)
-            else:
-                raise XlsxStreamError(f"This workbook is corrupt: {ref[:40]!r} is not a row number.")
-            next_column = 0
-            in_phonetic = False
-            clear_parts()
-        elif name == rph:
-            in_phonetic = True
+                self.parser.EndElementHandler = self.end_exact
+        elif name == self.t:
+            self.clear_parts()
+            if not self.in_phonetic:
+                self.parser.EndElementHandler = self.end_exact
+        elif name == self.is_:
+            self.clear_parts()
+        elif name == self.row:
+            self._start_row(attrs)
+        elif name == self.rph:
+            self.in_phonetic = True
         else:
-            if pending:
-                place(cell_value())
-            clear_parts()  # <r>, <f>, <sheetData> ..., and whitespace between elements, which must not pile up
+            if self.pending:
+                self._finish_cell()
+            self.clear_parts()  # <r>, <f>, <sheetData> ..., and whitespace between elements, which must not pile up
 
-    def root(name: str, attrs: dict[str, str]) -> None:
-        """Learn the prefix the part uses for the spreadsheetml namespace (usually none, "x:" from some tools)."""
-        nonlocal c, v, t, is_, row, rph
-        prefix = name[: name.index(":") + 1] if ":" in name else ""
-        c, v, t, is_, row, rph = (prefix + local for local in ("c", "v", "t", "is", "row", "rPh"))
-        parser.StartElementHandler = start
+    def _start_row(self, attrs: dict[str, str]) -> None:
+        self.finish()
+        ref = attrs.get("r")
+        if ref is None:
+            self.row_number += 1
+        elif ref.isdigit():
+            self.row_number = int(ref)
+        else:
+            raise XlsxStreamError(f"This workbook is corrupt: {ref[:40]!r} is not a row number.")
+        self.next_column = 0
+        self.in_phonetic = False
+        self.clear_parts()
 
-    parser.StartElementHandler = root
-    parser.CharacterDataHandler = parts.append
-    return parser, out, parts, runs, finish_row
+    def _end_exact(self, name: str) -> None:
+        """Installed only while inside a <t> or a text-valued <v>: their text must be kept exactly."""
+        self.parser.EndElementHandler = None
+        self.runs.append("".join(self.parts))
+
+    def _finish_cell(self) -> None:
+        """Turn the cell just finished (the pending <v> text or the <t> runs) into its value and put it in its column.
+
+        The value and the placement are one method, not two, because this runs once per cell.
+        """
+        if self.pending:
+            self.pending = False
+            text = "".join(self.parts)
+            cell_type = self.cell_type
+            if cell_type is None or cell_type == "n":
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = _blank_or_corrupt(text, "is not a number")
+            elif cell_type == "s":
+                value = self._shared_value(text)
+            elif cell_type == "b":
+                text = text.strip()
+                value = (text == "1" or text.lower() == "true") if text else None
+            else:
+                value = None  # "e" (#N/A, #DIV/0! ...) is empty to the import
+        else:
+            value = "".join(self.runs) or None
+            del self.runs[:]
+        if value is None:
+            return
+        values = self.values
+        column = self.column
+        have = len(values)
+        if column >= have and column >= self.max_columns:
+            raise XlsxTooWide(self.row_number, self.max_columns)
+        if column == have:
+            values.append(value)
+        elif column > have:
+            values.extend([""] * (column - have))
+            values.append(value)
+        else:
+            values[column] = value
+
+    def _shared_value(self, text: str) -> str | None:
+        try:
+            index = int(text)
+            if index < 0:
+                raise IndexError(index)
+            return self.lookup(index) or None
+        except (ValueError, IndexError):
+            return _blank_or_corrupt(text, "is not a shared string")
+
+    def finish(self) -> None:
+        """Flush the current cell and row: at each new row, and after the last chunk."""
+        if self.pending or self.runs:
+            self._finish_cell()
+        if self.values:
+            self.out.append((self.row_number, tuple(self.values)))
+            del self.values[:]
 
 
 def _rows(
@@ -600,13 +599,14 @@ def _rows(
     try:
         if shared_member is not None:
             shared.load(zf, shared_member)
-        parser, out, parts, runs, finish = _sheet_parser(shared.lookup, max_columns)
+        sheet = _SheetParser(shared.lookup, max_columns)
+        out = sheet.out
         with _open_member(zf, member) as fh:
-            for _ in _feed(parser, member, fh, parts, runs):
+            for _ in _feed(sheet.parser, member, fh, sheet.parts, sheet.runs):
                 if out:
                     yield from out
                     del out[:]
-        finish()
+        sheet.finish()
         yield from out
     finally:
         shared.close()

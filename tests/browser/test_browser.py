@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,37 +15,16 @@ from primepre.customers.models import Customer
 from primepre.imports.models import ImportJob
 
 from ..customers.factories import make_customer
+from ..sheets import write_customer_sheet
 from .conftest import screenshot
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def _generated_xlsx(path: Path, rows: int) -> Path:
-    subprocess.run(
-        [
-            sys.executable,
-            "bench/generate.py",
-            "--rows",
-            str(rows),
-            "--format",
-            "xlsx",
-            "--out",
-            str(path),
-            "--seed",
-            "3",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    return path
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the real worker process needs a shared database")
 def test_the_whole_wizard(page: Page, tmp_path: Path, database_backend, start_worker) -> None:
     start_worker("browser")
-    source = _generated_xlsx(tmp_path / "customers.xlsx", 3000)
+    source = write_customer_sheet(tmp_path / "customers.xlsx", 3000, seed=3).path
     base = page.base  # type: ignore[attr-defined]
 
     page.goto(f"{base}/imports/new/")

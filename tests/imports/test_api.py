@@ -282,3 +282,69 @@ def test_server_errors_are_json_with_cors_headers_too(staff_user, settings, monk
     assert response["Access-Control-Allow-Origin"] == "https://office.primepre.example"
     assert response.json()["code"] == "server_error"
     assert response.json()["request_id"] == response["X-Request-ID"]
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"mode": "replace"}, "mode"),
+        ({"preview": "maybe"}, "preview"),
+        ({"send_welcome_sms": "si"}, "send_welcome_sms"),
+        ({"missing_mark": "invent"}, "missing_mark"),
+        ({"sheet": "S" * 256}, "sheet"),
+        ({"columns": "{not json"}, "columns"),
+        ({"columns": '{"phone": {"nested": 1}}'}, "columns"),
+        ({"columns": '{"Phone Number": "Tel"}'}, "columns"),
+        ({"columns": "[" * 5000}, "columns"),
+    ],
+)
+def test_a_bad_option_is_a_400_naming_it_and_nothing_is_stored(staff_api: APIClient, options, field) -> None:
+    """The options were parsed by hand: `preview=maybe` ran a real import, an unknown `missing_mark` was dropped."""
+    response = _upload(staff_api, FILES / "basic.xlsx", **options)
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert body["code"] == "validation_error" and list(body["fields"]) == [field]
+    assert not ImportJob.objects.exists()
+
+
+def test_a_json_body_s_options_are_validated_the_same_way(staff_api: APIClient) -> None:
+    rows = [{"shipping_mark": "PM1 AMA", "first_name": "Ama", "last_name": "Owusu", "phone": "0241234567"}]
+    response = staff_api.post(URL, {"preview": "perhaps", "customers": rows}, format="json")
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["preview"]
+    response = staff_api.post(URL, {"columns": {"phone": ["a"]}, "customers": rows}, format="json")
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["columns"]
+    assert not ImportJob.objects.exists()
+
+
+def test_column_choices_at_upload_map_a_header_nobody_foresaw(staff_api: APIClient, run_tasks, tmp_path) -> None:
+    path = write_csv(tmp_path / "odd.csv", ["Shipping Mark", "First Name", "Last Name", "Numba"], [
+        ["PM1 AMA", "Ama", "Owusu", "0241234567"],
+    ])  # fmt: skip
+    job = run_tasks(lambda: _upload(staff_api, path)).json()
+    assert staff_api.get(f"{URL}{job['id']}/").json()["error"]["code"] == "missing_columns"
+    job = run_tasks(lambda: _upload(staff_api, path, columns='{"phone": "Numba"}')).json()
+    job = staff_api.get(f"{URL}{job['id']}/").json()
+    assert (job["status"], job["options"]["columns"], job["counts"]["created"]) == ("succeeded", {"phone": "Numba"}, 1)
+    rows = [{"Mark": "PM2 YAW", "First Name": "Yaw", "Last Name": "B", "Numba": "0201234567"}]
+    body = {"columns": {"phone": "Numba", "email": None}, "customers": rows}
+    job = run_tasks(lambda: staff_api.post(URL, body, format="json")).json()
+    job = staff_api.get(f"{URL}{job['id']}/").json()
+    assert (job["options"]["columns"], job["counts"]["created"]) == ({"phone": "Numba", "email": None}, 1)
+
+
+def test_blank_form_fields_mean_not_given(staff_api: APIClient, run_tasks) -> None:
+    fields = {"mode": "", "preview": "", "sheet": "", "missing_mark": "", "send_welcome_sms": "", "columns": ""}
+    job = run_tasks(lambda: _upload(staff_api, FILES / "basic.xlsx", **fields)).json()
+    assert (job["mode"], job["dry_run"], job["options"]) == ("create", False, {})
+
+
+def test_openapi_documents_the_upload_s_file_and_options(client, staff_user) -> None:
+    client.force_login(staff_user)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    body = schema["paths"]["/api/v1/imports/"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    upload = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    properties = upload["properties"]
+    assert properties["file"] == {**properties["file"], "type": "string", "format": "binary"}
+    assert {"mode", "preview", "sheet", "missing_mark", "send_welcome_sms", "columns"} <= set(properties)
+    assert upload["required"] == ["file"]
+    assert properties["columns"]["type"] == "object"

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from primepre.customers.models import Customer
+from primepre.imports.models import ImportJob
 
 from .helpers import FILES
 
@@ -60,3 +61,25 @@ def test_cli_unusable_file_exits_non_zero_with_a_message(name: str, message: str
 def test_cli_unknown_sheet() -> None:
     with pytest.raises(CommandError, match="no sheet named 'Nope'"):
         call_command("import_customers", str(FILES / "multi_sheet.xlsx"), "--sheet", "Nope", stdout=StringIO())
+
+
+def test_cli_with_a_user_is_held_to_that_user_s_permissions(staff_user, admin_user) -> None:
+    """`--user` used to only label the job: a Staff user's name ran an upsert their role may not run."""
+    args = ["import_customers", str(FILES / "basic.xlsx"), "--mode", "upsert"]
+    with pytest.raises(CommandError, match=r"change_customer.*permission_denied"):
+        call_command(*args, "--user", staff_user.username, stdout=StringIO())
+    assert not ImportJob.objects.exists()
+    call_command(*args, "--user", admin_user.username, stdout=StringIO())
+    call_command(*args, stdout=StringIO())  # no --user: the operator, no role applies
+    assert list(ImportJob.objects.values_list("created_by__username", flat=True)) == [None, admin_user.username]
+
+
+def test_cli_options_are_validated_like_the_api_s() -> None:
+    with pytest.raises(CommandError, match="--sheet: Ensure this field has no more than 255 characters"):
+        call_command("import_customers", str(FILES / "basic.xlsx"), "--sheet", "S" * 256, stdout=StringIO())
+    assert not ImportJob.objects.exists()
+
+
+def test_cli_generate_marks_is_the_missing_mark_option() -> None:
+    call_command("import_customers", str(FILES / "basic.xlsx"), "--generate-marks", "--dry-run", stdout=StringIO())
+    assert ImportJob.objects.get().options == {"missing_mark": "generate"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import os
 from pathlib import Path
 
@@ -212,3 +214,141 @@ def test_undo_keeps_customers_with_goods_and_clears_their_sms_link(tmp_path, set
     assert list(Customer.objects.values_list("shipping_mark", flat=True)) == ["PM1 X"]
     assert SmsMessage.objects.count() == 3  # the outbox keeps its history; the link to deleted customers is cleared
     assert SmsMessage.objects.filter(customer__isnull=False).count() == 1
+
+
+# --- the transitions one by one (imports.jobs) -----------------------------------------------------------------------
+
+
+def test_submit_refuses_before_creating_anything_and_queues_at_commit(
+    staff_user, admin_user, tmp_path, django_capture_on_commit_callbacks
+):
+    stored = store_file(_csv(tmp_path, ["PM1 AMA", "Ama", "Owusu", "0241234567", "", "", ""]))
+    with pytest.raises(jobs.JobRefused) as refused:
+        jobs.submit(stored, file_name="a.csv", user=staff_user, options={"send_welcome_sms": True})
+    assert refused.value.http_status == 403 and not ImportJob.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        job = jobs.submit(stored, file_name="a.csv", user=admin_user, mode="upsert", dry_run=True)
+    assert len(queued) == 1  # the run is queued once the job row is committed, not before
+    assert (job.status, job.mode, job.dry_run, job.created_by) == (ImportStatus.QUEUED, "upsert", True, admin_user)
+
+
+def test_claim_takes_a_job_once_and_counts_the_run(tmp_path):
+    job = _job(tmp_path, 2)
+    other = ImportJob.objects.get(pk=job.pk)  # as a second worker holds it
+    assert jobs.claim(job) is True
+    assert jobs.claim(other) is False
+    job.refresh_from_db()
+    assert (job.status, job.attempts, len(job.worker_token)) == (ImportStatus.RUNNING, 1, 32)
+    assert other.worker_token == job.worker_token  # the loser sees the winner's lease, and runs nothing
+
+
+def _ended_with_an_internal_error(job: ImportJob, checkpoint_row: int, started_at) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.FAILED,
+        error_code="internal_error",
+        error_message="boom",
+        rows_read=3,
+        created=2,
+        failed=1,
+        seconds=1.5,
+        checkpoint_row=checkpoint_row,
+        started_at=started_at,
+        attempts=1,
+    )
+    job.row_errors.create(row_number=4, errors=[], values=[])
+
+
+def test_a_claim_from_row_one_starts_from_zero(tmp_path):
+    from django.utils import timezone
+
+    job = _job(tmp_path, 2)
+    long_ago = timezone.now() - dt.timedelta(days=1)
+    _ended_with_an_internal_error(job, checkpoint_row=0, started_at=long_ago)
+    assert jobs.claim(job)
+    job.refresh_from_db()
+    assert (job.rows_read, job.created, job.failed, job.seconds, job.error_code, job.error_message) == (
+        0, 0, 0, 0.0, "", ""
+    )  # fmt: skip
+    assert job.started_at > long_ago and job.attempts == 2 and not job.row_errors.exists()
+
+
+def test_a_claim_after_a_checkpoint_resumes_with_the_counts(tmp_path):
+    from django.utils import timezone
+
+    job = _job(tmp_path, 6)
+    long_ago = timezone.now() - dt.timedelta(days=1)
+    _ended_with_an_internal_error(job, checkpoint_row=4, started_at=long_ago)
+    assert jobs.claim(job)
+    job.refresh_from_db()
+    assert (job.status, job.rows_read, job.created, job.failed, job.started_at) == (
+        ImportStatus.RUNNING, 3, 2, 1, long_ago
+    )  # fmt: skip
+    assert job.row_errors.count() == 1
+
+
+def test_finish_records_nothing_for_a_run_that_lost_its_lease(tmp_path):
+    job = _job(tmp_path, 2)
+    assert jobs.claim(job)
+    stale = ImportJob.objects.get(pk=job.pk)
+    assert jobs.requeue(job.pk, cutoff=stale.heartbeat_at + dt.timedelta(seconds=1))  # the sweep took it back
+    assert jobs.claim(ImportJob.objects.get(pk=job.pk))  # and another worker claimed it
+    assert jobs.finish(stale, ImportStatus.SUCCEEDED) is False
+    assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.RUNNING
+
+
+def test_remap_of_a_job_that_crashed_its_workers_gives_it_new_attempts(admin_user, tmp_path, settings):
+    job = _job(tmp_path, 2)
+    assert jobs.claim(job)
+    cutoff = ImportJob.objects.get(pk=job.pk).heartbeat_at + dt.timedelta(seconds=1)
+    settings.IMPORT_MAX_ATTEMPTS = 1
+    assert not jobs.requeue(job.pk, cutoff) and jobs.give_up(job.pk, 1, cutoff)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (ImportStatus.FAILED, "worker_crashed")
+    jobs.remap(job, admin_user, {"phone": "Phone"})
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.dry_run, job.options["columns"]) == ("queued", 0, True, {"phone": "Phone"})
+
+
+@pytest.mark.parametrize(
+    ("status", "rows_read", "total_rows", "percent"),
+    [
+        (ImportStatus.QUEUED, 0, None, 0.0),
+        (ImportStatus.RUNNING, 10, None, None),
+        (ImportStatus.RUNNING, 1, 3, 33.3),
+        (ImportStatus.CANCELLED, 2, 3, 66.7),
+        (ImportStatus.FAILED, 5, 3, 100.0),
+        (ImportStatus.SUCCEEDED, 0, None, 100.0),
+        (ImportStatus.PREVIEWED, 1, 2, 100.0),
+        (ImportStatus.UNDONE, 0, 5, 100.0),
+    ],
+)
+def test_percent_is_the_model_s(status, rows_read, total_rows, percent):
+    job = ImportJob(status=status, rows_read=rows_read, created=rows_read, total_rows=total_rows)
+    assert job.percent == percent
+
+
+# --- the wizard's options go through the API's serializer (imports.options) ------------------------------------------
+
+
+def test_the_wizard_refuses_a_bad_option_instead_of_guessing(client, admin_user, tmp_path):
+    client.force_login(admin_user)
+    path = _csv(tmp_path, ["PM1 AMA", "Ama", "Owusu", "0241234567", "", "", ""])
+    with open(path, "rb") as handle:
+        response = client.post("/imports/new/", {"file": handle, "mode": "replace"})
+    assert response.status_code == 200
+    assert 'Mode: "replace" is not a valid choice.' in html.unescape(response.content.decode())
+    assert not ImportJob.objects.exists()  # it used to start a `create` import instead
+    with open(path, "rb") as handle:
+        response = client.post("/imports/new/", {"file": handle, "mode": "upsert", "generate_marks": "1"})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and (job.mode, job.dry_run, job.options) == (
+        "upsert", True, {"missing_mark": "generate"}
+    )  # fmt: skip
+
+
+def test_the_wizard_s_remap_validates_the_columns(client, staff_user, staff_preview):
+    client.force_login(staff_user)
+    response = client.post(f"/imports/{staff_preview.pk}/", {"action": "remap", "field_phone": "P" * 300}, follow=True)
+    assert "The column for 'phone' must be a header" in html.unescape(response.content.decode())
+    staff_preview.refresh_from_db()
+    assert staff_preview.status == ImportStatus.PREVIEWED and "columns" not in staff_preview.options

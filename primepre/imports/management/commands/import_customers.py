@@ -19,14 +19,14 @@ from rest_framework.exceptions import ValidationError
 from primepre.imports.errors import ImportFileError
 from primepre.imports.jobs import JobRefused, authorize_submit, create_job
 from primepre.imports.models import ImportMode, ImportStatus
-from primepre.imports.options import Submission, parse_options
+from primepre.imports.options import Submission, describe_errors, parse_options
 from primepre.imports.pipeline import ImportProgress
 from primepre.imports.process import configure_import_process
 from primepre.imports.report import write_error_report
 from primepre.imports.services import execute_job, store_file
 
 # The options' names as this command spells them, for its error messages.
-FLAGS = {"preview": "--dry-run", "missing_mark": "--generate-marks"}
+FLAGS = {"mode": "--mode", "preview": "--dry-run", "sheet": "--sheet", "missing_mark": "--generate-marks"}
 
 
 class Command(BaseCommand):
@@ -111,12 +111,7 @@ class Command(BaseCommand):
             submission = parse_options(data)
             authorize_submit(user, submission["mode"], submission["options"])
         except ValidationError as exc:
-            problems = [
-                f"{FLAGS.get(name, '--' + name.replace('_', '-'))}: {message}"
-                for name, messages in exc.detail.items()
-                for message in messages
-            ]
-            raise CommandError("; ".join(problems) + " [validation_error]") from exc
+            raise CommandError(f"{describe_errors(exc, FLAGS)} [validation_error]") from exc
         except JobRefused as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
         return submission

@@ -28,9 +28,9 @@ PURGE_EVERY_SECONDS = 3600
 
 class Command(BaseCommand):
     help = "Run the background task worker, and resume imports whose worker died."
-    # System checks import every URLconf and view (DRF, the schema generator): about 20 MB (peak RSS after
-    # django.setup() with and without django.core.checks.run_checks()) of a worker's footprint on a
-    # 512 MB box for code it never runs. `migrate` and the web server run them.
+    # System checks import every URLconf and view (DRF, the schema generator): memory a worker on a small box would
+    # hold for code it never runs (the figure and how to measure it: bench/README.md). `migrate` and the web server
+    # run them.
     requires_system_checks: list[str] = []
 
     own_process = False
