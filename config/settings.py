@@ -284,7 +284,7 @@ SMS_WELCOME_TEMPLATE = env_str(
 # (the customer's shipping mark), {warehouse} (its name), {date} ("28 Nov"), {first_name}.
 SMS_RECEIPT_TEMPLATE = env_str(
     "SMS_RECEIPT_TEMPLATE",
-    "PrimePre: we received {packages} packages ({cbm} CBM) for {mark} at our {warehouse} warehouse on {date}.",
+    "PrimePre: we received {packages_text} ({cbm} CBM) for {mark} at our {warehouse} warehouse on {date}.",
 )
 
 # --- Background tasks ----------------------------------------------------------------------------------------------

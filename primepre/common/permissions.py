@@ -47,6 +47,19 @@ def requires(permission: str, **for_action: str) -> type[permissions.BasePermiss
     return RequiresPermission
 
 
+def requires_any(permissions_of: Callable[[], list[str]]) -> type[permissions.BasePermission]:
+    """A DRF permission class that needs any one of the permissions `permissions_of()` lists when asked (a list that
+    grows with the apps, e.g. every kind of sheet's import permission). 401 for anonymous callers, else 403."""
+
+    class RequiresAny(permissions.BasePermission):
+        def has_permission(self, request: Any, view: Any) -> bool:
+            if not request.user or not request.user.is_authenticated:
+                raise exceptions.NotAuthenticated()
+            return any(request.user.has_perm(permission) for permission in permissions_of())
+
+    return RequiresAny
+
+
 def may_read_api_docs(user: Any) -> bool:
     """The schema maps every endpoint and field: with DEBUG off, only staff who hold some permission read it."""
     return bool(user and user.is_authenticated and (user.is_superuser or user.get_all_permissions()))

@@ -7,6 +7,7 @@ import accepts is a customer the model accepts. No serializers and no queries: t
 from __future__ import annotations
 
 import functools
+import logging
 import operator
 import re
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from .phones import normalise_phone
 from .regions import parse_region
 from .text import tidy_text
 
+logger = logging.getLogger("primepre.imports")
 UPDATABLE_FIELDS = (
     "first_name",
     "last_name",
@@ -304,6 +306,25 @@ class CustomerCleaner:
         return row, errors
 
 
+def queue_welcomes(job: Any) -> None:
+    """Welcome exactly the customers this job created, after they are committed. SMS trouble never fails an import."""
+    from primepre.sms.services import queue_welcome_messages, sms_enabled
+
+    if not sms_enabled():
+        logger.warning("[IMPORT-SMS-SKIPPED] job=%s reason=SMS is off", job.pk)
+        return
+    creator = job.created_by
+    if creator is not None and not creator.has_perm("customers.send_sms"):
+        # Submit and confirm already refuse this (imports.jobs); a job queued by any other path still sends nothing.
+        logger.warning("[IMPORT-SMS-SKIPPED] job=%s reason=the user who started it may not send SMS", job.pk)
+        return
+    try:
+        queued = queue_welcome_messages(Customer.objects.filter(import_job_id=job.pk).iterator(chunk_size=2000))
+        logger.info("[IMPORT-SMS] job=%s welcomes_queued=%s", job.pk, queued)
+    except Exception:
+        logger.exception("[IMPORT-SMS-FAIL] job=%s", job.pk)
+
+
 class CustomerSchema(ImportSchema):
     name = "customers"
     label = "Customers"
@@ -319,6 +340,26 @@ class CustomerSchema(ImportSchema):
     replaces = {"full_name": ("first_name", "last_name")}
     legacy_name = "the old A–E template"
     import_permission = "customers.import_customers"
+    undo_permissions = ("customers.delete_customer", "customers.change_customer")
+    modes = ("create", "upsert")
+    options = frozenset({"missing_mark", "send_welcome_sms"})
+
+    def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
+        needed = {}
+        if mode == "upsert":
+            needed["customers.change_customer"] = "Updating existing customers (mode upsert)"
+        if options.get("send_welcome_sms"):
+            needed["customers.send_sms"] = "Sending welcome SMS"
+        return needed
+
+    def after_import(self, job: Any) -> None:
+        if job.options.get("send_welcome_sms"):
+            queue_welcomes(job)
+
+    def undo(self, job: Any, result: Any) -> None:
+        from .import_undo import undo_customer_import
+
+        undo_customer_import(job, result)
 
     def required_missing(self, fields: Mapping[str, int], options: Mapping[str, Any]) -> list[str]:
         missing = []

@@ -10,11 +10,13 @@ only a tracking number deduplicates.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import F
 
 from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema
 from primepre.imports.writer import BatchOutcome, Failure, InsertPayload, TableInserter
@@ -48,6 +50,7 @@ INSERT_COLUMNS = (
     "updated_at",
 )
 SMS_OPTION = "send_receipt_sms"
+logger = logging.getLogger("primepre.imports")
 
 
 @dataclass(slots=True)
@@ -153,6 +156,22 @@ class GoodsWriter:
         return records
 
 
+def queue_receipts_of(job: Any) -> None:
+    """One SMS per matched customer per day of receipt, after the rows are committed. Never fails the import."""
+    from primepre.sms.services import sms_enabled
+
+    from .notify import queue_receipt_sms_for_import
+
+    creator = job.created_by
+    if not sms_enabled() or (creator is not None and not creator.has_perm("customers.send_sms")):
+        logger.warning("[IMPORT-SMS-SKIPPED] job=%s reason=SMS is off or the user may not send SMS", job.pk)
+        return
+    try:
+        logger.info("[IMPORT-SMS] job=%s receipt_sms_queued=%s", job.pk, queue_receipt_sms_for_import(job.pk))
+    except Exception:
+        logger.exception("[IMPORT-SMS-FAIL] job=%s", job.pk)
+
+
 class GoodsSchema(ImportSchema):
     name = "goods"
     label = "Goods received"
@@ -165,6 +184,29 @@ class GoodsSchema(ImportSchema):
     legacy_name = "the old A–H goods template"
     dedupe_keys = (DedupeKey("tracking_key", "tracking_number", "tracking number"),)
     import_permission = "goods.import_goods"
+    undo_permissions = ("goods.import_goods", "goods.change_goodsreceipt")
+    options = frozenset({"warehouse", "default_method", SMS_OPTION})
+
+    def check_options(self, options: dict[str, Any]) -> dict[str, list[str]]:
+        if options.get("warehouse"):
+            options["warehouse"] = options["warehouse"].upper()
+            if options["warehouse"] not in warehouses():
+                return {"warehouse": [f"Choose one of {', '.join(warehouses())}."]}
+        return {}
+
+    def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
+        return {"customers.send_sms": "Telling customers their goods arrived (SMS)"} if options.get(SMS_OPTION) else {}
+
+    def after_import(self, job: Any) -> None:
+        if job.options.get(SMS_OPTION):
+            queue_receipts_of(job)
+
+    def undo(self, job: Any, result: Any) -> None:
+        """Delete the receipts the job created, except those someone changed since (resolved, edited, cancelled)."""
+        created = GoodsReceipt.objects.filter(import_job_id=job.pk)
+        for receipt in created.exclude(updated_at=F("created_at")).only("pk", "shipping_mark").iterator():
+            result.kept.append({"id": receipt.pk, "shipping_mark": receipt.shipping_mark, "reason": "changed since"})
+        result.deleted, _ = created.filter(updated_at=F("created_at")).delete()
 
     def required_missing(self, fields: Mapping[str, int], options: Mapping[str, Any]) -> list[str]:
         return [name for name in cleaning.REQUIRED_FIELDS if name not in fields]

@@ -53,6 +53,7 @@ def render_receipt_sms(customer: Customer, day: dt.date, packages: int, cbm: Dec
     names = sorted({warehouse_name(code) for code in warehouses})
     values = _SafeFormat(
         packages=packages,
+        packages_text=f"{packages} package{'' if packages == 1 else 's'}",  # "1 package", "3 packages"
         cbm=f"{cbm.quantize(Decimal('0.001'))}",
         mark=customer.shipping_mark,
         warehouse=" and ".join(names),

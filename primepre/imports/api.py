@@ -28,11 +28,11 @@ from rest_framework.response import Response
 from primepre.common.api import error_body
 from primepre.common.csvstream import csv_lines
 from primepre.common.filters import id_param
-from primepre.common.permissions import requires
+from primepre.common.permissions import requires_any
 
 from . import jobs
 from .errors import ImportFileError, too_large_body
-from .jobs import JobRefused, authorize_submit
+from .jobs import JobRefused, authorize_submit, import_permissions
 from .models import FINISHED_STATUSES, ImportJob, ImportRowError, ImportStatus
 from .options import (
     ImportOptionsSerializer,
@@ -72,6 +72,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = [
             "id",
+            "schema",
             "status",
             "mode",
             "dry_run",
@@ -198,7 +199,7 @@ def _read_upload(django_request: Any, content_type: str) -> tuple[Path, str, Sub
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bulk imports of customers: upload, preview, confirm, follow, cancel, undo, download the errors."""
 
-    permission_classes = [requires("customers.import_customers")]  # every endpoint, reads included
+    permission_classes = [requires_any(import_permissions)]  # every endpoint, reads included: any kind of sheet
     serializer_class = ImportJobSerializer
     queryset = ImportJob.objects.select_related("created_by")
     filterset_fields = {"status": ["exact"], "mode": ["exact"], "created_by__username": ["exact"]}
@@ -240,7 +241,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         temp: Path | None = None
         try:
             temp, file_name, submission = _read_upload(django_request, content_type)
-            authorize_submit(request.user, submission["mode"], submission["options"])
+            authorize_submit(request.user, submission["mode"], submission["options"], submission["schema"])
             stored = store_file(temp)
             job = jobs.submit(stored, file_name=Path(file_name).name, user=request.user, **submission)
         except UploadTooLarge:

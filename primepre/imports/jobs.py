@@ -29,6 +29,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .models import LIVE_STATUSES, ImportJob, ImportMode, ImportStatus
+from .schema import get_schema, schemas
 from .undo import UndoRefused, UndoResult, undo_job
 
 if TYPE_CHECKING:
@@ -36,9 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("primepre.imports")
 
-IMPORT_PERMISSION = "customers.import_customers"
 MANAGE_ALL_PERMISSION = "imports.manage_all_imports"
-UNDO_PERMISSIONS = ("customers.delete_customer", "customers.change_customer")
 REMAPPABLE = frozenset({ImportStatus.PREVIEWED, ImportStatus.FAILED})
 CANCELLABLE = LIVE_STATUSES | {ImportStatus.PREVIEWED}
 # A worker may take a queued job, or resume one that failed on our own error (not on its file).
@@ -59,26 +58,28 @@ def _denied(message: str) -> JobRefused:
     return JobRefused("permission_denied", message, 403)
 
 
-def side_effect_permissions(mode: str, options: Mapping[str, Any]) -> dict[str, str]:
-    """The permissions the job's options need beyond importing, each with the option that needs it."""
-    needed = {}
-    if mode == ImportMode.UPSERT:
-        needed["customers.change_customer"] = "Updating existing customers (mode upsert)"
-    if options.get("send_welcome_sms"):
-        needed["customers.send_sms"] = "Sending welcome SMS"
-    return needed
-
-
-def authorize_submit(user: Any, mode: str, options: Mapping[str, Any]) -> None:
-    """Refuse (403) a job whose options cause a side effect the user may not cause. Checked before anything is stored
-    or queued, and again when the job is confirmed or remapped (permissions can be taken away in between)."""
+def authorize_submit(user: Any, mode: str, options: Mapping[str, Any], schema: str = "customers") -> None:
+    """Refuse (403) a job the user may not start: importing that kind of sheet needs its schema's permission, and
+    every side effect of the mode and options needs its own (upsert, SMS). Checked before anything is stored or
+    queued, and again when the job is confirmed or remapped (permissions can be taken away in between)."""
     if user is None:
         return
-    if not user.has_perm(IMPORT_PERMISSION):
-        raise _denied("You do not have permission to import customers.")
-    for permission, what in side_effect_permissions(mode, options).items():
+    sheet = get_schema(schema)
+    if not user.has_perm(sheet.import_permission):
+        raise _denied(f"You do not have permission to import {sheet.label.lower()}.")
+    for permission, what in sheet.side_effects(mode, options).items():
         if not user.has_perm(permission):
             raise _denied(f"{what} needs the permission {permission}, which your role does not have.")
+
+
+def import_permissions() -> list[str]:
+    """Every kind of sheet's import permission: holding any of them opens the import pages and history."""
+    return [schema.import_permission for schema in schemas()]
+
+
+def may_import(user: Any) -> bool:
+    """Whether `user` may import some kind of sheet (and so read the import history)."""
+    return any(user.has_perm(permission) for permission in import_permissions())
 
 
 def may_manage(user: Any, job: ImportJob) -> bool:
@@ -90,7 +91,7 @@ def may_manage(user: Any, job: ImportJob) -> bool:
 
 
 def may_undo(user: Any, job: ImportJob) -> bool:
-    return may_manage(user, job) and (user is None or user.has_perms(UNDO_PERMISSIONS))
+    return may_manage(user, job) and (user is None or user.has_perms(get_schema(job.schema).undo_permissions))
 
 
 def _authorize_action(user: Any, job: ImportJob, verb: str) -> None:
@@ -160,7 +161,7 @@ def submit(
     Refused (403, nothing created) when the options cause a side effect the user may not cause; callers that store an
     upload check `authorize_submit` before storing it, so a refused request stores nothing either.
     Concurrency: an INSERT of a new row, queued at commit; its run starts with `claim`."""
-    authorize_submit(user, mode, options or {})
+    authorize_submit(user, mode, options or {}, schema or "customers")
     job = create_job(stored, file_name=file_name, user=user, mode=mode, dry_run=dry_run, options=options, schema=schema)
     _enqueue(job)
     return job
@@ -172,7 +173,7 @@ def confirm(job: ImportJob, user: Any) -> None:
     Concurrency: one conditional UPDATE (status previewed and dry run → queued); of two confirms only one matches, so
     the job is queued once."""
     _authorize_action(user, job, "confirm")
-    authorize_submit(user, job.mode, job.options)
+    authorize_submit(user, job.mode, job.options, job.schema)
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
         status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token="", attempts=0
     )
@@ -190,7 +191,7 @@ def remap(job: ImportJob, user: Any, columns: Mapping[str, str | None]) -> None:
     Concurrency: one conditional UPDATE from a state where no worker holds the job (previewed or failed) back to a
     queued preview; a remap racing a confirm loses to it (the confirm moved the job out of `previewed`)."""
     _authorize_action(user, job, "change the columns of")
-    authorize_submit(user, job.mode, job.options)
+    authorize_submit(user, job.mode, job.options, job.schema)
     options = {**job.options, "columns": dict(columns)}
     updated = ImportJob.objects.filter(pk=job.pk, status__in=REMAPPABLE, undone_at__isnull=True).update(
         options=options,
@@ -227,7 +228,7 @@ def cancel(job: ImportJob, user: Any) -> None:
 def undo(job: ImportJob, user: Any) -> UndoResult:
     """Delete what the job created and restore what it changed (see `undo.undo_job` for its locking)."""
     _authorize_action(user, job, "undo")
-    if user is not None and not user.has_perms(UNDO_PERMISSIONS):
+    if user is not None and not user.has_perms(get_schema(job.schema).undo_permissions):
         raise _denied("Undoing an import deletes and changes customers; your role may not do that.")
     try:
         return undo_job(job, user)

@@ -34,12 +34,19 @@ MAX_COLUMN_OVERRIDES = 50
 MAX_HEADER_CHARS = 255
 MAX_COLUMNS_JSON_CHARS = 20_000
 _FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
-SCALAR_OPTIONS = frozenset({"mode", "preview", "sheet", "missing_mark", "send_welcome_sms"})
+SCALAR_OPTIONS = frozenset(
+    {"schema", "mode", "preview", "sheet", "missing_mark", "send_welcome_sms", "warehouse", "default_method"}
+    | {"send_receipt_sms"}
+)
+# The kinds of sheet (import schemas) the API documents; each is checked against the registry too.
+SCHEMA_CHOICES = [("customers", "Customer list"), ("goods", "Goods received at the China warehouse")]
+METHOD_CHOICES = [("sea", "Sea"), ("air", "Air")]
 
 
 class Submission(TypedDict):
     """What `jobs.submit` and `jobs.create_job` take besides the file and the user."""
 
+    schema: str
     mode: str
     dry_run: bool
     options: dict[str, Any]
@@ -103,6 +110,11 @@ class ColumnsField(serializers.Field):
 class ImportOptionsSerializer(serializers.Serializer):
     """The options of an import, as the API documents them."""
 
+    schema = serializers.ChoiceField(
+        choices=SCHEMA_CHOICES,
+        default="customers",
+        help_text="What the sheet holds: customers (needs import_customers) or goods received (needs import_goods).",
+    )
     mode = serializers.ChoiceField(
         choices=ImportMode.choices, default=ImportMode.CREATE, help_text="upsert needs the change_customer permission."
     )
@@ -116,6 +128,18 @@ class ImportOptionsSerializer(serializers.Serializer):
     send_welcome_sms = serializers.BooleanField(
         default=False, help_text="Welcome every customer the import creates (needs the send_sms permission)."
     )
+    warehouse = serializers.CharField(
+        required=False,
+        max_length=8,
+        help_text="Goods: the warehouse code of lines that do not name one (GOODS_WAREHOUSES).",
+    )
+    default_method = serializers.ChoiceField(
+        choices=METHOD_CHOICES, required=False, help_text="Goods: sea or air for lines without a method."
+    )
+    send_receipt_sms = serializers.BooleanField(
+        default=False,
+        help_text="Goods: tell each matched customer once per day of receipt (needs the send_sms permission).",
+    )
     columns = ColumnsField(
         required=False,
         help_text='Corrections to the detected columns: {"phone": "Numba", "email": 4, "region": null} maps a field '
@@ -127,16 +151,36 @@ class ImportOptionsSerializer(serializers.Serializer):
             data = {name: value for name, value in data.items() if value is not None and value != ""}
         return super().to_internal_value(data)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Each kind of sheet takes its own modes and options."""
+        from .schema import get_schema
+
+        try:
+            schema = get_schema(attrs["schema"])
+        except LookupError as exc:
+            raise serializers.ValidationError({"schema": [str(exc)]}) from None
+        errors = {}
+        if attrs["mode"] not in schema.modes:
+            errors["mode"] = [f"{schema.label} sheets take mode {' or '.join(schema.modes)}."]
+        for name in ("missing_mark", "send_welcome_sms", "warehouse", "default_method", "send_receipt_sms"):
+            if attrs.get(name) and name not in schema.options:
+                errors[name] = [f"Not an option of {schema.label.lower()} sheets."]
+        errors.update(schema.check_options(attrs))
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
     def submission(self) -> Submission:
         """The validated options as the job stores them: only what was asked for, so defaults can change later."""
         values = self.validated_data
         options: dict[str, Any] = {}
-        for name in ("sheet", "missing_mark", "columns"):
+        for name in ("sheet", "missing_mark", "columns", "warehouse", "default_method"):
             if name in values:
                 options[name] = values[name]
-        if values["send_welcome_sms"]:
-            options["send_welcome_sms"] = True
-        return Submission(mode=values["mode"], dry_run=values["preview"], options=options)
+        for name in ("send_welcome_sms", "send_receipt_sms"):
+            if values[name]:
+                options[name] = True
+        return Submission(schema=values["schema"], mode=values["mode"], dry_run=values["preview"], options=options)
 
 
 @extend_schema_field(OpenApiTypes.BINARY)

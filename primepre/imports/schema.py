@@ -91,6 +91,9 @@ class ImportSchema:
     replaces: Mapping[str, tuple[str, ...]] = {}
     legacy_name: str = "the old template"
     import_permission: str = ""
+    undo_permissions: tuple[str, ...] = ()  # undo deletes and restores records: the permissions that takes
+    modes: tuple[str, ...] = ("create",)  # create and, where a row can match an existing record, upsert
+    options: frozenset[str] = frozenset()  # the schema's own options (see imports/options.py)
 
     @functools.cached_property
     def labels(self) -> dict[str, str]:
@@ -125,6 +128,22 @@ class ImportSchema:
 
     def expected_headers(self) -> str:
         return ", ".join(spec.label for spec in self.fields[:7])
+
+    def check_options(self, options: dict[str, Any]) -> dict[str, list[str]]:
+        """Errors in the schema's own options, by option (it may also normalise them in place)."""
+        return {}
+
+    def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
+        """The permissions a job's mode and options need beyond importing, each with what needs it (`jobs` checks
+        them on every path: submit, confirm, remap)."""
+        return {}
+
+    def after_import(self, job: Any) -> None:
+        """What a finished (not previewed) run does once its rows are committed, e.g. queue SMS. Never raises."""
+
+    def undo(self, job: Any, result: Any) -> None:
+        """Delete what the job created and restore what it changed, inside the undo's transaction."""
+        raise NotImplementedError
 
 
 _REGISTRY: dict[str, ImportSchema] = {}

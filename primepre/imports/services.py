@@ -25,6 +25,7 @@ from .jobs import create_job as create_job  # re-exported: the tests and bench/p
 from .models import ImportJob, ImportStatus
 from .pipeline import ImportCancelled, ImportProgress, LeaseLost, run_import
 from .readers import detect_format
+from .schema import get_schema
 
 logger = logging.getLogger("primepre.imports")
 CHUNK = 1 << 20
@@ -114,8 +115,8 @@ def execute_job(
     if ending is None:
         return job
     jobs.finish(job, ending.status, ending.code, ending.message)
-    if ending.status == ImportStatus.SUCCEEDED and job.options.get("send_welcome_sms"):
-        _queue_welcomes(job)
+    if ending.status == ImportStatus.SUCCEEDED:
+        get_schema(job.schema).after_import(job)
     if ending.status in (ImportStatus.SUCCEEDED, ImportStatus.PREVIEWED):
         _log_complete(job)
     return job
@@ -165,23 +166,3 @@ def _log_complete(job: ImportJob) -> None:
         job.seconds,
         job.rows_per_second,
     )
-
-
-def _queue_welcomes(job: ImportJob) -> None:
-    """Welcome exactly the customers this job created, after they are committed. SMS trouble never fails an import."""
-    from primepre.customers.models import Customer
-    from primepre.sms.services import queue_welcome_messages, sms_enabled
-
-    if not sms_enabled():
-        logger.warning("[IMPORT-SMS-SKIPPED] job=%s reason=SMS is off", job.pk)
-        return
-    creator = job.created_by
-    if creator is not None and not creator.has_perm("customers.send_sms"):
-        # Submit and confirm already refuse this (imports.jobs); a job queued by any other path still sends nothing.
-        logger.warning("[IMPORT-SMS-SKIPPED] job=%s reason=the user who started it may not send SMS", job.pk)
-        return
-    try:
-        queued = queue_welcome_messages(Customer.objects.filter(import_job_id=job.pk).iterator(chunk_size=2000))
-        logger.info("[IMPORT-SMS] job=%s welcomes_queued=%s", job.pk, queued)
-    except Exception:
-        logger.exception("[IMPORT-SMS-FAIL] job=%s", job.pk)

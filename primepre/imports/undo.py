@@ -1,5 +1,6 @@
-"""Undo an import: delete the customers it created and restore the fields it changed, leaving alone every customer
-someone edited since (they are listed in the result instead). The undo is recorded on the job."""
+"""Undo an import: delete what it created and restore what it changed, leaving alone every record someone edited since
+(they are listed in the result instead). What that means for a kind of sheet is its schema's `undo`; the lock, the
+checks and the record of the undo on the job are here."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import CASCADE, PROTECT, RESTRICT, SET_NULL, F, ForeignObjectRel, QuerySet
+from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from primepre.customers.models import Customer
-
-from .models import ImportChange, ImportJob, ImportStatus
+from .models import ImportJob, ImportStatus
+from .schema import get_schema
 
 logger = logging.getLogger("primepre.imports")
 
@@ -30,53 +28,10 @@ class UndoRefused(Exception):
 class UndoResult:
     deleted: int = 0
     restored: int = 0
-    kept: list[dict[str, Any]] = field(default_factory=list)  # customers edited since the import, left as they are
+    kept: list[dict[str, Any]] = field(default_factory=list)  # records edited since the import, left as they are
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _kept(customer: Customer, reason: str) -> dict[str, Any]:
-    return {"id": customer.pk, "shipping_mark": customer.shipping_mark, "reason": reason}
-
-
-def _references() -> list[ForeignObjectRel]:
-    """Every foreign key to Customer, from any app (goods, SMS, the import's own change records)."""
-    return [
-        field
-        for field in Customer._meta.get_fields(include_hidden=True)
-        if isinstance(field, ForeignObjectRel) and field.one_to_many
-    ]
-
-
-def _delete_untouched(job: ImportJob, untouched: QuerySet, result: UndoResult) -> int:
-    """Delete the job's untouched customers in one DELETE (the ORM's delete() would load every row to run its
-    collector), doing for each foreign key what its `on_delete` says: a customer something PROTECTs (goods received
-    for them) is kept and listed, SET_NULL references are cleared, CASCADE ones deleted first."""
-    table = Customer._meta.db_table
-    protected = [rel for rel in _references() if rel.on_delete in (PROTECT, RESTRICT)]
-    guards = "".join(
-        f" AND NOT EXISTS (SELECT 1 FROM {rel.related_model._meta.db_table} r WHERE r.{rel.field.column} = {table}.id)"  # noqa: S608 - our names
-        for rel in protected
-    )
-    for rel in protected:
-        held = untouched.filter(pk__in=rel.related_model.objects.values(rel.field.attname))
-        for customer in held.only("pk", "shipping_mark").iterator():
-            result.kept.append(_kept(customer, f"has {rel.related_model._meta.verbose_name_plural}"))
-    for rel in protected:
-        untouched = untouched.exclude(pk__in=rel.related_model.objects.values(rel.field.attname))
-    for rel in _references():
-        referencing = rel.related_model._base_manager.filter(**{f"{rel.field.name}__in": untouched.values("pk")})
-        if rel.on_delete is SET_NULL:
-            referencing.update(**{rel.field.name: None})
-        elif rel.on_delete is CASCADE:
-            referencing.delete()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {table} WHERE import_job_id = %s AND updated_at = created_at{guards}",  # noqa: S608 - our names
-            [job.pk],
-        )
-        return cursor.rowcount
 
 
 def undo_job(job: ImportJob, user: Any = None) -> UndoResult:
@@ -94,24 +49,7 @@ def undo_job(job: ImportJob, user: Any = None) -> UndoResult:
             raise UndoRefused(
                 "not_undoable", f"Import #{job.pk} is {locked.status}; only a finished import can be undone."
             )
-        created = Customer.objects.filter(import_job_id=job.pk)
-        for customer in created.exclude(updated_at=F("created_at")).only("pk", "shipping_mark").iterator():
-            result.kept.append(_kept(customer, "edited since the import"))
-        result.deleted = _delete_untouched(job, created.filter(updated_at=F("created_at")), result)
-        changes = ImportChange.objects.filter(job=job, customer__isnull=False).select_related("customer")
-        for change in changes.order_by("-row_number").iterator(chunk_size=1000):
-            customer = change.customer
-            if customer.updated_at != change.after_updated_at:
-                result.kept.append(_kept(customer, "edited since the import"))
-                continue
-            before = dict(change.before)
-            before_updated_at = parse_datetime(before.pop("updated_at"))
-            try:
-                with transaction.atomic():
-                    Customer.objects.filter(pk=customer.pk).update(**before, updated_at=before_updated_at)
-                result.restored += 1
-            except IntegrityError:
-                result.kept.append(_kept(customer, "its old phone, mark or email now belongs to another customer"))
+        get_schema(locked.schema).undo(locked, result)
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.UNDONE,
             undone_at=timezone.now(),

@@ -3,12 +3,14 @@ the result (steps 2–4). Every button is a transition of `imports.jobs`, which 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,8 +36,20 @@ UPLOAD_FIELD_NAMES = {
 }
 
 
+def _may_import(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The wizard's pages are for anyone who may import some kind of sheet (which kind: `jobs.authorize_submit`)."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not jobs.may_import(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
 @login_required
-@permission_required("customers.import_customers", raise_exception=True)
+@_may_import
 def import_history(request: HttpRequest) -> HttpResponse:
     history = ImportJob.objects.select_related("created_by")
     status = request.GET.get("status", "")
@@ -48,7 +62,7 @@ def import_history(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("customers.import_customers", raise_exception=True)
+@_may_import
 def import_upload(request: HttpRequest) -> HttpResponse:
     """Step 1: the file and the options. The job starts as a preview (dry run): nothing is written yet."""
     error = None
@@ -83,7 +97,7 @@ def _start_preview(request: HttpRequest) -> HttpResponse | str:
     }
     try:
         submission = parse_options(form)
-        jobs.authorize_submit(request.user, submission["mode"], submission["options"])
+        jobs.authorize_submit(request.user, submission["mode"], submission["options"], submission["schema"])
     except ValidationError as exc:
         return describe_errors(exc, UPLOAD_FIELD_NAMES)
     except jobs.JobRefused as exc:
@@ -102,7 +116,7 @@ def _start_preview(request: HttpRequest) -> HttpResponse | str:
 
 
 @login_required
-@permission_required("customers.import_customers", raise_exception=True)
+@_may_import
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Steps 2–4 on one page: preview (mapping, counts, failing rows), progress, result (chart, errors, undo)."""
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)

@@ -11,8 +11,8 @@ import pytest
 import xlsxwriter
 
 from primepre.goods.models import GoodsReceipt, MarkAlias, ReceiptStatus
-from primepre.imports.models import ImportJob
-from primepre.imports.services import create_job, execute_job, store_file
+from primepre.imports.jobs import create_job
+from primepre.imports.services import execute_job, store_file
 
 from ..customers.factories import make_customer
 from ..imports.helpers import assert_reconciles, errors_by_row, write_csv
@@ -50,11 +50,8 @@ def _workbook(path: Path, rows: list[list[Any]], *, title: bool = True, header: 
     return path
 
 
-def import_goods(path: Path, **options: Any) -> ImportJob:
-    job = create_job(store_file(path), file_name=path.name, options=options)
-    ImportJob.objects.filter(pk=job.pk).update(schema="goods")
-    job.refresh_from_db()
-    return execute_job(job)
+def import_goods(path: Path, **options: Any) -> Any:
+    return execute_job(create_job(store_file(path), file_name=path.name, options=options, schema="goods"))
 
 
 def test_a_day_s_sheet_with_every_kind_of_cell(tmp_path: Path) -> None:
@@ -126,9 +123,6 @@ def test_a_sheet_without_the_required_columns_names_them(tmp_path: Path) -> None
 
 def test_a_preview_writes_nothing(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "g.csv", HEADER, [["PM1", "2026-11-28", "", "tv", 1, "", "0.3", "T1"]])
-    job = create_job(store_file(path), file_name=path.name, dry_run=True)
-    ImportJob.objects.filter(pk=job.pk).update(schema="goods")
-    job.refresh_from_db()
-    job = execute_job(job)
+    job = execute_job(create_job(store_file(path), file_name=path.name, dry_run=True, schema="goods"))
     assert (job.status, job.created) == ("previewed", 1)
     assert not GoodsReceipt.objects.exists()

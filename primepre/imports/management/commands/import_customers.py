@@ -109,7 +109,7 @@ class Command(BaseCommand):
         }
         try:
             submission = parse_options(data)
-            authorize_submit(user, submission["mode"], submission["options"])
+            authorize_submit(user, submission["mode"], submission["options"], submission["schema"])
         except ValidationError as exc:
             raise CommandError(f"{describe_errors(exc, FLAGS)} [validation_error]") from exc
         except JobRefused as exc:
