@@ -345,6 +345,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The goods method is the same choice set in the receipts' API and in the import options: one name for both.
+    "ENUM_NAME_OVERRIDES": {"ShippingMethodEnum": "primepre.goods.models.Method"},
 }
 
 # --- Security ----------------------------------------------------------------------------------------------------

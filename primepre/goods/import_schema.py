@@ -24,6 +24,7 @@ from primepre.imports.writer import BatchOutcome, Failure, InsertPayload, TableI
 from . import cleaning
 from .matching import existing_tracking_keys, match_marks
 from .models import GoodsReceipt, Method, ReceiptStatus
+from .notify import count_receipt_sms
 from .warehouses import default_warehouse, warehouses
 
 INSERT_COLUMNS = (
@@ -84,6 +85,11 @@ class GoodsCleaner:
         return CleanReceipt(row_number, values, row), []
 
 
+def _received_already(row: CleanReceipt) -> Failure:
+    message = f"Tracking number {row.goods.tracking_number} was already received."
+    return Failure(row.row_number, row.values, [FieldError("tracking_number", "exists", message)])
+
+
 def _text(value: Any) -> Any:
     """Decimals and dates as text: COPY and SQLite's json_each both take them so, exactly."""
     if value is None:
@@ -98,6 +104,9 @@ class GoodsWriter:
         self.job_id = context.job_id
         self.user_id = context.user_id
         self.dry_run = context.dry_run
+        self.tell = bool(context.options.get(SMS_OPTION))
+        self.told: set[tuple[int, dt.date]] = set()  # (customer, day) pairs counted so far
+        self.tallies = {"unidentified": 0, **({"receipt_sms": 0} if self.tell else {}), **context.tallies}
         self.inserter = TableInserter(
             GoodsReceipt._meta.db_table, INSERT_COLUMNS, key_column="tracking_key", batch_columns=4
         )
@@ -115,30 +124,33 @@ class GoodsWriter:
     ) -> BatchOutcome:
         outcome = BatchOutcome()
         taken = existing_tracking_keys([row.tracking_key for row in rows if row.tracking_key])
-        fresh = []
-        for row in rows:
-            if row.tracking_key and row.tracking_key in taken:
-                message = f"Tracking number {row.goods.tracking_number} was already received."
-                outcome.failures.append(
-                    Failure(row.row_number, row.values, [FieldError("tracking_number", "exists", message)])
-                )
-            else:
-                fresh.append(row)
+        fresh = [row for row in rows if not (row.tracking_key and row.tracking_key in taken)]
+        outcome.failures += [_received_already(row) for row in rows if row.tracking_key and row.tracking_key in taken]
+        owners = match_marks({row.goods.mark_key for row in fresh}) if fresh else {}
         if self.dry_run or not fresh:
             outcome.created = fresh
-            return outcome
-        owners = match_marks({row.goods.mark_key for row in fresh})
-        records = self._records(fresh, owners, connection.ops.adapt_datetimefield_value(now))
-        inserted = self.inserter.insert(records, self.inserter.data(records), optimistic=optimistic, job_id=self.job_id)
-        for row in fresh:
-            if not row.tracking_key or row.tracking_key in inserted:
-                outcome.created.append(row)
-            else:  # a concurrent import received it between our check and our insert
-                message = f"Tracking number {row.goods.tracking_number} was already received."
-                outcome.failures.append(
-                    Failure(row.row_number, row.values, [FieldError("tracking_number", "exists", message)])
-                )
+        else:
+            records = self._records(fresh, owners, connection.ops.adapt_datetimefield_value(now))
+            data = self.inserter.data(records)
+            inserted = self.inserter.insert(records, data, optimistic=optimistic, job_id=self.job_id)
+            for row in fresh:
+                if not row.tracking_key or row.tracking_key in inserted:
+                    outcome.created.append(row)
+                else:  # a concurrent import received it between our check and our insert
+                    outcome.failures.append(_received_already(row))
+        outcome.tallies = self._tally(outcome.created, owners)
         return outcome
+
+    def _tally(self, created: list[CleanReceipt], owners: dict[str, int]) -> dict[str, int]:
+        """Running figures for the review: lines that go to the unknown-mark queue, and (when the import tells
+        customers) the receipt SMS a confirm sends: one per customer and day not told before."""
+        pairs = {(owners[row.goods.mark_key], row.goods.received_on) for row in created if row.goods.mark_key in owners}
+        self.tallies["unidentified"] += sum(1 for row in created if row.goods.mark_key not in owners)
+        if self.tell:
+            new = pairs - self.told
+            self.told |= new
+            self.tallies["receipt_sms"] += count_receipt_sms(new)
+        return dict(self.tallies)
 
     def _records(self, rows: list[CleanReceipt], owners: dict[str, int], stamp: Any) -> list[tuple[Any, ...]]:
         records = []
@@ -186,6 +198,9 @@ class GoodsSchema(ImportSchema):
     import_permission = "goods.import_goods"
     undo_permissions = ("goods.import_goods", "goods.change_goodsreceipt")
     options = frozenset({"warehouse", "default_method", SMS_OPTION})
+
+    def choices(self) -> dict[str, list[tuple[str, str]]]:
+        return {"warehouse": list(warehouses().items()), "default_method": list(Method.choices)}
 
     def check_options(self, options: dict[str, Any]) -> dict[str, list[str]]:
         if options.get("warehouse"):

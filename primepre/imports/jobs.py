@@ -248,14 +248,16 @@ _FRESH_START = {
     "seconds": 0.0,
     "error_code": "",
     "error_message": "",
+    "tallies": {},
 }
 
 
 def _unless_resuming(field_name: str, value: Any) -> Case:
+    output_field = ImportJob._meta.get_field(field_name)
     return Case(
-        When(checkpoint_row=0, then=Value(value)),
+        When(checkpoint_row=0, then=Value(value, output_field=output_field)),
         default=F(field_name),
-        output_field=ImportJob._meta.get_field(field_name),
+        output_field=output_field,
     )
 
 

@@ -109,6 +109,8 @@ def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.da
         "checkpoint_row": batch.last_row,
         "seconds": seconds,
     }
+    if outcome.tallies:
+        counts["tallies"] = {**job.tallies, **outcome.tallies}
     if connection.vendor == "postgresql" and not outcome.updates:
         matched = _record_in_one_statement(job, records, counts, now)
     else:
@@ -153,7 +155,9 @@ def _record_in_one_statement(
         [{"row_number": r.row_number, "errors": r.errors, "values": r.values} for r in records], ensure_ascii=False
     )
     lease = " AND worker_token = %s" if job.worker_token else ""
-    assignments = ", ".join(f"{name} = %s" for name in ("heartbeat_at", *counts))
+    assignments = ", ".join(
+        f"{name} = %s::jsonb" if name == "tallies" else f"{name} = %s" for name in ("heartbeat_at", *counts)
+    )
     errors_table, jobs_table = ImportRowError._meta.db_table, ImportJob._meta.db_table
     sql = (
         f'WITH errors AS (INSERT INTO {errors_table} (job_id, row_number, errors, "values") '  # noqa: S608 - our names
@@ -161,7 +165,8 @@ def _record_in_one_statement(
         'FROM jsonb_to_recordset(%s::jsonb) AS r(row_number integer, errors jsonb, "values" jsonb)) '
         f"UPDATE {jobs_table} SET {assignments} WHERE id = %s{lease}"
     )
-    params = [job.pk, errors, now, *counts.values(), job.pk]
+    values = [json.dumps(value) if name == "tallies" else value for name, value in counts.items()]
+    params = [job.pk, errors, now, *values, job.pk]
     if job.worker_token:
         params.append(job.worker_token)
     with connection.cursor() as cursor:

@@ -73,6 +73,9 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    # Figures of the run a kind of sheet adds to the counts (goods: lines left unidentified, receipt SMS a confirm
+    # would send), written with the counts in each batch's transaction.
+    tallies = models.JSONField(default=dict, blank=True)
     checkpoint_row = models.PositiveIntegerField(
         default=0, help_text="File row number of the last committed row; a resumed job starts after it."
     )

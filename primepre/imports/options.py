@@ -40,7 +40,7 @@ SCALAR_OPTIONS = frozenset(
 )
 # The kinds of sheet (import schemas) the API documents; each is checked against the registry too.
 SCHEMA_CHOICES = [("customers", "Customer list"), ("goods", "Goods received at the China warehouse")]
-METHOD_CHOICES = [("sea", "Sea"), ("air", "Air")]
+METHOD_CHOICES = [("sea", "Sea"), ("air", "Air")]  # goods.models.Method (the API names both ShippingMethodEnum)
 
 
 class Submission(TypedDict):

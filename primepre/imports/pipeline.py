@@ -198,6 +198,7 @@ def _context(job: ImportJob) -> ImportContext:
         dry_run=job.dry_run,
         options=job.options,
         region=settings.DEFAULT_PHONE_REGION,
+        tallies=job.tallies,
     )
 
 

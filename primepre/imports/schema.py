@@ -58,6 +58,7 @@ class ImportContext:
     dry_run: bool
     options: Mapping[str, Any] = field(default_factory=dict)
     region: str = "GH"
+    tallies: Mapping[str, int] = field(default_factory=dict)  # the job's figures so far (a resumed run goes on)
 
 
 class RowCleaner(Protocol):
@@ -128,6 +129,10 @@ class ImportSchema:
 
     def expected_headers(self) -> str:
         return ", ".join(spec.label for spec in self.fields[:7])
+
+    def choices(self) -> dict[str, list[tuple[str, str]]]:
+        """The choices of the schema's own options, for the upload form (value, label)."""
+        return {}
 
     def check_options(self, options: dict[str, Any]) -> dict[str, list[str]]:
         """Errors in the schema's own options, by option (it may also normalise them in place)."""

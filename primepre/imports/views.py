@@ -22,7 +22,7 @@ from . import jobs
 from .errors import ImportFileError, human_size, too_large_message
 from .models import ImportJob, ImportRowError, ImportStatus
 from .options import describe_errors, parse_columns, parse_options
-from .schema import get_schema
+from .schema import get_schema, schemas
 from .services import store_file
 
 HISTORY_PAGE_SIZE = 25
@@ -33,6 +33,10 @@ UPLOAD_FIELD_NAMES = {
     "sheet": "Sheet",
     "missing_mark": "Missing marks",
     "send_welcome_sms": "Welcome SMS",
+    "schema": "Kind of sheet",
+    "warehouse": "Warehouse",
+    "default_method": "Method",
+    "send_receipt_sms": "Receipt SMS",
 }
 
 
@@ -64,7 +68,11 @@ def import_history(request: HttpRequest) -> HttpResponse:
 @login_required
 @_may_import
 def import_upload(request: HttpRequest) -> HttpResponse:
-    """Step 1: the file and the options. The job starts as a preview (dry run): nothing is written yet."""
+    """Step 1: the kind of sheet, the file and the options. The job starts as a preview (dry run): nothing is written
+    yet. The kinds offered are those the user may import (Warehouse: goods; Staff: customers; Admin: both)."""
+    kinds = [schema for schema in schemas() if request.user.has_perm(schema.import_permission)]
+    wanted = request.POST.get("schema") or request.GET.get("schema")
+    kind = next((schema for schema in kinds if schema.name == wanted), kinds[0])
     error = None
     if request.method == "POST":
         outcome = _start_preview(request)
@@ -76,6 +84,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         "imports/upload.html",
         {
             "error": error,
+            "kinds": kinds,
+            "kind": kind,
+            "choices": kind.choices(),
             "max_size": human_size(settings.IMPORT_MAX_UPLOAD_BYTES),
             "max_rows": settings.IMPORT_MAX_ROWS,
             "sms_enabled": sms_enabled(),
@@ -88,12 +99,17 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 def _start_preview(request: HttpRequest) -> HttpResponse | str:
     """Store the upload and submit its preview (a redirect to the job), or the reason not to, for the page. The options
     go through the API's serializer; an option the user's role may not use is a 403, as in the API."""
+    post = request.POST
     form = {
-        "mode": request.POST.get("mode"),
+        "schema": post.get("schema"),
+        "mode": post.get("mode"),
         "preview": True,
-        "sheet": request.POST.get("sheet"),
-        "missing_mark": "generate" if request.POST.get("generate_marks") else None,
-        "send_welcome_sms": request.POST.get("send_welcome_sms"),
+        "sheet": post.get("sheet"),
+        "missing_mark": "generate" if post.get("generate_marks") else None,
+        "send_welcome_sms": post.get("send_welcome_sms"),
+        "warehouse": post.get("warehouse"),
+        "default_method": post.get("default_method"),
+        "send_receipt_sms": post.get("send_receipt_sms"),
     }
     try:
         submission = parse_options(form)
@@ -141,6 +157,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "headers": headers,
             "mapped": mapped,
             "fields": get_schema(job.schema).labels,
+            "schema": get_schema(job.schema),
             "chart": chart,
             "live": job.is_live,
             "may_manage": jobs.may_manage(request.user, job),

@@ -42,6 +42,7 @@ class BatchOutcome:
     updates: list[Update] = field(default_factory=list)
     unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
+    tallies: dict[str, int] = field(default_factory=dict)  # the schema's running figures after this batch
 
 
 class OptimisticInsertRefused(Exception):

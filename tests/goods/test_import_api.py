@@ -113,3 +113,17 @@ def test_one_package_is_one_package(admin_api, sheet, tmp_path, django_capture_o
     path = write_csv(tmp_path / "one.csv", HEADER, [["PM5 AMA", "2026-11-30", "lamp", 1, "0.2", "SF9"]])
     _upload(admin_api, path, django_capture_on_commit_callbacks, send_receipt_sms="1")
     assert "we received 1 package (0.200 CBM) for PM5 AMA" in SmsMessage.objects.get().body
+
+
+def test_the_preview_counts_unknown_marks_and_the_sms_a_confirm_sends(
+    admin_api, sheet, django_capture_on_commit_callbacks
+):
+    preview = _upload(admin_api, sheet, django_capture_on_commit_callbacks, preview="1", send_receipt_sms="1").json()
+    job = ImportJob.objects.get(pk=preview["id"])
+    assert (job.status, job.tallies) == ("previewed", {"unidentified": 1, "receipt_sms": 3})
+    assert not SmsMessage.objects.exists() and not GoodsReceipt.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_api.post(f"{URL}{job.pk}/confirm/").status_code == 202
+    job.refresh_from_db()
+    assert job.tallies == {"unidentified": 1, "receipt_sms": 3}
+    assert SmsMessage.objects.filter(kind=SmsKind.RECEIVED).count() == 3
