@@ -1,0 +1,73 @@
+"""A goods-received sheet through the wizard in a real browser, then its unknown mark resolved from the queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from django.db import connection
+from playwright.sync_api import Page, expect
+
+from primepre.goods.models import GoodsReceipt, MarkAlias, ReceiptStatus
+from primepre.imports.models import ImportJob
+
+from ..customers.factories import make_customer
+from .conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+HEADER = ["SHIPPING MARK/CLIENT", "DATE OF RECEIPT", "DATE OF LOADING", "DESCRIPTION", "CTNS", "SPECIFICATIONS", "CBM",
+          "SUPPLIER&TRACKING NO"]  # fmt: skip
+
+
+def _warehouse_sheet(path: Path) -> Path:
+    """The warehouse's own sheet: a title, an instruction row, the header, a day's receipts."""
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("28 Nov")
+    sheet.write_row(0, 0, ["PRIMEPRE GUANGZHOU WAREHOUSE - GOODS RECEIVED 28/11/2026"])
+    sheet.write_row(1, 0, ["Column position is critical! Do not move columns."])
+    sheet.write_row(2, 0, HEADER)
+    lines = [
+        ["PM4 KOFI", dt.datetime(2026, 11, 28), "", "shoes", 3, "50*40*30", "", "SF1001"],
+        ["PM4 KOFFI", "28/11/2026", "", "bags", 2, "", "0,5", "SF1002"],  # misspelt by hand
+        ["PM4 KOFFI", "2026年11月28日", "", "lamps", 1, "", "0.2", ""],
+        ["MARK003/MARK004", "28/11/2026", "", "tiles", 4, "", "1.2", ""],  # two marks: refused
+    ]
+    for row, cells in enumerate(lines, start=3):
+        for column, value in enumerate(cells):
+            if isinstance(value, dt.datetime):
+                sheet.write_datetime(row, column, value, workbook.add_format({"num_format": "dd/mm/yyyy"}))
+            else:
+                sheet.write(row, column, value)
+    workbook.close()
+    return path
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the real worker process needs a shared database")
+def test_a_goods_import_and_its_unknown_mark_resolved(page: Page, tmp_path: Path, database_backend, start_worker):
+    start_worker("browser-goods")
+    kofi = make_customer(shipping_mark="PM4 KOFI", first_name="Kofi", last_name="Mensah")
+    base = page.base  # type: ignore[attr-defined]
+
+    page.goto(f"{base}/imports/new/?schema=goods")
+    page.set_input_files("#file", str(_warehouse_sheet(tmp_path / "goods-28-nov.xlsx")))
+    page.get_by_label("Warehouse").select_option("GZ")
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.locator("#status")).to_contain_text("preview, nothing written yet", timeout=60_000)
+    expect(page.locator("#goods-tallies")).to_contain_text("2 lines carry a mark no customer has")
+    expect(page.locator('[data-count="failed"]')).to_have_text("1")
+    page.get_by_role("button", name="Record 3 receipts").click()
+    expect(page.locator("#status")).to_have_text("Succeeded", timeout=60_000)
+    assert ImportJob.objects.get().schema == "goods"
+    assert GoodsReceipt.objects.filter(status=ReceiptStatus.UNIDENTIFIED).count() == 2
+
+    page.goto(f"{base}/goods/unknown-marks/")
+    card = page.locator("section.unknown-mark", has_text="PM4 KOFFI")
+    expect(card).to_contain_text("2 receipts")
+    expect(card.get_by_label("PM4 KOFI — Kofi Mensah")).to_be_checked()  # the suggestion for the misspelling
+    screenshot(page, "goods-unknown-marks")
+    card.get_by_role("button", name="Assign").click()
+    expect(page.locator("#mark-count")).to_have_text("0")
+    assert set(GoodsReceipt.objects.values_list("customer_id", flat=True)) == {kofi.pk}
+    assert MarkAlias.objects.get().mark_key == "pm4koffi"
