@@ -108,15 +108,12 @@ def write_sheet(path: Path, lines: int, customers: int, seed: int = 16) -> Path:
 
 def run_once(path: Path) -> None:
     """In the measured child process: import the sheet as the worker would, print the job's figures as JSON."""
-    from primepre.imports.models import ImportJob
+    from primepre.imports.jobs import create_job
     from primepre.imports.process import configure_import_process
-    from primepre.imports.services import create_job, execute_job, store_file
+    from primepre.imports.services import execute_job, store_file
 
     configure_import_process()
-    job = create_job(store_file(path), file_name=path.name)
-    ImportJob.objects.filter(pk=job.pk).update(schema="goods")
-    job.refresh_from_db()
-    job = execute_job(job)
+    job = execute_job(create_job(store_file(path), file_name=path.name, schema="goods"))
     print(json.dumps({"status": job.status, "seconds": job.seconds, **job.counts}))
 
 

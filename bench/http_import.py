@@ -42,7 +42,7 @@ ROOT = BENCH.parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 
-from run import empty_postgres_tables, ensure_file, environment, python_bin  # noqa: E402 - bench/ is not a package
+from run import empty_postgres_tables, ensure_file, environment, python_bin, redact  # noqa: E402 - bench/ is not a package
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/primepre_http_bench"
 DEFAULT_SIZES = "7000,100000"
@@ -76,13 +76,6 @@ def check_database_url(url: str) -> tuple[str, str]:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name) or name in {"postgres", "template0", "template1"}:
         raise SystemExit(f"--database-url names {name!r}: use a plain, dedicated database name (it is dropped)")
     return urlunsplit(parts._replace(path="/postgres")), name
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
 
 
 def recreate_database(url: str) -> str:

@@ -210,7 +210,8 @@ def probe_api(rows: list[tuple[str, str, float, float]]) -> None:
 
 
 def run_job(path: Path) -> Any:
-    from primepre.imports.services import create_job, execute_job, store_file
+    from primepre.imports.jobs import create_job
+    from primepre.imports.services import execute_job, store_file
 
     return execute_job(create_job(store_file(path), file_name=path.name))
 

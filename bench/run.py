@@ -212,18 +212,19 @@ def create_database(kind: str) -> Database | None:
         version = _pg_admin(f"CREATE DATABASE {PG_BENCH_DB}")
     except Exception as exc:  # any failure to reach the server: skip it
         shutil.rmtree(workdir, ignore_errors=True)
-        message = f"PostgreSQL is unreachable at {_redact(PG_ADMIN_URL)} ({type(exc).__name__}: {exc})".strip()
+        message = f"PostgreSQL is unreachable at {redact(PG_ADMIN_URL)} ({type(exc).__name__}: {exc})".strip()
         if os.environ.get("CI", "").lower() == "true":
             raise SystemExit(f"{message}; CI=true, so the PostgreSQL leg cannot be skipped.") from exc
         print(f"--- {message}: PostgreSQL runs SKIPPED (set BENCH_POSTGRES_URL, or start it)")
         return None
     parts = urlsplit(PG_ADMIN_URL)
     url = urlunsplit(parts._replace(path=f"/{PG_BENCH_DB}"))
-    print(f"postgres: created {PG_BENCH_DB} on {_redact(PG_ADMIN_URL)} (server {version})")
+    print(f"postgres: created {PG_BENCH_DB} on {redact(PG_ADMIN_URL)} (server {version})")
     return Database(kind, url, workdir)
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
+    """The URL without its password, for printing."""
     parts = urlsplit(url)
     if parts.password:
         parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))

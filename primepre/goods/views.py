@@ -3,7 +3,6 @@ queue with its resolve actions. The rules are the API's: the same filter set, th
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from primepre.common.csvsafe import guard
+from primepre.common.csvstream import csv_lines
 from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
 from primepre.customers.phones import normalise_phone
@@ -67,11 +67,6 @@ def goods_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, text: str) -> str:
-        return text
-
-
 def export_rows(queryset: Any) -> Iterator[list[Any]]:
     """Header, then one row per receipt, read in chunks (memory does not grow with the number of receipts)."""
     yield EXPORT_HEADERS
@@ -96,11 +91,8 @@ def export_rows(queryset: Any) -> Iterator[list[Any]]:
 
 
 def iter_csv(queryset: Any) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # Excel reads UTF-8 CSV correctly only with a BOM
-    for row in export_rows(queryset):
-        # Marks, descriptions and notes are typed by anyone: every cell goes through the formula guard.
-        yield writer.writerow([guard(value) for value in row])
+    # Marks, descriptions and notes are typed by anyone: every cell goes through the formula guard.
+    return csv_lines([guard(value) for value in row] for row in export_rows(queryset))
 
 
 @login_required

@@ -27,7 +27,7 @@ from .columns import ColumnMapping, detect_columns
 from .dedupe import InFileDedupe, KeyIndex
 from .errors import ImportFileError
 from .ledger import Batch, LeaseLost, record_batch, record_start, row_error_records
-from .models import ImportJob
+from .models import ImportJob, progress_percent
 from .process import MemoryBudget
 from .readers import SheetRows, open_rows
 from .schema import BatchWriter, ImportContext, ImportSchema, RowCleaner, get_schema
@@ -55,9 +55,7 @@ class ImportProgress:
 
     @property
     def percent(self) -> float | None:
-        if not self.total_rows:
-            return None
-        return min(100.0, 100.0 * self.rows_read / self.total_rows)
+        return progress_percent(self.rows_read, self.total_rows)
 
 
 class ImportCancelled(Exception):

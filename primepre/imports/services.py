@@ -21,7 +21,6 @@ from django.core.files.storage import default_storage
 
 from . import jobs
 from .errors import ImportFileError
-from .jobs import create_job as create_job  # re-exported: the tests and bench/probe.py create jobs through here
 from .models import ImportJob, ImportStatus
 from .pipeline import ImportCancelled, ImportProgress, LeaseLost, run_import
 from .readers import detect_format

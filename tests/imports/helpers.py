@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from primepre.imports.jobs import create_job
 from primepre.imports.models import ImportJob
-from primepre.imports.services import create_job, execute_job, store_file
+from primepre.imports.services import execute_job, store_file
 
 FILES = Path(__file__).parent / "files"
 

@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 
 from primepre.customers.models import Customer
+from primepre.imports.jobs import create_job
 from primepre.imports.models import ImportJob
-from primepre.imports.services import create_job, execute_job, store_file
+from primepre.imports.services import execute_job, store_file
 
 from .helpers import HEADER, write_csv
 

@@ -14,8 +14,9 @@ from rest_framework.test import APIClient
 from primepre.accounts.roles import STAFF_GROUP
 from primepre.customers.models import Customer
 from primepre.imports import jobs
+from primepre.imports.jobs import create_job
 from primepre.imports.models import ImportJob, ImportStatus
-from primepre.imports.services import create_job, execute_job, store_file
+from primepre.imports.services import execute_job, store_file
 from primepre.sms.models import SmsMessage
 
 from ..customers.factories import make_customer

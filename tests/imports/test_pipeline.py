@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from primepre.customers.models import Customer
+from primepre.imports.jobs import create_job
 from primepre.imports.models import ImportChange
-from primepre.imports.services import create_job, execute_job, store_file
+from primepre.imports.services import execute_job, store_file
 
 from ..customers.factories import make_customer
 from .helpers import HEADER, assert_reconciles, errors_by_row, run_import, write_csv, write_xlsx

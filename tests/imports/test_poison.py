@@ -21,11 +21,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from primepre.imports import readers
+from primepre.imports.jobs import create_job
 from primepre.imports.ledger import STORED_CELL_MAX_CHARS
 from primepre.imports.models import ImportJob, ImportStatus
 from primepre.imports.process import rss_bytes
 from primepre.imports.readers import open_rows
-from primepre.imports.services import create_job, execute_job, store_file
+from primepre.imports.services import execute_job, store_file
 from primepre.imports.tasks import recover_stalled_jobs
 
 from .helpers import FILES, HEADER, run_import, write_csv, write_xlsx

@@ -13,8 +13,9 @@ from django.db import connection
 from django.utils import timezone
 
 from primepre.customers.models import Customer
+from primepre.imports.jobs import create_job
 from primepre.imports.models import ImportJob
-from primepre.imports.services import create_job, store_file
+from primepre.imports.services import store_file
 from primepre.imports.tasks import run_import_job
 
 from .helpers import HEADER, wait_for, write_csv
