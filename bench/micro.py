@@ -6,8 +6,8 @@ On the `make bench` CSV file (made by generate.py if missing), prints microsecon
 - our phone normalisation (fast path, then phonenumbers' full parse when it declines) vs the full parse alone;
 - validity of an already-split national number: our precompiled plan vs `phonenumbers.is_valid_number`;
 - email: `email_is_valid` (Django's patterns compiled once) vs Django's `validate_email`;
-- one whole row through `RowCleaner.clean`.
-Each figure is the best of `--repeat` runs. Tests (tests/customers/test_phone_fast.py,
+- one whole row through `CustomerCleaner.clean` (customers/import_schema.py).
+Each figure is the best of `--repeat` runs. Tests (tests/customers/test_phones.py,
 tests/imports/test_schema.py) check that the fast versions give the libraries' answers; this only measures.
 """
 
@@ -37,11 +37,12 @@ from django.core.exceptions import ValidationError  # noqa: E402
 from django.core.validators import validate_email  # noqa: E402
 from run import ensure_file  # noqa: E402
 
+from primepre.customers.import_schema import CustomerCleaner, email_is_valid  # noqa: E402
 from primepre.customers.phone_fast import is_valid_national  # noqa: E402
 from primepre.customers.phones import normalise_phone, normalise_phone_slow  # noqa: E402
 from primepre.imports.columns import detect_columns  # noqa: E402
 from primepre.imports.readers import open_rows  # noqa: E402
-from primepre.imports.schema import RowCleaner, email_is_valid  # noqa: E402
+from primepre.imports.schema import get_schema  # noqa: E402
 
 
 def best_us(function: Callable[[Any], Any], values: Sequence[Any], repeat: int) -> float:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path, _ = ensure_file(args.rows, "csv", 1, 0.02, "standard")
     table = open_rows(Path(path))
-    mapping, leftovers = detect_columns(table.rows, region="GH", generate_marks=False, overrides={})
+    mapping, leftovers = detect_columns(table.rows, get_schema("customers"), region="GH")
     rows = [*leftovers, *table.rows]
     table.close()
     fields = mapping.fields
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     nationals = [e164[4:] for e164 in valid]
     numbers = [phonenumbers.PhoneNumber(country_code=233, national_number=int(n)) for n in nationals]
     emails = [value.strip().lower() for value in column("email") if value and value.strip()]
-    cleaner = RowCleaner(mapping, region="GH", generate_marks=False)
+    cleaner = CustomerCleaner(mapping.fields, region="GH", generate_marks=False)
 
     cases: list[tuple[str, Callable[[Any], Any], Sequence[Any]]] = [
         ("phone, normalise_phone (ours)", lambda v: normalise_phone(v, "GH"), phones),
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         ("validity, phonenumbers.is_valid_number", phonenumbers.is_valid_number, numbers),
         ("email, email_is_valid (ours)", email_is_valid, emails),
         ("email, Django validate_email", django_email, emails),
-        ("whole row, RowCleaner.clean", lambda item: cleaner.clean(*item), rows),
+        ("whole row, CustomerCleaner.clean", lambda item: cleaner.clean(*item), rows),
     ]
     lines = [(label, best_us(function, values, args.repeat)) for label, function, values in cases]
     print(f"{path.name}: {len(rows):,} rows, {len(phones):,} phones, {len(nationals):,} valid +233 numbers, ", end="")

@@ -19,9 +19,6 @@ class ImportFileError(Exception):
         self.message = message
         self.details = details
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, **self.details}
-
 
 def human_size(size: int) -> str:
     """`52428800` → `50 MB`: sizes as people read them (binary megabytes, as their file manager shows them)."""

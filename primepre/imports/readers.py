@@ -21,7 +21,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,7 +56,6 @@ class SheetRows:
     file_format: str
     rows: Iterator[Row]
     sheet_name: str = ""
-    sheet_names: list[str] = field(default_factory=list)
     last_row: int | None = None  # the row number of the last row, when the format tells us cheaply
     reader: str = ""
 
@@ -228,7 +227,6 @@ def _open_calamine(path: Path, sheet: str | None, file_format: str) -> SheetRows
         file_format=file_format,
         rows=_calamine_rows(workbook, table, first_column),
         sheet_name=name,
-        sheet_names=names,
         last_row=table.end[0] + 1 if table.height else 0,
         reader="calamine",
     )
@@ -332,7 +330,6 @@ def _open_xlsx_streaming(path: Path, sheet: str | None, file_format: str) -> She
         file_format=file_format,
         rows=_guard_stream(rows),
         sheet_name=name,
-        sheet_names=names,
         reader="xlsx-stream",
     )
 

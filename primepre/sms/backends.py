@@ -40,7 +40,6 @@ class PermanentSmsError(SmsError):
 @dataclass(frozen=True)
 class SendResult:
     provider_id: str
-    status: str  # queued / sent, as the provider reports it
 
 
 class BaseBackend:
@@ -60,7 +59,7 @@ class ConsoleBackend(BaseBackend):
     def send(self, to: str, body: str) -> SendResult:
         sys.stdout.write(f"[SMS-CONSOLE] to={mask_phone(to)} segments_body={body!r}\n")
         sys.stdout.flush()
-        return SendResult(provider_id=f"console-{uuid.uuid4().hex[:12]}", status="sent")
+        return SendResult(provider_id=f"console-{uuid.uuid4().hex[:12]}")
 
 
 class LocmemBackend(BaseBackend):
@@ -72,7 +71,7 @@ class LocmemBackend(BaseBackend):
     def send(self, to: str, body: str) -> SendResult:
         provider_id = f"locmem-{len(self.outbox) + 1}"
         self.outbox.append({"to": to, "body": body, "id": provider_id})
-        return SendResult(provider_id=provider_id, status="sent")
+        return SendResult(provider_id=provider_id)
 
 
 class DisabledBackend(BaseBackend):
@@ -125,7 +124,7 @@ class TwilioBackend(BaseBackend):
             raise TemporarySmsError(str(exc), code=code) from exc
         except requests.RequestException as exc:
             raise TemporarySmsError(f"Network error talking to Twilio: {exc.__class__.__name__}", "network") from exc
-        return SendResult(provider_id=message.sid, status=message.status or "queued")
+        return SendResult(provider_id=message.sid)
 
 
 class RedirectingHttpClient(TwilioHttpClient):
