@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from primepre.common.api import error_body
+from primepre.common.errors import error_body
 
 logger = logging.getLogger("primepre.accounts")
 

@@ -18,6 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import error_body
+
+__all__ = ["ApiRoot", "error_body", "exception_handler"]
+
 
 def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[dict[str, str]]]:
     """Flatten DRF's nested ErrorDetail structure into `{"field": [{"code", "message"}]}`."""
@@ -41,10 +45,6 @@ def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[dict[str, str
             {"code": getattr(detail, "code", "invalid"), "message": str(detail)}
         )
     return result
-
-
-def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"code": code, "message": message, **extra}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -35,15 +35,22 @@ from .errors import ImportFileError, too_large_body
 from .jobs import JobRefused, authorize_submit, import_permissions
 from .models import FINISHED_STATUSES, ImportJob, ImportRowError, ImportStatus
 from .options import (
+    ColumnsField,
     ImportOptionsSerializer,
     ImportUploadSerializer,
     Submission,
+    UploadedFileField,
     json_body_options,
     parse_options,
 )
 from .report import iter_csv_report_rows, write_xlsx_report
 from .services import store_file
 from .template import template_workbook
+
+# How the options' own fields appear in the OpenAPI schema (set here: options.py also serves the CLI, which does not
+# load the schema generator).
+extend_schema_field(OpenApiTypes.OBJECT)(ColumnsField)
+extend_schema_field(OpenApiTypes.BINARY)(UploadedFileField)
 
 CHUNK = 1 << 16
 

@@ -15,8 +15,6 @@ from typing import Any, TypedDict
 
 import ijson
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from primepre.common.parsers import JsonTooDeep, check_json_depth, iter_json_events, json_error_text
@@ -52,7 +50,6 @@ class Submission(TypedDict):
     options: dict[str, Any]
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
 class ColumnsField(serializers.Field):
     """Corrections to the detected columns: `{"phone": "Numba", "email": 4, "region": null}` maps a field to a header
     as the file spells it, or to a column by its 0-based number; null (or "") drops the field. An object, or its JSON
@@ -183,9 +180,9 @@ class ImportOptionsSerializer(serializers.Serializer):
         return Submission(schema=values["schema"], mode=values["mode"], dry_run=values["preview"], options=options)
 
 
-@extend_schema_field(OpenApiTypes.BINARY)
 class UploadedFileField(serializers.FileField):
-    """A file part of a request: documented as binary (DRF's FileField is documented as the URL it serializes to)."""
+    """A file part of a request: documented as binary by `api.py` (DRF's FileField is documented as the URL it
+    serializes to). The schema annotations live there: the CLI parses options too, without the schema generator."""
 
 
 class ImportUploadSerializer(ImportOptionsSerializer):
