@@ -67,9 +67,11 @@ test-fast: lint
 	DATABASE_URL= $(BIN)/pytest -m "not slow"
 
 ## bench: generate 7k/100k/1M customer files, import them on SQLite and PostgreSQL, compare with django-import-export
-## (about 10 minutes; `BENCH_ARGS="--sizes 7000,100000"` for a quick run). Figures, never assertions.
+## (about 10 minutes; `BENCH_ARGS="--sizes 7000,100000"` for a quick run); then a 10,000-line goods sheet into 100,000
+## customers on PostgreSQL. Figures, never assertions.
 bench: $(VENV)/.bench-installed
 	$(PY) bench/run.py --compare $(BENCH_ARGS)
+	$(PY) bench/goods_import.py
 
 ## bench-prod: the production stack (bin/start: gunicorn + worker) on PostgreSQL, 7k and 100k-row imports over HTTP
 ## while 20 clients read the API; prints peak RSS of every process, import times, reader latency
