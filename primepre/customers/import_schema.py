@@ -398,3 +398,8 @@ class CustomerSchema(ImportSchema):
 
     def expected_headers(self) -> str:
         return "Shipping Mark, First Name, Last Name, Phone, Email, Region, Company"
+
+    def template(self) -> bytes:
+        from .import_template import template_workbook
+
+        return template_workbook()

@@ -44,8 +44,8 @@ from .options import (
     parse_options,
 )
 from .report import iter_csv_report_rows, write_xlsx_report
+from .schema import get_schema
 from .services import store_file
-from .template import template_workbook
 
 # How the options' own fields appear in the OpenAPI schema (set here: options.py also serves the CLI, which does not
 # load the schema generator).
@@ -361,7 +361,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
     def template(self, request: Request) -> HttpResponse:
         response = HttpResponse(
-            template_workbook(),
+            get_schema("customers").template(),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         response["Content-Disposition"] = 'attachment; filename="primepre-customers-template.xlsx"'

@@ -277,7 +277,7 @@ def _log_start(job: ImportJob, table: SheetRows, total: int | None) -> None:
     )
 
 
-# For the length of an import on its connection. SQLite: a bigger page cache (the unique indexes of 100k customers
+# For the length of an import on its connection. SQLite: a bigger page cache (the unique indexes of 100k rows
 # outgrow the default 2 MB, and every batch re-reads their pages) and fewer WAL checkpoints (each one copies the
 # pages a batch touched back into the database file, and the same index pages are touched by every batch).
 # bench/db_costs.py measures 2,000-row committed batches of 100k rows with and without them; the memory is at most

@@ -90,9 +90,8 @@ def _data_bytes() -> int:
 
 
 # The writer waits on the database once or twice a batch; with Python's default 5 ms switch interval each wake-up can
-# queue behind the cleaning thread holding the GIL. A process that only runs imports switches sooner (0.1 ms was the
-# fastest of 0.5, 0.1 and 0.05 ms in `make bench` when it was chosen). Not for the web server, whose threads serve
-# requests.
+# queue behind the cleaning thread holding the GIL. A process that only runs imports switches sooner (the interval
+# `make bench` was fastest with, bench/README.md). Not for the web server, whose threads serve requests.
 IMPORT_SWITCH_INTERVAL = 0.0001
 
 

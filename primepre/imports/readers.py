@@ -251,8 +251,9 @@ def _calamine_rows(workbook: Any, table: Any, first_column: int) -> Iterator[Row
 # the worker's memory limit.
 _FAR_REFERENCE = re.compile(rb' r="([A-Za-z]{2}[A-Za-z0-9]*|[A-Za-z]?[0-9]{6}[0-9]*|[A-Za-z0-9]*[^"A-Za-z0-9])')
 _PLAIN_REFERENCE = re.compile(rb"([A-Za-z]{0,3})([0-9]{1,7})")
-# calamine holds about 32 bytes per cell of its range: 4 million cells is ~128 MB. A 100,000-row sheet of up to 26
-# columns fits; cells scattered wider or further (a 5 KB file can name cell XFD1048576) go to the streaming reader.
+# calamine allocates every cell of a sheet's range (bytes per cell: bench/README.md), so the range, not the file,
+# sizes its memory. A 100,000-row sheet of up to 26 columns fits under this cap; cells scattered wider or further (a
+# 5 KB file can name cell XFD1048576) go to the streaming reader.
 CALAMINE_MAX_CELLS = 4_000_000
 _MAX_TAG_BYTES = 64 * 1024
 

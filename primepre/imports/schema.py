@@ -138,6 +138,10 @@ class ImportSchema:
         """Errors in the schema's own options, by option (it may also normalise them in place)."""
         return {}
 
+    def template(self) -> bytes | None:
+        """The kind of sheet's downloadable template (.xlsx), if it has one."""
+        return None
+
     def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
         """The permissions a job's mode and options need beyond importing, each with what needs it (`jobs` checks
         them on every path: submit, confirm, remap)."""

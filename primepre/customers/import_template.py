@@ -1,4 +1,5 @@
-"""The downloadable import template: our headers, one example row, and an Instructions sheet with the real limits."""
+"""The customer sheet's downloadable template: our headers, one example row, and an Instructions sheet with the real
+limits."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import io
 import xlsxwriter
 from django.conf import settings
 
-from primepre.customers.regions import Region
+from primepre.imports.errors import human_size
 
-from .errors import human_size
+from .import_schema import SPECS
+from .regions import Region
 
-HEADERS = ["Shipping Mark", "First Name", "Last Name", "Phone", "Email", "Region", "Company", "Customer Type"]
+COLUMNS = ("shipping_mark", "first_name", "last_name", "phone", "email", "region", "company_name", "customer_type")
+HEADERS = [SPECS[name].label for name in COLUMNS]
 EXAMPLE = ["PM4 KOFI", "Kofi", "Mensah", "024 123 4567", "kofi@example.com", "Greater Accra", "", "individual"]
 
 
