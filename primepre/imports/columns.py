@@ -23,6 +23,15 @@ REPORT_COLUMNS = {mark_key("Errors"), mark_key("Original row")}
 HEADER_MAX_CHARS = 100
 
 
+class MissingColumns(ImportFileError):
+    """Required fields that no column feeds: the run stops before any row, and the job waits for the user's choice
+    of columns (`needs_mapping`) with the file's headers recorded from `mapping`, so the review can offer them."""
+
+    def __init__(self, message: str, mapping: ColumnMapping, **details: Any) -> None:
+        super().__init__("missing_columns", message, **details)
+        self.mapping = mapping
+
+
 @dataclass
 class ColumnMapping:
     """Which column (0-based index) feeds which field, and what the file's headers were."""
@@ -159,22 +168,33 @@ def detect_columns(
         mapping = ColumnMapping(fields=dict(schema.legacy_layout), header_row=None, headers=[], **names)
         leftovers = seen
     else:
-        found = [_label(cell) for cell in seen[0][1] if _text(cell)]
-        raise ImportFileError(
-            "missing_columns",
-            f"No header row with our columns was found in the first rows, and the first row is not {schema.legacy_name}"
-            f". Headers found: {', '.join(found) or '(none)'}. Expected headers such as {schema.expected_headers()}.",
-            found=found,
+        # No header we know: the first row's cells are offered as the headers to choose from.
+        number, cells = seen[0]
+        headers = [_label(cell) for cell in cells]
+        mapping = ColumnMapping(
+            fields={}, header_row=number, headers=headers, unknown=[h for h in headers if h], **names
         )
+        leftovers = seen[1:]
+        if not overrides:
+            found = [header for header in headers if header]
+            raise MissingColumns(
+                f"No header row with our columns was found in the first rows, and the first row is not "
+                f"{schema.legacy_name}. Headers found: {', '.join(found) or '(none)'}. Choose the column of each "
+                f"field below (expected headers such as {schema.expected_headers()}).",
+                mapping,
+                missing=schema.required_missing({}, options),
+                found=found,
+            )
     if overrides:
         _apply_overrides(mapping, overrides, schema)
     missing = schema.required_missing(mapping.fields, options)
     if missing:
         labels = [schema.labels[name] for name in missing]
         found = [header for header in mapping.headers if header]
-        raise ImportFileError(
-            "missing_columns",
-            f"The file has no column for {', '.join(labels)}. Headers found: {', '.join(found) or '(none)'}.",
+        raise MissingColumns(
+            f"The file has no column for {', '.join(labels)}. Headers found: {', '.join(found) or '(none)'}. "
+            "Choose the column of each field below.",
+            mapping,
             missing=missing,
             found=found,
         )

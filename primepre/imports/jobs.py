@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("primepre.imports")
 
 MANAGE_ALL_PERMISSION = "imports.manage_all_imports"
-REMAPPABLE = frozenset({ImportStatus.PREVIEWED, ImportStatus.FAILED})
+REMAPPABLE = frozenset({ImportStatus.PREVIEWED, ImportStatus.FAILED, ImportStatus.NEEDS_MAPPING})
 CANCELLABLE = LIVE_STATUSES | {ImportStatus.PREVIEWED}
 # A worker may take a queued job, or resume one that failed on our own error (not on its file).
 CLAIMABLE = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.FAILED, error_code="internal_error")

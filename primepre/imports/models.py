@@ -15,6 +15,7 @@ class ImportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     PREVIEWED = "previewed", "Previewed"
+    NEEDS_MAPPING = "needs_mapping", "Needs its columns chosen"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
@@ -48,7 +49,7 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True)
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True)
     # What the sheet holds: the name of a registered import schema (imports.schema.get_schema), e.g. customers.
     schema = models.CharField(max_length=20, default="customers")
     mode = models.CharField(max_length=8, choices=ImportMode.choices, default=ImportMode.CREATE)

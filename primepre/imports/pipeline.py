@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from .columns import ColumnMapping, detect_columns
+from .columns import ColumnMapping, MissingColumns, detect_columns
 from .dedupe import InFileDedupe, KeyIndex
 from .errors import ImportFileError
 from .ledger import Batch, LeaseLost, record_batch, record_start, row_error_records
@@ -218,9 +218,13 @@ def run_import(
     with contextlib.ExitStack() as stack:
         table: SheetRows = open_rows(path, sheet=job.options.get("sheet") or None, file_format=job.file_format or None)
         stack.callback(table.close)
-        mapping, leftovers = detect_columns(
-            table.rows, schema, region=context.region, options=job.options, overrides=_stored_mapping(job)
-        )
+        try:
+            mapping, leftovers = detect_columns(
+                table.rows, schema, region=context.region, options=job.options, overrides=_stored_mapping(job)
+            )
+        except MissingColumns as exc:
+            record_start(job, table, exc.mapping, None)  # the review offers the file's columns to choose from
+            raise
         budget.check()  # opening the file may have loaded a whole sheet
         total = _total_rows(table, mapping, leftovers)
         record_start(job, table, mapping, total)

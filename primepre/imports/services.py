@@ -20,6 +20,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from . import jobs
+from .columns import MissingColumns
 from .errors import ImportFileError
 from .models import ImportJob, ImportStatus
 from .pipeline import ImportCancelled, ImportProgress, LeaseLost, run_import
@@ -134,6 +135,10 @@ def _run(
             for progress in run_import(job, path, batch_size=batch_size, should_stop=should_stop):
                 if on_progress is not None:
                     on_progress(progress)
+    except MissingColumns as exc:
+        # Not a dead end: the job waits with its file's columns recorded until someone says which feeds which.
+        logger.info("[IMPORT-NEEDS-MAPPING] job=%s missing=%s", job.pk, ",".join(exc.details.get("missing", [])))
+        return _Ending(ImportStatus.NEEDS_MAPPING, exc.code, exc.message)
     except ImportFileError as exc:
         logger.warning("[IMPORT-FAIL] job=%s code=%s reason=%s", job.pk, exc.code, exc.message)
         return _Ending(ImportStatus.FAILED, exc.code, exc.message)

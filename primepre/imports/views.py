@@ -213,6 +213,7 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
 
 
 def _chosen_columns(request: HttpRequest, job: ImportJob) -> dict[str, str | int | None]:
-    """The remap form's choices, validated as the API's `columns` option."""
+    """The remap form's choices, validated as the API's `columns` option. A field set to "(none)" is sent as empty and
+    means "do not import it" (dropped from the mapping), not "keep what was detected"."""
     labels = get_schema(job.schema).labels
-    return parse_columns({name: request.POST[f"field_{name}"] for name in labels if request.POST.get(f"field_{name}")})
+    return parse_columns({name: request.POST[f"field_{name}"] for name in labels if f"field_{name}" in request.POST})

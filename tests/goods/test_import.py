@@ -117,7 +117,7 @@ def test_a_resolved_mark_is_an_alias_later_imports_use(tmp_path: Path) -> None:
 
 def test_a_sheet_without_the_required_columns_names_them(tmp_path: Path) -> None:
     job = import_goods(write_csv(tmp_path / "g.csv", ["Mark", "Description"], [["PM1", "tv"]]))
-    assert (job.status, job.error_code) == ("failed", "missing_columns")
+    assert (job.status, job.error_code) == ("needs_mapping", "missing_columns")
     assert "Date of Receipt" in job.error_message and "CTNS" in job.error_message
 
 

@@ -69,8 +69,12 @@ def test_changing_an_unrecognised_column(browser: Client, tmp_path: Path) -> Non
     odd.write_text("Mark,First Name,Last Name,Numba\nPM1,Ama,Owusu,0241234567\n")
     page = browser.post_and_run("/imports/new/", {"file": open(odd, "rb")})
     job = ImportJob.objects.get()
-    assert job.status == "failed" and job.error_code == "missing_columns"
-    assert "could not be imported" in page.content.decode()
+    assert job.status == "needs_mapping" and job.error_code == "missing_columns"
+    html = page.content.decode()
+    # Not a dead end: the review opens on the mapping, with the file's columns to choose from.
+    assert "Which column is which?" in html and "could not be imported" not in html
+    assert '<details open id="mapping">' in html and '<option value="Numba">Numba</option>' in html
+    assert 'value="remap"' in html
     fields = {"field_shipping_mark": "Mark", "field_first_name": "First Name", "field_last_name": "Last Name"}
     again = browser.post_and_run(f"/imports/{job.pk}/", {"action": "remap", **fields, "field_phone": "Numba"})
     job.refresh_from_db()
@@ -107,3 +111,18 @@ def test_history_lists_jobs_with_filters(browser: Client) -> None:
     page = browser.get("/imports/", {"status": "previewed"})
     assert "basic.xlsx" in page.content.decode()
     assert "basic.xlsx" not in browser.get("/imports/", {"status": "succeeded"}).content.decode()
+
+
+def test_none_removes_a_field_from_the_mapping(browser: Client, tmp_path: Path) -> None:
+    sheet = tmp_path / "with_email.csv"
+    sheet.write_text("Mark,First Name,Last Name,Phone,Email\nPM1,Ama,Owusu,0241234567,not-an-email\n")
+    browser.post_and_run("/imports/new/", {"file": open(sheet, "rb")})
+    job = ImportJob.objects.get()
+    assert (job.status, job.failed) == ("previewed", 1)  # the bad email fails the row
+    fields = {"field_shipping_mark": "Mark", "field_first_name": "First Name", "field_last_name": "Last Name"}
+    browser.post_and_run(
+        f"/imports/{job.pk}/", {"action": "remap", **fields, "field_phone": "Phone", "field_email": ""}
+    )
+    job.refresh_from_db()
+    assert (job.status, job.created, job.failed) == ("previewed", 1, 0)
+    assert "email" not in job.column_mapping["fields"]

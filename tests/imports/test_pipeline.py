@@ -217,7 +217,7 @@ def test_missing_required_columns_is_one_file_error_listing_what_was_found(tmp_p
         tmp_path / "nophone.csv", ["Mark", "First Name", "Last Name", "Town"], [["PM1", "A", "B", "Accra"]]
     )
     job = run_import(path)
-    assert (job.status, job.error_code) == ("failed", "missing_columns")
+    assert (job.status, job.error_code) == ("needs_mapping", "missing_columns")
     assert "Phone" in job.error_message and "Mark, First Name, Last Name, Town" in job.error_message
 
 
