@@ -175,8 +175,9 @@ def _parse(candidate: str, region: str) -> phonenumbers.PhoneNumber | None:
 
 
 def _describe(compact: str, region: str) -> str:
-    """The number as the user typed it, masked, for an error message that may end up in a log."""
-    return mask_phone(compact) if compact.startswith("+") else mask_phone(compact) + f" (read as a {region} number)"
+    """The number as the user typed it, for the error message staff read beside the cell (logs mask every phone
+    themselves: config/log.py)."""
+    return compact if compact.startswith("+") else f"{compact} (read as a {region} number)"
 
 
 def mask_phone(phone: str) -> str:
