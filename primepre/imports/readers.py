@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
 import re
 import zipfile
 import zlib
@@ -72,6 +73,8 @@ def detect_format(path: Path) -> str:
     if not head.strip():
         raise ImportFileError("empty_file", "The file is empty.")
     if head.startswith(OLE_SIGNATURE):
+        if _is_encrypted_package(path):
+            raise _password_protected()
         return "xls"
     if head.startswith(ZIP_SIGNATURE):
         return _zip_format(path)
@@ -188,11 +191,36 @@ def _largest_sheet_part(path: Path) -> int:
 _SIZE_FACTOR = {"ods": 2.0, "xlsb": 0.5, "xls": 1.0}
 
 
+def _password_protected() -> ImportFileError:
+    return ImportFileError(
+        "password_protected",
+        "The workbook is protected with a password, so it cannot be read. Open it in Excel, remove the password "
+        "(File → Info → Protect Workbook → Encrypt with Password, then clear it), save, and upload it again.",
+    )
+
+
+# An .xlsx saved with a password is an OLE container holding the encrypted workbook in a stream of this name (its
+# directory entry spells it in UTF-16): it would otherwise be read as an .xls and reported as damaged.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
+def _is_encrypted_package(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            return data.find(_ENCRYPTED_PACKAGE) != -1
+        finally:
+            data.close()
+
+
 def _calamine_error(exc: Exception) -> ImportFileError:
     if isinstance(exc, python_calamine.PasswordError):
-        return ImportFileError("encrypted_file", "The workbook is password-protected. Save it without a password.")
+        return _password_protected()
+    # The library's own words name its internals; people get what to do.
     return ImportFileError(
-        "corrupt_file", f"The spreadsheet cannot be read: it looks damaged ({exc.__class__.__name__})."
+        "corrupt_file",
+        "The spreadsheet cannot be read: it looks damaged. Open it in Excel or LibreOffice, save it again (or as "
+        ".csv), and upload the saved copy.",
     )
 
 

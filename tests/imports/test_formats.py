@@ -7,6 +7,7 @@ import pytest
 from primepre.customers.models import Customer
 from primepre.imports.errors import ImportFileError
 from primepre.imports.readers import detect_format, open_rows
+from primepre.imports.services import store_file
 
 from .helpers import FILES, assert_reconciles, errors_by_row, run_import
 
@@ -174,3 +175,26 @@ def test_the_first_visible_sheet_with_data_is_chosen(tmp_path) -> None:
     workbook.close()
     job = run_import(path)
     assert (job.sheet_name, job.created) == ("Clients", 1)
+
+
+def test_a_password_protected_workbook_says_so(tmp_path) -> None:
+    """Excel saves an .xlsx with a password as an OLE container whose `EncryptedPackage` stream holds the workbook:
+    it is refused as password-protected, with what to do, never as 'damaged' or with a library's error name."""
+    sector = bytearray(512)
+    name = "EncryptedPackage".encode("utf-16-le")
+    sector[: len(name)] = name
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + bytes(sector) + bytes(2048))
+    with pytest.raises(ImportFileError) as refused:
+        store_file(path)
+    assert refused.value.code == "password_protected"
+    assert "remove the password" in refused.value.message and "Error" not in refused.value.message
+
+
+def test_a_damaged_workbook_names_no_library_error(tmp_path) -> None:
+    path = tmp_path / "broken.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00garbage" * 400)
+    job = run_import(path)
+    assert (
+        job.error_code == "corrupt_file" and "Error" not in job.error_message and "save it again" in job.error_message
+    )
