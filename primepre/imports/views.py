@@ -3,6 +3,7 @@ the result (steps 2–4). Every button is a transition of `imports.jobs`, which 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
@@ -158,6 +159,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "mapped": mapped,
             "fields": get_schema(job.schema).labels,
             "schema": get_schema(job.schema),
+            "status_labels": json.dumps(dict(ImportStatus.choices)),
             "chart": chart,
             "live": job.is_live,
             "may_manage": jobs.may_manage(request.user, job),

@@ -126,3 +126,13 @@ def test_none_removes_a_field_from_the_mapping(browser: Client, tmp_path: Path) 
     job.refresh_from_db()
     assert (job.status, job.created, job.failed) == ("previewed", 1, 0)
     assert "email" not in job.column_mapping["fields"]
+
+
+def test_a_queued_job_waits_instead_of_showing_the_preview_s_counts(browser: Client) -> None:
+    with open(FILES / "basic.xlsx", "rb") as handle:
+        browser.post_and_run("/imports/new/", {"file": handle})
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status="queued", dry_run=False)  # confirmed, no worker yet
+    html = browser.get(f"/imports/{job.pk}/").content.decode()
+    assert "Waiting for a worker to start…" in html and 'value="0"' in html
+    assert "&quot;needs_mapping&quot;: &quot;Needs its columns chosen&quot;" in html  # labels for the live status

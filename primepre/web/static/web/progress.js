@@ -5,7 +5,14 @@
   var bar = document.getElementById("progress");
   var text = document.getElementById("progress-text");
   var source = new EventSource(live.dataset.events);
+  var labels = JSON.parse(live.dataset.labels || "{}");  // status -> the label the server renders
   function show(job) {
+    document.getElementById("status").textContent = labels[job.status] || job.status;
+    if (job.status === "queued") {  // the counters still hold the previous run's (a preview's) until a worker starts
+      bar.value = 0;
+      text.textContent = "Waiting for a worker to start…";
+      return;
+    }
     var total = job.total_rows || 0;
     if (total) { bar.max = total; }
     bar.value = job.counts.read;
@@ -14,7 +21,6 @@
     if (job.rows_per_second) { parts.push(Math.round(job.rows_per_second).toLocaleString() + " rows/s"); }
     if (job.eta_seconds !== null) { parts.push("about " + Math.ceil(job.eta_seconds) + " s left"); }
     text.textContent = parts.join(" · ");
-    document.getElementById("status").textContent = job.status;
   }
   source.addEventListener("progress", function (event) { show(JSON.parse(event.data)); });
   source.addEventListener("end", function (event) {
