@@ -7,7 +7,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from .marks import mark_key
 from .phones import normalise_phone
@@ -65,6 +65,21 @@ def search_condition(query: str) -> Q | None:
     return condition
 
 
+def exact_first(queryset: QuerySet, query: str) -> QuerySet:
+    """The customer whose mark (however spaced or cased) or phone (in any format) is exactly the query comes first,
+    then the queryset's own order: staff who type a whole mark are looking for that customer, not its neighbours."""
+    key = mark_key(" ".join(query[:SEARCH_MAX_LENGTH].split()))
+    if not key:
+        return queryset
+    exact = Q(mark_key=key)
+    phone = normalise_phone(query, settings.DEFAULT_PHONE_REGION) if _PHONE_LIKE.match(query.strip()) else None
+    if phone is not None and phone.ok:
+        exact |= Q(phone=phone.e164)
+    ordering = queryset.query.order_by or queryset.model._meta.ordering
+    rank = Case(When(exact, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return queryset.annotate(search_rank=rank).order_by("search_rank", *ordering)
+
+
 def search_customers(queryset: QuerySet, query: str) -> QuerySet:
     condition = search_condition(query)
-    return queryset if condition is None else queryset.filter(condition)
+    return queryset if condition is None else exact_first(queryset.filter(condition), query)

@@ -54,3 +54,14 @@ def test_a_numeric_query_is_a_phone_or_a_mark_never_every_customer_with_those_di
     assert _found("+233 24") == [kofi.pk]  # not everyone whose text holds "+233" and "24"
     assert _found("2024") == sorted([numeric_mark.pk, _found("kofi2024")[0]])
     assert _found("+") == _found("( )") == []
+
+
+def test_the_exact_mark_comes_first() -> None:
+    exact = make_customer(shipping_mark="PM7MICHAEL", first_name="Michael")  # the oldest: last by the list's order
+    for n in range(12):
+        make_customer(shipping_mark=f"PM 7 MICHAEL {n}", first_name="Michael")
+    newest_first = Customer.objects.order_by("-created_at", "-id")
+    found = list(search_customers(newest_first, "PM 7 MICHAEL"))
+    assert len(found) == 13 and found[0] == exact
+    by_phone = list(search_customers(newest_first, exact.phone.replace("+233", "0")))
+    assert by_phone[0] == exact
