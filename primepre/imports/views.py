@@ -160,6 +160,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "fields": get_schema(job.schema).labels,
             "schema": get_schema(job.schema),
             "status_labels": json.dumps(dict(ImportStatus.choices)),
+            "rows_left": max(0, job.total_rows - job.rows_read) if job.total_rows is not None else None,
             "chart": chart,
             "live": job.is_live,
             "may_manage": jobs.may_manage(request.user, job),

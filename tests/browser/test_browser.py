@@ -37,8 +37,8 @@ def test_the_whole_wizard(page: Page, tmp_path: Path, database_backend, start_wo
     expect(page.locator("#status")).to_contain_text("preview, nothing written yet", timeout=60_000)
     job = ImportJob.objects.get()
     assert job.status == "previewed" and job.failed > 0
-    expect(page.locator('[data-count="created"]')).to_have_text(str(job.created))
-    expect(page.locator('[data-count="failed"]')).to_have_text(str(job.failed))
+    expect(page.locator('[data-count="created"]')).to_have_text(f"{job.created:,}")
+    expect(page.locator('[data-count="failed"]')).to_have_text(f"{job.failed:,}")
     assert page.locator("#failing td.bad").count() > 0
     assert not Customer.objects.exists()
     screenshot(page, "wizard-2-preview")
@@ -51,7 +51,7 @@ def test_the_whole_wizard(page: Page, tmp_path: Path, database_backend, start_wo
     expect(page.locator("#done")).to_contain_text("100%")
     job.refresh_from_db()
     assert job.status == "succeeded" and Customer.objects.count() == job.created
-    expect(page.locator('[data-count="created"]')).to_have_text(str(job.created))
+    expect(page.locator('[data-count="created"]')).to_have_text(f"{job.created:,}")
     screenshot(page, "wizard-4-result")
 
     # The error file holds exactly the failing rows.

@@ -102,3 +102,21 @@ def test_export_of_a_filtered_list_has_no_row_cap(admin_user) -> None:
 
 def test_export_needs_its_permission(staff_user) -> None:
     assert _client(staff_user).get("/customers/export.csv").status_code == 403
+
+
+def test_an_empty_directory_says_how_to_fill_it_and_offers_no_list_actions(admin_client) -> None:
+    html = admin_client.get("/customers/").content.decode()
+    assert "No customers yet" in html and 'href="/imports/new/"' in html
+    assert 'id="sms-list"' not in html and "export.csv" not in html
+
+
+def test_counts_have_thousands_separators_and_the_nav_marks_the_page(admin_client) -> None:
+    from primepre.customers.models import Customer
+
+    Customer.objects.bulk_create(
+        [Customer(first_name="A", last_name=f"B{n}", phone=f"+23324{n:07d}", shipping_mark=f"M{n}", mark_key=f"m{n}")
+         for n in range(1000)]
+    )  # fmt: skip
+    html = admin_client.get("/customers/").content.decode()
+    assert '<span id="result-count">1,000</span>' in html
+    assert 'href="/customers/" aria-current="page"' in html
