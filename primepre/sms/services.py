@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import string
 import time
 from collections.abc import Iterable
 from itertools import islice
@@ -33,13 +34,41 @@ class _SafeFormat(dict):
 
 
 def render_welcome(customer: Customer) -> str:
-    values = _SafeFormat(
-        first_name=customer.first_name,
-        last_name=customer.last_name,
-        shipping_mark=customer.shipping_mark,
-        company=customer.company_name or customer.full_name,
-    )
-    return settings.SMS_WELCOME_TEMPLATE.format_map(values)
+    return settings.SMS_WELCOME_TEMPLATE.format_map(_SafeFormat(_customer_values(customer)))
+
+
+# What a text to customers may say per recipient: the same names as the welcome template.
+TEXT_PLACEHOLDERS = ("first_name", "last_name", "shipping_mark", "company")
+
+
+def placeholder_problem(body: str) -> str | None:
+    """Why `body` cannot be filled in per recipient (an unknown `{name}`, a stray brace), or None. A text is checked
+    before anything is queued, so a customer never receives `{frist_name}` literally."""
+    try:
+        names = [name for _, name, spec, conversion in string.Formatter().parse(body) if name is not None]
+    except ValueError:
+        return "A brace { or } must enclose a placeholder such as {first_name}; write {{ or }} for the character."
+    unknown = sorted({name for name in names if name not in TEXT_PLACEHOLDERS})
+    if unknown:
+        allowed = ", ".join("{" + name + "}" for name in TEXT_PLACEHOLDERS)
+        return f"Unknown placeholder {', '.join('{' + n + '}' for n in unknown)}: use {allowed}."
+    return None
+
+
+def render_text(body: str, customer: Customer) -> str:
+    """`body` with each placeholder filled in for `customer` (checked first with `placeholder_problem`)."""
+    if "{" not in body and "}" not in body:
+        return body
+    return body.format_map(_customer_values(customer))
+
+
+def _customer_values(customer: Customer) -> dict[str, str]:
+    return {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "shipping_mark": customer.shipping_mark,
+        "company": customer.company_name or customer.full_name,
+    }
 
 
 def sms_enabled() -> bool:
@@ -94,19 +123,24 @@ def queue_message(customers: Iterable[Customer], body: str, *, key: str, kind: s
     """The same text to each customer; `key` names this send (a retried request with the same key sends nothing)."""
     if not sms_enabled():
         return 0
-    segments = count_segments(body)
-    messages = [
-        SmsMessage(
-            customer=customer,
-            phone=customer.phone,
-            kind=kind,
-            body=body,
-            encoding=segments.encoding,
-            segments=segments.count,
-            idempotency_key=f"{kind}:{key}:{customer.pk}"[:120],
+    problem = placeholder_problem(body)
+    if problem:
+        raise ValueError(problem)
+    messages = []
+    for customer in customers:
+        text = render_text(body, customer)
+        segments = count_segments(text)
+        messages.append(
+            SmsMessage(
+                customer=customer,
+                phone=customer.phone,
+                kind=kind,
+                body=text,
+                encoding=segments.encoding,
+                segments=segments.count,
+                idempotency_key=f"{kind}:{key}:{customer.pk}"[:120],
+            )
         )
-        for customer in customers
-    ]
     return _queue(messages)
 
 

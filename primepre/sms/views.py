@@ -25,7 +25,7 @@ from .backends import get_backend
 from .models import SmsStatus
 from .segments import count_segments
 from .selectors import sms_overview
-from .services import record_delivery_status, retry_message, send_text
+from .services import placeholder_problem, record_delivery_status, retry_message, send_text
 
 logger = logging.getLogger("primepre.sms")
 FAILURES_SHOWN = 20
@@ -63,7 +63,7 @@ def sms_send(request: HttpRequest) -> HttpResponse:
     count = recipients.count()
     body = request.POST.get("body", "").strip()
     segments = count_segments(body) if body else None
-    error = body_too_long(body)  # the API's limit: nothing is queued, the page says why
+    error = body_too_long(body) or placeholder_problem(body)  # the API's rules: nothing is queued, the page says why
     if (
         request.method == "POST"
         and body

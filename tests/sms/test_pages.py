@@ -86,3 +86,22 @@ def test_one_customer_from_their_page(admin: Client) -> None:
     assert '<strong id="recipient-count">1</strong>' in page.content.decode()
     admin.post("/sms/send/?search=%2B233241234567", {"body": "Your parcel is here", "confirm_recipients": "1"})
     assert list(SmsMessage.objects.values_list("phone", "kind")) == [("+233241234567", "one_off")]
+
+
+def test_placeholders_are_filled_for_each_recipient(admin: Client) -> None:
+    make_customer(region="AA", first_name="Ama", shipping_mark="PM1 AMA")
+    make_customer(region="AA", first_name="Yaw", shipping_mark="PM2 YAW")
+    body = "Hello {first_name}, goods for {shipping_mark} arrive Friday."
+    assert admin.post("/sms/send/?region=AA", {"body": body, "confirm_recipients": "2"}).status_code == 302
+    assert sorted(SmsMessage.objects.values_list("body", flat=True)) == [
+        "Hello Ama, goods for PM1 AMA arrive Friday.",
+        "Hello Yaw, goods for PM2 YAW arrive Friday.",
+    ]
+
+
+@pytest.mark.parametrize("body", ["Hello {frist_name}", "Price {50% off}", "Hello {"])
+def test_a_text_with_a_placeholder_we_cannot_fill_is_refused(admin: Client, body: str) -> None:
+    make_customer(region="AA")
+    page = admin.post("/sms/send/?region=AA", {"body": body, "confirm_recipients": "1"})
+    assert page.status_code == 200 and "placeholder" in page.content.decode()
+    assert not SmsMessage.objects.exists()

@@ -202,3 +202,11 @@ def test_sms_api_says_when_sms_is_off(admin_api, settings) -> None:
     assert not status["enabled"] and "TWILIO_ACCOUNT_SID" in status["reason"]
     response = admin_api.post("/api/v1/sms/send/", {"body": "hi", "customer_ids": [make_customer().pk]}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "sms_disabled"
+
+
+def test_the_api_refuses_a_placeholder_it_cannot_fill(admin_api) -> None:
+    customer = make_customer()
+    body = {"body": "Hi {frist_name}", "customer_ids": [customer.pk], "confirm_recipients": 1}
+    response = admin_api.post("/api/v1/sms/send/", body, format="json")
+    assert response.status_code == 400 and response.json()["fields"]["body"][0]["code"] == "invalid_placeholder"
+    assert not SmsMessage.objects.exists()
