@@ -26,6 +26,7 @@ from primepre.imports.models import ImportJob
 from primepre.imports.retention import purge_import_files
 from primepre.sms.backends import reset_backend
 from primepre.sms.models import SmsMessage
+from primepre.sms.views import checked_text
 
 from .customers.factories import make_customer
 from .imports.helpers import HEADER, run_import, write_csv
@@ -199,7 +200,9 @@ def test_the_page_refuses_what_the_api_refuses(admin_user, admin_api: APIClient,
     body = "x" * 10_000
     api = admin_api.post("/api/v1/sms/send/", {"body": body, "filter": {}, "confirm_recipients": 1}, format="json")
     assert api.status_code == 400 and _field_codes(api) == {"body": ["max_length"]}
-    page = _logged_in(admin_user).post("/sms/send/", {"body": body, "confirm_recipients": "1"})
+    page = _logged_in(admin_user).post(
+        "/sms/send/", {"body": body, "confirm_recipients": "1", "checked_text": checked_text(body)}
+    )
     assert page.status_code == 200
     assert "at most 1600 characters (this one has 10000)" in page.content.decode()
     assert b'id="send"' not in page.content
@@ -212,8 +215,18 @@ def test_sms_max_length_is_one_setting_for_both(admin_user, admin_api: APIClient
     api = admin_api.post("/api/v1/sms/send/", {"body": "x" * 21, "filter": {}}, format="json")
     assert api.status_code == 400
     client = _logged_in(admin_user)
-    assert b"at most 20 characters" in client.post("/sms/send/", {"body": "x" * 21, "confirm_recipients": "1"}).content
-    assert client.post("/sms/send/", {"body": "x" * 20, "confirm_recipients": "1"}).status_code == 302
+    assert (
+        b"at most 20 characters"
+        in client.post(
+            "/sms/send/", {"body": "x" * 21, "confirm_recipients": "1", "checked_text": checked_text("x" * 21)}
+        ).content
+    )
+    assert (
+        client.post(
+            "/sms/send/", {"body": "x" * 20, "confirm_recipients": "1", "checked_text": checked_text("x" * 20)}
+        ).status_code
+        == 302
+    )
     assert SmsMessage.objects.count() == 1
 
 

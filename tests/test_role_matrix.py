@@ -26,6 +26,7 @@ from primepre.customers.models import Customer
 from primepre.goods.models import GoodsReceipt
 from primepre.imports.models import ImportJob
 from primepre.sms.models import SmsMessage, SmsStatus
+from primepre.sms.views import checked_text
 
 from .customers.factories import make_customer
 from .goods.factories import make_receipt
@@ -187,7 +188,7 @@ ROWS: list[Row] = [
         "post",
         lambda w: f"/sms/send/?{urlencode({'search': w.customer.phone})}",
         (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FORBIDDEN),
-        lambda w: {"body": "Hello", "confirm_recipients": "1"},
+        lambda w: {"body": "Hello", "confirm_recipients": "1", "checked_text": checked_text("Hello")},
     ),
     # Goods received: Warehouse and Admin (view, change, import goods, resolve marks); Staff has no goods role.
     Row("goods-list", "get", _api("/api/v1/goods/"), GOODS_API),

@@ -6,6 +6,7 @@ anything unsigned or signed with another token is refused with 403."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -54,6 +55,11 @@ def sms_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def checked_text(body: str) -> str:
+    """A fingerprint of the text whose count and cost the page showed: a send goes out only with the same text."""
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
 @login_required
 @permission_required("customers.send_sms", raise_exception=True)
 def sms_send(request: HttpRequest) -> HttpResponse:
@@ -69,6 +75,8 @@ def sms_send(request: HttpRequest) -> HttpResponse:
         and body
         and not error
         and request.POST.get("confirm_recipients") == str(count)
+        and request.POST.get("checked_text") == checked_text(body)  # the count and cost were shown for this text
+        and not request.POST.get("recheck")
         and count
     ):
         if not get_backend().enabled:
@@ -89,6 +97,7 @@ def sms_send(request: HttpRequest) -> HttpResponse:
             "error": error,
             "filter_errors": filterset.errors,
             "max_length": settings.SMS_MAX_LENGTH,
+            "checked_text": checked_text(body),
         },
     )
 

@@ -8,6 +8,7 @@ from django.test import Client
 
 from primepre.sms.backends import reset_backend
 from primepre.sms.models import SmsMessage
+from primepre.sms.views import checked_text
 
 from ..customers.factories import make_customer
 
@@ -39,9 +40,15 @@ def test_sending_to_a_filtered_list_needs_the_count_confirmed(admin: Client) -> 
     html = check.content.decode()
     assert '<strong id="recipient-count">3</strong>' in html and "Send to 3 customers" in html
     assert not SmsMessage.objects.exists()
-    wrong = admin.post("/sms/send/?region=AA", {"body": "Ship closes Friday", "confirm_recipients": "4"})
+    wrong = admin.post(
+        "/sms/send/?region=AA",
+        {"body": "Ship closes Friday", "confirm_recipients": "4", "checked_text": checked_text("Ship closes Friday")},
+    )
     assert wrong.status_code == 200 and not SmsMessage.objects.exists()
-    sent = admin.post("/sms/send/?region=AA", {"body": "Ship closes Friday", "confirm_recipients": "3"})
+    sent = admin.post(
+        "/sms/send/?region=AA",
+        {"body": "Ship closes Friday", "confirm_recipients": "3", "checked_text": checked_text("Ship closes Friday")},
+    )
     assert sent.status_code == 302
     assert SmsMessage.objects.filter(kind="group").count() == 3
 
@@ -52,7 +59,9 @@ def test_off_says_why_and_sends_nothing(admin: Client, settings) -> None:
     reset_backend()
     assert "SMS is <strong>off</strong>: SMS_BACKEND=twilio but" in admin.get("/sms/").content.decode()
     make_customer()
-    response = admin.post("/sms/send/", {"body": "hi", "confirm_recipients": "1"}, follow=True)
+    response = admin.post(
+        "/sms/send/", {"body": "hi", "confirm_recipients": "1", "checked_text": checked_text("hi")}, follow=True
+    )
     assert "SMS is off" in response.content.decode()
     assert not SmsMessage.objects.exists()
 
@@ -84,7 +93,10 @@ def test_one_customer_from_their_page(admin: Client) -> None:
     assert "/sms/send/?search=%2B233241234567" in link
     page = admin.post("/sms/send/?search=%2B233241234567", {"body": "Your parcel is here"})
     assert '<strong id="recipient-count">1</strong>' in page.content.decode()
-    admin.post("/sms/send/?search=%2B233241234567", {"body": "Your parcel is here", "confirm_recipients": "1"})
+    admin.post(
+        "/sms/send/?search=%2B233241234567",
+        {"body": "Your parcel is here", "confirm_recipients": "1", "checked_text": checked_text("Your parcel is here")},
+    )
     assert list(SmsMessage.objects.values_list("phone", "kind")) == [("+233241234567", "one_off")]
 
 
@@ -92,7 +104,12 @@ def test_placeholders_are_filled_for_each_recipient(admin: Client) -> None:
     make_customer(region="AA", first_name="Ama", shipping_mark="PM1 AMA")
     make_customer(region="AA", first_name="Yaw", shipping_mark="PM2 YAW")
     body = "Hello {first_name}, goods for {shipping_mark} arrive Friday."
-    assert admin.post("/sms/send/?region=AA", {"body": body, "confirm_recipients": "2"}).status_code == 302
+    assert (
+        admin.post(
+            "/sms/send/?region=AA", {"body": body, "confirm_recipients": "2", "checked_text": checked_text(body)}
+        ).status_code
+        == 302
+    )
     assert sorted(SmsMessage.objects.values_list("body", flat=True)) == [
         "Hello Ama, goods for PM1 AMA arrive Friday.",
         "Hello Yaw, goods for PM2 YAW arrive Friday.",
@@ -102,6 +119,19 @@ def test_placeholders_are_filled_for_each_recipient(admin: Client) -> None:
 @pytest.mark.parametrize("body", ["Hello {frist_name}", "Price {50% off}", "Hello {"])
 def test_a_text_with_a_placeholder_we_cannot_fill_is_refused(admin: Client, body: str) -> None:
     make_customer(region="AA")
-    page = admin.post("/sms/send/?region=AA", {"body": body, "confirm_recipients": "1"})
+    page = admin.post(
+        "/sms/send/?region=AA", {"body": body, "confirm_recipients": "1", "checked_text": checked_text(body)}
+    )
     assert page.status_code == 200 and "placeholder" in page.content.decode()
     assert not SmsMessage.objects.exists()
+
+
+def test_a_text_edited_after_the_check_is_not_sent(admin: Client) -> None:
+    make_customer(region="AA")
+    checked = checked_text("Ship closes Friday")
+    edited = {"body": "Ship closes Friday, pay 500 cedis now", "confirm_recipients": "1", "checked_text": checked}
+    page = admin.post("/sms/send/?region=AA", edited)
+    assert page.status_code == 200 and not SmsMessage.objects.exists()
+    html = page.content.decode()
+    assert f'value="{checked_text(edited["body"])}"' in html  # the page now offers to send the edited text
+    assert 'data-checked="Ship closes Friday, pay 500 cedis now"' in html

@@ -16,4 +16,15 @@
     out.textContent = units + " characters, " + (gsm ? "GSM-7" : "UCS-2") + ", " + parts + " segment" + (parts === 1 ? "" : "s");
   }
   body.addEventListener("input", count);
+  // The send button states the count and segments of the text that was checked: once the text changes it is
+  // hidden until the text is checked again (the server refuses a send whose text differs from the checked one too).
+  var send = document.getElementById("send");
+  var recheck = document.getElementById("recheck");
+  if (send && recheck) {
+    body.addEventListener("input", function () {
+      var changed = body.value.trim() !== send.dataset.checked;
+      send.hidden = changed;
+      recheck.hidden = !changed;
+    });
+  }
 })();
