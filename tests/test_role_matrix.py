@@ -182,6 +182,7 @@ ROWS: list[Row] = [
         lambda w: {"action": "undo"},
     ),
     Row("sms:overview", "get", _api("/sms/"), PAGE_ADMIN_ONLY),
+    Row("sms:outbox", "get", _api("/sms/outbox/"), PAGE_ADMIN_ONLY),
     Row("sms:send", "get", _api("/sms/send/"), PAGE_ADMIN_ONLY),
     Row(
         "sms:send",

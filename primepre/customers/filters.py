@@ -44,6 +44,27 @@ class CustomerFilter(django_filters.FilterSet):
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search_customers(queryset, value)
 
+    def describe(self) -> str:
+        """The filter in words, for people confirming who a send or an export reaches ("in Ashanti or Volta, type
+        business, matching "kofi""); "" for no filter. Only a valid filter set is described."""
+        data = self.form.cleaned_data if self.is_valid() else {}
+        regions = dict(Region.choices)
+        parts = []
+        if data.get("region"):
+            parts.append("in " + " or ".join(regions[code] for code in data["region"]))
+        if data.get("customer_type"):
+            parts.append(f"type {CustomerType(data['customer_type']).label.lower()}")
+        if data.get("search"):
+            parts.append(f"matching “{data['search']}”")
+        if data.get("created_after") or data.get("created_before"):
+            after, before = data.get("created_after"), data.get("created_before")
+            parts.append("created " + " and ".join(
+                text for text in (after and f"from {after:%d %b %Y}", before and f"until {before:%d %b %Y}") if text
+            ))  # fmt: skip
+        if data.get("import_job"):
+            parts.append(f"created by import #{data['import_job']}")
+        return ", ".join(parts)
+
 
 def page_filter(request: HttpRequest) -> tuple[CustomerFilter, str]:
     """The filter set of a page's query string, over customers in its `sort` (an unknown sort is the default): the

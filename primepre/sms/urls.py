@@ -6,4 +6,5 @@ app_name = "sms"
 urlpatterns = [
     path("", views.sms_page, name="overview"),
     path("send/", views.sms_send, name="send"),
+    path("outbox/", views.sms_outbox, name="outbox"),
 ]

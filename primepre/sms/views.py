@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -23,7 +24,7 @@ from primepre.customers.models import Customer
 
 from .api import body_too_long
 from .backends import get_backend
-from .models import SmsStatus
+from .models import SmsKind, SmsMessage, SmsStatus
 from .segments import count_segments
 from .selectors import sms_overview
 from .services import placeholder_problem, record_delivery_status, retry_message, send_text
@@ -53,6 +54,24 @@ def sms_page(request: HttpRequest) -> HttpResponse:
             "rate": overview.rate_per_second,
         },
     )
+
+
+OUTBOX_PAGE_SIZE = 50
+
+
+@login_required
+@permission_required("customers.send_sms", raise_exception=True)
+def sms_outbox(request: HttpRequest) -> HttpResponse:
+    """Every message, newest first, by status and kind: what was sent to whom, and why one failed."""
+    outbox = SmsMessage.objects.select_related("customer").order_by("-created_at", "-id")
+    status, kind = request.GET.get("status", ""), request.GET.get("kind", "")
+    if status in SmsStatus.values:
+        outbox = outbox.filter(status=status)
+    if kind in SmsKind.values:
+        outbox = outbox.filter(kind=kind)
+    page = Paginator(outbox, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "status": status, "kind": kind, "statuses": SmsStatus.choices, "kinds": SmsKind.choices}
+    return render(request, "sms/outbox.html", context)
 
 
 def checked_text(body: str) -> str:
@@ -98,6 +117,7 @@ def sms_send(request: HttpRequest) -> HttpResponse:
             "filter_errors": filterset.errors,
             "max_length": settings.SMS_MAX_LENGTH,
             "checked_text": checked_text(body),
+            "recipients": filterset.describe(),
         },
     )
 

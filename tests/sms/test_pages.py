@@ -135,3 +135,24 @@ def test_a_text_edited_after_the_check_is_not_sent(admin: Client) -> None:
     html = page.content.decode()
     assert f'value="{checked_text(edited["body"])}"' in html  # the page now offers to send the edited text
     assert 'data-checked="Ship closes Friday, pay 500 cedis now"' in html
+
+
+def test_the_recipients_are_said_in_words(admin: Client) -> None:
+    make_customer(region="AH", customer_type="business", company_name="Kofi Ltd", first_name="Kofi")
+    html = admin.get("/sms/send/?region=AH&region=TV&customer_type=business&search=kofi").content.decode()
+    assert "in Ashanti or Volta, type business, matching “kofi”" in html
+    assert "region=AH" not in html.split('id="recipients"')[1].split("</span>")[0]
+    assert "(everyone in the directory)" in admin.get("/sms/send/").content.decode()
+
+
+def test_the_outbox_lists_every_message_by_status(admin: Client) -> None:
+    customer = make_customer(shipping_mark="PM4 KOFI", phone="+233241234567")
+    for n, status in enumerate(["sent", "failed", "queued"]):
+        SmsMessage.objects.create(
+            customer=customer, phone=customer.phone, kind="one_off", body=f"text {n}", encoding="GSM-7",
+            segments=1, status=status, idempotency_key=f"k{n}", error_code="21211" if status == "failed" else "",
+        )  # fmt: skip
+    html = admin.get("/sms/outbox/").content.decode()
+    assert '<span id="message-count">3</span>' in html and "+233241234567" in html and "PM4 KOFI" in html
+    failed = admin.get("/sms/outbox/", {"status": "failed"}).content.decode()
+    assert '<span id="message-count">1</span>' in failed and "21211" in failed
