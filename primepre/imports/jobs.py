@@ -213,6 +213,24 @@ def remap(job: ImportJob, user: Any, columns: Mapping[str, str | None]) -> None:
     _enqueue(job)
 
 
+def preview_as_update(job: ImportJob, user: Any) -> None:
+    """Preview a create-mode job again as an upsert: rows that matched existing customers become updates.
+
+    Concurrency: one conditional UPDATE from `previewed` in create mode back to a queued preview in upsert mode; a
+    confirm that came first moved the job out of `previewed`, and this gets 409."""
+    _authorize_action(user, job, "change the mode of")
+    authorize_submit(user, ImportMode.UPSERT, job.options, job.schema)
+    if ImportMode.UPSERT not in get_schema(job.schema).modes:
+        raise JobRefused("not_updatable", f"{get_schema(job.schema).label} sheets only add records.", 409)
+    updated = ImportJob.objects.filter(
+        pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True, mode=ImportMode.CREATE
+    ).update(mode=ImportMode.UPSERT, status=ImportStatus.QUEUED, checkpoint_row=0, worker_token="", attempts=0)
+    if not updated:
+        job.refresh_from_db(fields=["status"])
+        raise JobRefused("not_previewed", f"Import #{job.pk} is {job.status}; only a preview can change mode.", 409)
+    _enqueue(job)
+
+
 def cancel(job: ImportJob, user: Any) -> None:
     """Stop a job between batches (what is committed stays).
 

@@ -109,8 +109,9 @@ def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.da
         "checkpoint_row": batch.last_row,
         "seconds": seconds,
     }
-    if outcome.tallies:
-        counts["tallies"] = {**job.tallies, **outcome.tallies}
+    if outcome.tallies or records:
+        failures_so_far = _failure_tallies(job.tallies, records) if records else {}
+        counts["tallies"] = {**job.tallies, **outcome.tallies, **failures_so_far}
     if connection.vendor == "postgresql" and not outcome.updates:
         matched = _record_in_one_statement(job, records, counts, now)
     else:
@@ -128,6 +129,21 @@ def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.da
         raise LeaseLost()
     for name, value in counts.items():
         setattr(job, name, value)
+
+
+def _failure_tallies(tallies: dict[str, Any], records: list[ImportRowError]) -> dict[str, Any]:
+    """The failures so far summarised for the review: by code and column (`{"invalid_phone|Phone": 80}`), and the
+    rows that fail only because they are already in the database (`exists`), which a review counts apart."""
+    by_kind = dict(tallies.get("errors") or {})
+    already = tallies.get("already_exist", 0)
+    for record in records:
+        codes = set()
+        for error in record.errors:
+            kind = f"{error['code']}|{error['column']}"
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+            codes.add(error["code"])
+        already += codes == {"exists"}
+    return {"errors": by_kind, "already_exist": already}
 
 
 def _record_changes(job: ImportJob, outcome: BatchOutcome, now: dt.datetime) -> None:

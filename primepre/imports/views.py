@@ -13,6 +13,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from rest_framework.exceptions import ValidationError
@@ -139,7 +142,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
     if request.method == "POST":
         return _import_action(request, job)
-    failing = Paginator(job.row_errors.order_by("row_number"), FAILING_PAGE_SIZE).get_page(request.GET.get("page"))
+    error_kind = request.GET.get("error", "")
+    failing_rows = _rows_failing_with(job.row_errors.order_by("row_number"), error_kind)
+    failing = Paginator(failing_rows, FAILING_PAGE_SIZE).get_page(request.GET.get("page"))
     headers = (job.column_mapping or {}).get("headers") or []
     mapped = {info["header"]: name for name, info in ((job.column_mapping or {}).get("fields") or {}).items()}
     counts = job.counts
@@ -161,12 +166,39 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "schema": get_schema(job.schema),
             "status_labels": json.dumps(dict(ImportStatus.choices)),
             "rows_left": max(0, job.total_rows - job.rows_read) if job.total_rows is not None else None,
+            "error_summary": _error_summary(job),
+            "error_kind": error_kind,
+            "writes_nothing": job.created + job.updated == 0,
             "chart": chart,
             "live": job.is_live,
             "may_manage": jobs.may_manage(request.user, job),
             "can_undo": job.can_undo and jobs.may_undo(request.user, job),
         },
     )
+
+
+def _error_summary(job: ImportJob) -> list[dict[str, Any]]:
+    """The failures by kind, most first: "80 invalid phone (Phone)", each a filter of the failing rows."""
+    kinds = (job.tallies or {}).get("errors") or {}
+    summary = []
+    for kind, count in sorted(kinds.items(), key=lambda item: (-item[1], item[0])):
+        code, _, column = kind.partition("|")
+        summary.append({"kind": kind, "code": code, "label": code.replace("_", " "), "column": column, "count": count})
+    return summary
+
+
+def _rows_failing_with(rows: QuerySet, kind: str) -> QuerySet:
+    """The failing rows with an error of `kind` ("code|column"), matched on the stored JSON's text: the same on
+    SQLite and PostgreSQL, where JSON containment is not."""
+    code, _, column = kind.partition("|")
+    if not code:
+        return rows
+    escaped = connection.vendor == "sqlite"  # Django stores JSON ASCII-escaped there; PostgreSQL's jsonb keeps it
+    text = rows.annotate(errors_text=Cast("errors", TextField()))
+    text = text.filter(errors_text__contains=f'"code": {json.dumps(code)}')
+    if column:
+        text = text.filter(errors_text__contains=f'"column": {json.dumps(column, ensure_ascii=escaped)}')
+    return text
 
 
 def _failing_rows(failing: Iterable[ImportRowError], headers: list[str]) -> list[dict[str, Any]]:
@@ -197,6 +229,9 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
         elif action == "remap":
             jobs.remap(job, request.user, _chosen_columns(request, job))
             messages.success(request, "Columns changed; the preview is running again.")
+        elif action == "as_update":
+            jobs.preview_as_update(job, request.user)
+            messages.success(request, "The preview is running again as an update of existing customers.")
         elif action == "cancel":
             jobs.cancel(job, request.user)
         elif action == "undo":

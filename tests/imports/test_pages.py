@@ -136,3 +136,48 @@ def test_a_queued_job_waits_instead_of_showing_the_preview_s_counts(browser: Cli
     html = browser.get(f"/imports/{job.pk}/").content.decode()
     assert "Waiting for a worker to start…" in html and 'value="0"' in html
     assert "&quot;needs_mapping&quot;: &quot;Needs its columns chosen&quot;" in html  # labels for the live status
+
+
+def test_failures_are_summarised_by_kind_and_filter_the_rows(browser: Client, tmp_path: Path) -> None:
+    sheet = tmp_path / "mixed.csv"
+    sheet.write_text(
+        "Mark,First Name,Last Name,Phone,Email\n"
+        "PM1,Ama,Owusu,12,\nPM2,Yaw,Boat,13,\nPM3,Esi,Mensah,0241234567,not-an-email\nPM4,Kofi,Asare,0241234568,\n"
+    )
+    page = browser.post_and_run("/imports/new/", {"file": open(sheet, "rb")}).content.decode()
+    job = ImportJob.objects.get()
+    assert job.tallies["errors"] == {"invalid_phone|Phone": 2, "invalid_email|Email": 1}
+    assert "<strong>2</strong> invalid phone (Phone)" in page and "<strong>1</strong> invalid email (Email)" in page
+    only_email = browser.get(f"/imports/{job.pk}/", {"error": "invalid_email|Email"})
+    assert [row["row"] for row in only_email.context["rows"]] == [4]
+
+
+def test_a_file_already_imported_cannot_be_confirmed_and_says_why(browser: Client, tmp_path: Path) -> None:
+    from ..customers.factories import make_customer
+
+    make_customer(shipping_mark="PM1", phone="+233241234567")
+    sheet = tmp_path / "again.csv"
+    sheet.write_text("Mark,First Name,Last Name,Phone\nPM1,Ama,Owusu,0241234567\n")
+    page = browser.post_and_run("/imports/new/", {"file": open(sheet, "rb")}).content.decode()
+    job = ImportJob.objects.get()
+    assert job.tallies["already_exist"] == 1 and job.created == 0
+    assert 'id="already-exist"' in page and 'id="nothing-to-write"' in page and 'id="confirm"' not in page
+
+
+def test_preview_as_an_update_instead(browser: Client, admin_user, tmp_path: Path, django_capture_on_commit_callbacks):
+    from ..customers.factories import make_customer
+
+    make_customer(shipping_mark="PM1", phone="+233241234567", last_name="Old")
+    sheet = tmp_path / "again.csv"
+    sheet.write_text("Mark,First Name,Last Name,Phone\nPM1,Ama,New,0241234567\n")
+    admin = Client()
+    admin.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True), open(sheet, "rb") as handle:
+        admin.post("/imports/new/", {"file": handle})
+    job = ImportJob.objects.get()
+    assert 'id="as-update"' in admin.get(f"/imports/{job.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(f"/imports/{job.pk}/", {"action": "as_update"})
+    job.refresh_from_db()
+    assert (job.mode, job.status, job.updated, job.failed) == ("upsert", "previewed", 1, 0)
+    assert browser.post(f"/imports/{job.pk}/", {"action": "as_update"}).status_code == 403  # not the owner
