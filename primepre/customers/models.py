@@ -202,12 +202,19 @@ class Customer(models.Model):
                     code="unique",
                     params={"mark": self.shipping_mark, "other": clash.full_name, "other_mark": clash.shipping_mark},
                 )
-        if self.email and Customer.objects.filter(email=self.email).exclude(pk=self.pk).exists():
-            errors["email"] = ValidationError("A customer with this email already exists.", code="unique")
+        for field, label in (("phone", "phone number"), ("email", "email")):
+            value = getattr(self, field)
+            holder = Customer.objects.filter(**{field: value}).exclude(pk=self.pk).first() if value else None
+            if holder is not None:  # staff fixing a record need to know whose it is, not only that it is taken
+                errors[field] = ValidationError(
+                    "This %(label)s belongs to %(other)s (%(other_mark)s).",
+                    code="unique",
+                    params={"label": label, "other": holder.full_name, "other_mark": holder.shipping_mark},
+                )
         if errors:
             raise ValidationError(errors)
 
     def validate_constraints(self, exclude: Any = None) -> None:
-        # The unique mark key and the conditional email constraint are checked in clean(), where the error can name
-        # its field; Django would report them as whole-form errors.
-        super().validate_constraints(exclude=set(exclude or ()) | {"mark_key", "email"})
+        # The unique phone, mark key and conditional email constraints are checked in clean(), where the error can
+        # name its field and the customer who holds the value; Django would report them without either.
+        super().validate_constraints(exclude=set(exclude or ()) | {"mark_key", "email", "phone"})

@@ -62,6 +62,10 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             form.save()
             messages.success(request, f"Saved {customer.shipping_mark}.")
             return redirect("customers:detail", pk=customer.pk)
+        customer = Customer.objects.get(pk=pk)  # the heading shows the customer as saved, not the refused values
+        first_error = next((name for name in form.fields if name in form.errors), None)
+        if first_error:  # the keyboard lands on what to fix
+            form.fields[first_error].widget.attrs["autofocus"] = True
     else:
         form = CustomerForm(instance=customer)
     if not can_change:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 import python_calamine
@@ -120,3 +121,17 @@ def test_counts_have_thousands_separators_and_the_nav_marks_the_page(admin_clien
     html = admin_client.get("/customers/").content.decode()
     assert '<span id="result-count">1,000</span>' in html
     assert 'href="/customers/" aria-current="page"' in html
+
+
+def test_a_refused_edit_keeps_the_heading_focuses_the_error_and_names_who_holds_the_phone(admin_client) -> None:
+    from .factories import make_customer
+
+    holder = make_customer(shipping_mark="PM9 YAW", first_name="Yaw", last_name="Boateng", phone="+233241110009")
+    customer = make_customer(shipping_mark="PM4 KOFI", phone="+233241110004")
+    data = {"first_name": "Kofi", "last_name": "Mensah", "phone": "024 111 0009", "shipping_mark": "PM4 RENAMED",
+            "customer_type": "individual"}  # fmt: skip
+    html = admin_client.post(f"/customers/{customer.pk}/", data).content.decode()
+    assert "<h1>PM4 KOFI" in html and "<h1>PM4 RENAMED" not in html
+    assert f"This phone number belongs to {holder.full_name} (PM9 YAW)." in html
+    phone_input = re.search(r'<input[^>]*name="phone"[^>]*>', html).group(0)
+    assert "autofocus" in phone_input
