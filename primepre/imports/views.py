@@ -169,12 +169,19 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "error_summary": _error_summary(job),
             "error_kind": error_kind,
             "writes_nothing": job.created + job.updated == 0,
+            "same_file_as": _earlier_upload(job),
             "chart": chart,
             "live": job.is_live,
             "may_manage": jobs.may_manage(request.user, job),
             "can_undo": job.can_undo and jobs.may_undo(request.user, job),
         },
     )
+
+
+def _earlier_upload(job: ImportJob) -> ImportJob | None:
+    """The latest earlier job of the same bytes (files are stored by sha256): importing a file twice is said."""
+    earlier = ImportJob.objects.filter(sha256=job.sha256, pk__lt=job.pk).exclude(sha256="")
+    return earlier.order_by("-pk").first()
 
 
 def _error_summary(job: ImportJob) -> list[dict[str, Any]]:

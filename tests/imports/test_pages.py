@@ -181,3 +181,13 @@ def test_preview_as_an_update_instead(browser: Client, admin_user, tmp_path: Pat
     job.refresh_from_db()
     assert (job.mode, job.status, job.updated, job.failed) == ("upsert", "previewed", 1, 0)
     assert browser.post(f"/imports/{job.pk}/", {"action": "as_update"}).status_code == 403  # not the owner
+
+
+def test_a_file_uploaded_twice_says_so(browser: Client) -> None:
+    with open(FILES / "basic.xlsx", "rb") as handle:
+        browser.post_and_run("/imports/new/", {"file": handle})
+    with open(FILES / "basic.xlsx", "rb") as handle:
+        again = browser.post_and_run("/imports/new/", {"file": handle}).content.decode()
+    first, _second = ImportJob.objects.order_by("pk")
+    assert 'id="same-file"' in again and f"import #{first.pk}</a>" in again
+    assert 'id="same-file"' not in browser.get(f"/imports/{first.pk}/").content.decode()
