@@ -191,3 +191,21 @@ def test_a_file_uploaded_twice_says_so(browser: Client) -> None:
     first, _second = ImportJob.objects.order_by("pk")
     assert 'id="same-file"' in again and f"import #{first.pk}</a>" in again
     assert 'id="same-file"' not in browser.get(f"/imports/{first.pk}/").content.decode()
+
+
+def test_the_result_opens_with_its_outcome_and_an_undo_lists_what_it_kept(browser: Client, admin_user) -> None:
+    with open(FILES / "basic.xlsx", "rb") as handle:
+        browser.post_and_run("/imports/new/", {"file": handle})
+    job = ImportJob.objects.get()
+    done = browser.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"}).content.decode()
+    sentence = done.split('id="outcome-sentence">')[1].split("</p>")[0]
+    assert sentence == "Imported 4 new customers; 2 rows failed (below, and in the error file)."
+    assert done.index('id="outcome"') < done.index('id="failing"')  # before the failing rows, not under them
+    edited = Customer.objects.order_by("pk").first()
+    edited.company_name = "Edited since"
+    edited.save()
+    admin = Client()
+    admin.force_login(admin_user)
+    undone = admin.post(f"/imports/{job.pk}/", {"action": "undo"}, follow=True).content.decode()
+    assert "3 removed, 0 restored, 1 left as they were." in undone
+    assert 'id="imported-customers"' not in undone and f"{edited.shipping_mark}</a>: edited since the import" in undone
