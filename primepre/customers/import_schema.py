@@ -23,7 +23,7 @@ from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportCont
 from .marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, mark_key
 from .models import Customer, CustomerType, normalise_email
 from .phones import normalise_phone
-from .regions import parse_region
+from .regions import Region, parse_region
 from .text import tidy_text
 
 logger = logging.getLogger("primepre.imports")
@@ -398,6 +398,19 @@ class CustomerSchema(ImportSchema):
 
     def expected_headers(self) -> str:
         return "Shipping Mark, First Name, Last Name, Phone, Email, Region, Company"
+
+    def stored_values(self, row: CleanCustomer) -> dict[str, str]:
+        regions = dict(Region.choices)
+        return {
+            "Shipping Mark": row.shipping_mark or "(made when imported)",
+            "First Name": row.first_name,
+            "Last Name": row.last_name,
+            "Phone": row.phone,
+            "Email": row.email or "",
+            "Region": regions.get(row.region, ""),
+            "Company": row.company_name,
+            "Customer Type": CustomerType(row.customer_type).label,
+        }
 
     def template(self) -> bytes:
         from .import_template import template_workbook

@@ -199,6 +199,20 @@ class GoodsSchema(ImportSchema):
     undo_permissions = ("goods.import_goods", "goods.change_goodsreceipt")
     options = frozenset({"warehouse", "default_method", SMS_OPTION})
 
+    def stored_values(self, row: CleanReceipt) -> dict[str, str]:
+        goods = row.goods
+        return {
+            "Shipping Mark": goods.shipping_mark,
+            "Received": goods.received_on.isoformat(),
+            "Description": goods.description,
+            "CTNS": str(goods.cartons),
+            "CBM": str(goods.cbm),
+            "KG": "" if goods.weight_kg is None else str(goods.weight_kg),
+            "Tracking": goods.tracking_number,
+            "Method": goods.method,
+            "Warehouse": goods.warehouse,
+        }
+
     def choices(self) -> dict[str, list[tuple[str, str]]]:
         return {"warehouse": list(warehouses().items()), "default_method": list(Method.choices)}
 

@@ -16,6 +16,7 @@ from django.db import connection
 from .columns import ColumnMapping
 from .models import ImportChange, ImportJob, ImportRowError
 from .readers import SheetRows
+from .schema import get_schema
 from .writer import BatchOutcome, Failure, InsertPayload
 
 
@@ -109,9 +110,10 @@ def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.da
         "checkpoint_row": batch.last_row,
         "seconds": seconds,
     }
-    if outcome.tallies or records:
+    sample = _sample(job, outcome)
+    if outcome.tallies or records or sample:
         failures_so_far = _failure_tallies(job.tallies, records) if records else {}
-        counts["tallies"] = {**job.tallies, **outcome.tallies, **failures_so_far}
+        counts["tallies"] = {**job.tallies, **outcome.tallies, **failures_so_far, **sample}
     if connection.vendor == "postgresql" and not outcome.updates:
         matched = _record_in_one_statement(job, records, counts, now)
     else:
@@ -129,6 +131,20 @@ def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.da
         raise LeaseLost()
     for name, value in counts.items():
         setattr(job, name, value)
+
+
+SAMPLE_ROWS = 10
+
+
+def _sample(job: ImportJob, outcome: BatchOutcome) -> dict[str, Any]:
+    """A preview keeps its first rows that will go in, as they will be stored (normalised phone, split names,
+    generated marks …), so the review shows them; a real run keeps none."""
+    have = job.tallies.get("sample") or []
+    if not job.dry_run or len(have) >= SAMPLE_ROWS or not outcome.created:
+        return {}
+    schema = get_schema(job.schema)
+    rows = [schema.stored_values(row) for row in outcome.created[: SAMPLE_ROWS - len(have)]]
+    return {"sample": have + [{name: str(value) for name, value in row.items()} for row in rows]}
 
 
 def _failure_tallies(tallies: dict[str, Any], records: list[ImportRowError]) -> dict[str, Any]:

@@ -138,6 +138,10 @@ class ImportSchema:
         """Errors in the schema's own options, by option (it may also normalise them in place)."""
         return {}
 
+    def stored_values(self, row: Any) -> dict[str, str]:
+        """A clean row as it will be stored, by label: what a preview shows of the rows that will go in."""
+        return {}
+
     def template(self) -> bytes | None:
         """The kind of sheet's downloadable template (.xlsx), if it has one."""
         return None

@@ -209,3 +209,15 @@ def test_the_result_opens_with_its_outcome_and_an_undo_lists_what_it_kept(browse
     undone = admin.post(f"/imports/{job.pk}/", {"action": "undo"}, follow=True).content.decode()
     assert "3 removed, 0 restored, 1 left as they were." in undone
     assert 'id="imported-customers"' not in undone and f"{edited.shipping_mark}</a>: edited since the import" in undone
+
+
+def test_the_preview_shows_rows_as_they_will_be_stored(browser: Client, tmp_path: Path) -> None:
+    sheet = tmp_path / "names.csv"
+    sheet.write_text("Mark,Name,Phone,Region\nPM1 AMA,Ama Owusu,024 123 4567,Ashanti\n")
+    page = browser.post_and_run("/imports/new/", {"file": open(sheet, "rb")}).content.decode()
+    job = ImportJob.objects.get()
+    assert job.tallies["sample"] == [
+        {"Shipping Mark": "PM1 AMA", "First Name": "Ama", "Last Name": "Owusu", "Phone": "+233241234567",
+         "Email": "", "Region": "Ashanti", "Company": "", "Customer Type": "Individual"}
+    ]  # fmt: skip
+    assert 'id="sample"' in page and "<td>+233241234567</td>" in page
