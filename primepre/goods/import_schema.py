@@ -106,7 +106,8 @@ class GoodsWriter:
         self.dry_run = context.dry_run
         self.tell = bool(context.options.get(SMS_OPTION))
         self.told: set[tuple[int, dt.date]] = set()  # (customer, day) pairs counted so far
-        self.tallies = {"unidentified": 0, **({"receipt_sms": 0} if self.tell else {}), **context.tallies}
+        own = ("unidentified", "receipt_sms") if self.tell else ("unidentified",)
+        self.tallies = {name: context.tallies.get(name, 0) for name in own}  # a resumed run goes on counting
         self.inserter = TableInserter(
             GoodsReceipt._meta.db_table, INSERT_COLUMNS, key_column="tracking_key", batch_columns=4
         )
