@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint install install-dev lock reset-password clean bench bench-prod
+.PHONY: run test test-fast lint install install-dev lock reset-password clean bench bench-prod fuzz
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "PrimePre needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -77,6 +77,18 @@ bench: $(VENV)/.bench-installed
 ## while 20 clients read the API; prints peak RSS of every process, import times, reader latency
 bench-prod: $(VENV)/.bench-installed
 	$(PY) bench/prod.py $(BENCH_ARGS)
+
+## fuzz: the schema check of tests/test_api_schema.py at FUZZ_EXAMPLES (default 100) examples per operation, every
+## phase, on SQLite, then on PostgreSQL (TEST_DATABASE_URL, else the local server's primepre database); prints the
+## cases and every failure with the curl line that reproduces it. A few minutes per database.
+FUZZ_EXAMPLES ?= 100
+fuzz: $(VENV)/.dev-installed
+	@echo "--- schemathesis, $(FUZZ_EXAMPLES) examples per operation, on SQLite"
+	set -o pipefail; DATABASE_URL= FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest -p no:cacheprovider -q -s tests/test_api_schema.py 2>&1 | grep -v ' INFO '
+	@echo "--- schemathesis, $(FUZZ_EXAMPLES) examples per operation, on PostgreSQL"
+	set -o pipefail; DATABASE_URL="$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/primepre}" \
+		FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -q -s tests/test_api_schema.py 2>&1 | grep -v ' INFO '
 
 ## lock: re-pin every dependency (edit requirements/*.in, then run this)
 lock: install-dev

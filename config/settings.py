@@ -348,6 +348,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The goods method is the same choice set in the receipts' API and in the import options: one name for both.
     "ENUM_NAME_OVERRIDES": {"ShippingMethodEnum": "primepre.goods.models.Method"},
+    # Every operation documents the error answers it shares with the others (401/403, 404, 400/413/415), in the one
+    # error shape, so a generated client types them; enums are post-processed first, as by default.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "primepre.common.api.document_errors",
+        "primepre.common.api.keep_request_names",
+    ],
+    # Request bodies get their own components: blank strings refused (minLength), read-only fields left out, files
+    # as binary. A request-only serializer keeps its name (keep_request_names).
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Security ----------------------------------------------------------------------------------------------------

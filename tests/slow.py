@@ -26,6 +26,7 @@ SLOW = {
         "1,000,000 shared strings"
     ),
     "tests/imports/test_schema.py::test_email_is_valid_is_djangos_validate_email": "a property test, seconds long",
+    "tests/test_api_schema.py::test_the_server_answers_as_its_schema_says": "schemathesis, every operation and phase",
     "tests/customers/test_phones.py::test_fast_path_agrees_with_the_full_parse": "a property test, seconds long",
     "tests/customers/test_phones.py::test_precompiled_validity_is_phonenumbers_is_valid_number": (
         "a property test, 4,000 examples, seconds long"

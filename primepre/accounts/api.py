@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from primepre.common.api import ErrorSerializer
+
 from .lockout import lockout_message, time_left
 from .tokens import issue_token, revoke_all_tokens, revoke_token
 
@@ -31,17 +33,6 @@ class TokenRequestSerializer(serializers.Serializer):
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. Shown only once.")
     expiry = serializers.DateTimeField(help_text="After this the token no longer works; ask for a new one.")
-
-
-ERROR = inline_serializer(
-    "AuthError",
-    {
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "fields": serializers.DictField(required=False),
-        "request_id": serializers.CharField(),
-    },
-)
 
 
 class InvalidCredentials(exceptions.APIException):
@@ -80,8 +71,12 @@ class TokenView(APIView):
         request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
-            400: OpenApiResponse(ERROR, description="`validation_error` (blank fields) or `invalid_credentials`"),
-            429: OpenApiResponse(ERROR, description="`too_many_attempts`: wait the minutes the message gives"),
+            400: OpenApiResponse(
+                ErrorSerializer, description="`validation_error` (blank fields) or `invalid_credentials`"
+            ),
+            429: OpenApiResponse(
+                ErrorSerializer, description="`too_many_attempts`: wait the minutes the message gives"
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -103,7 +98,7 @@ class TokenView(APIView):
         tags=["auth"],
         summary="Revoke the token this request is made with",
         request=None,
-        responses={204: None, 401: OpenApiResponse(ERROR, description="no valid token")},
+        responses={204: None, 401: OpenApiResponse(ErrorSerializer, description="no valid token")},
     )
     def delete(self, request: Request) -> Response:
         revoke_token(request.auth)
@@ -120,7 +115,7 @@ class RevokeTokenView(APIView):
         tags=["auth"],
         summary="Revoke the token this request is made with",
         request=None,
-        responses={204: None, 401: OpenApiResponse(ERROR, description="no valid token")},
+        responses={204: None, 401: OpenApiResponse(ErrorSerializer, description="no valid token")},
     )
     def post(self, request: Request) -> Response:
         revoke_token(request.auth)
@@ -137,7 +132,7 @@ class RevokeAllTokensView(APIView):
         request=None,
         responses={
             200: inline_serializer("TokensRevoked", {"revoked": serializers.IntegerField()}),
-            401: OpenApiResponse(ERROR, description="no valid token"),
+            401: OpenApiResponse(ErrorSerializer, description="no valid token"),
         },
     )
     def post(self, request: Request) -> Response:

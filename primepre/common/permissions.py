@@ -14,8 +14,38 @@ from rest_framework.pagination import PageNumberPagination
 
 
 class Pagination(PageNumberPagination):
+    """`?page=` and `?page_size=` are whole numbers from 1 (page_size up to 500), as the schema says; anything else is
+    a 400 naming the parameter, where DRF would silently fall back to the default page size or answer 404."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        for name, most in ((self.page_query_param, None), (self.page_size_query_param, self.max_page_size)):
+            raw = request.query_params.get(name)
+            if raw is None:
+                continue
+            value = raw.strip()
+            # The length first: int() of thousands of digits is refused by Python itself.
+            if not (value.isascii() and value.isdigit()) or len(value) > 18 or int(value) < 1:
+                raise exceptions.ValidationError({name: [_whole_number(name, most)]})
+            if most is not None and int(value) > most:
+                raise exceptions.ValidationError({name: [_whole_number(name, most)]})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+        return parameters
+
+
+def _whole_number(name: str, most: int | None) -> exceptions.ErrorDetail:
+    upper = f" to {most}" if most is not None else ""
+    return exceptions.ErrorDetail(f"Give `{name}` as a whole number from 1{upper}.", code="invalid")
 
 
 class HasModelPermission(permissions.DjangoModelPermissions):

@@ -14,9 +14,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, throttling, viewsets
+from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from primepre.common.filters import StrictFilterBackend
 from primepre.common.permissions import Pagination
 
 from .filters import CustomerFilter
@@ -128,6 +130,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
     queryset = Customer.objects.select_related("created_by").defer("search_text")
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
+    filter_backends = [StrictFilterBackend, OrderingFilter]  # `?status=` (no value) is a 400, not "every row"
     pagination_class = CustomerPagination
     throttle_classes = [ViewerReadThrottle]
     ordering_fields = ["created_at", "updated_at", "last_name", "first_name", "shipping_mark", "phone", "region"]

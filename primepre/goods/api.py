@@ -13,13 +13,21 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from primepre.common.filters import IdFilter
+from primepre.common.api import error_responses as _errors
+from primepre.common.filters import MAX_ID, BoolFilter, IdFilter, StrictFilterBackend
 from primepre.common.permissions import HasModelPermission, requires
 from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
@@ -35,17 +43,6 @@ _WRITABLE = [
     "customer", "shipping_mark", "warehouse", "received_on", "description", "cartons", "cbm", "length_cm", "width_cm",
     "height_cm", "weight_kg", "tracking_number", "method", "status", "notes",
 ]  # fmt: skip
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable: `validation_error`, `not_found`, `conflict`, `permission_denied`…")
-    message = serializers.CharField()
-    fields = serializers.DictField(required=False, help_text="Per field: a list of {code, message}.")
-    request_id = serializers.CharField(required=False)
-
-
-def _errors(**described: str) -> dict[int, OpenApiResponse]:
-    return {int(code[1:]): OpenApiResponse(ErrorSerializer, description=text) for code, text in described.items()}
 
 
 COMMON_ERRORS = {"_401": "`not_authenticated`", "_403": "`permission_denied`: the role lacks the permission"}
@@ -119,6 +116,12 @@ def search_goods(queryset: QuerySet, query: str) -> QuerySet:
     return queryset.filter(condition)
 
 
+# The codes are GOODS_WAREHOUSES, read at start-up like every setting: the schema lists them, as the filter checks.
+@extend_schema_field({"type": "string", "enum": list(warehouses())})  # an item; the filter makes it an array
+class WarehouseFilter(django_filters.MultipleChoiceFilter):
+    pass
+
+
 class GoodsFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search",
@@ -128,10 +131,10 @@ class GoodsFilter(django_filters.FilterSet):
     )
     received_after = django_filters.DateFilter(field_name="received_on", lookup_expr="gte")
     received_before = django_filters.DateFilter(field_name="received_on", lookup_expr="lte")
-    warehouse = django_filters.MultipleChoiceFilter(choices=lambda: list(warehouses().items()), distinct=False)
+    warehouse = WarehouseFilter(choices=lambda: list(warehouses().items()), distinct=False)
     method = django_filters.ChoiceFilter(choices=Method.choices)
     status = django_filters.MultipleChoiceFilter(choices=ReceiptStatus.choices, distinct=False)
-    unidentified = django_filters.BooleanFilter(method="filter_unidentified", label="Only (or no) unidentified")
+    unidentified = BoolFilter(method="filter_unidentified", label="Only (or no) unidentified")
     customer = IdFilter(field_name="customer_id", label="Receipts of this customer")
     import_job = IdFilter(field_name="import_job_id", label="Created by this import job")
 
@@ -176,6 +179,7 @@ class GoodsReceiptViewSet(
     serializer_class = GoodsReceiptSerializer
     permission_classes = [GoodsPermission]
     filterset_class = GoodsFilter
+    filter_backends = [StrictFilterBackend, OrderingFilter]  # `?status=` (no value) is a 400, not "every row"
     ordering_fields = ["received_on", "created_at", "cartons", "cbm", "mark_key", "status"]
     ordering = ["-received_on", "-id"]
     lookup_value_regex = r"\d+"  # so `unknown-marks/` is never read as a receipt id
@@ -222,6 +226,31 @@ class ResolveSerializer(serializers.Serializer):
         return attrs
 
 
+# The schema of a resolution: one shape per action, each with the fields that action requires (ResolveSerializer
+# checks the same), so a client knows `create` needs the names and phone.
+class AssignMark(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["assign"])
+    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The customer who owns the mark.")
+
+
+class CreateForMark(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["create"])
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    phone = serializers.CharField(max_length=64, help_text="Any common format.")
+
+
+class LeaveMark(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["leave"])
+
+
+RESOLVE_REQUEST = PolymorphicProxySerializer(
+    component_name="Resolve",
+    serializers={"AssignMark": AssignMark, "CreateForMark": CreateForMark, "LeaveMark": LeaveMark},
+    resource_type_field_name=None,
+)
+
+
 class ResolutionSerializer(serializers.Serializer):
     mark_key = serializers.CharField()
     action = serializers.CharField()
@@ -248,7 +277,14 @@ class UnknownMarkViewSet(viewsets.GenericViewSet):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet:
-        return unknown_marks(self.request.query_params.get("ordering", "first_received"))
+        ordering = self.request.query_params.get("ordering", "first_received")
+        if ordering not in QUEUE_ORDERINGS:
+            # The schema lists the orderings; anything else is refused, not silently replaced by the default.
+            choices = ", ".join(QUEUE_ORDERINGS)
+            raise exceptions.ValidationError(
+                {"ordering": [exceptions.ErrorDetail(f"Order by one of: {choices}.", code="invalid_choice")]}
+            )
+        return unknown_marks(ordering)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -257,7 +293,7 @@ class UnknownMarkViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Resolve a mark once: assign it to a customer, create the customer, or leave it unidentified",
-        request=ResolveSerializer,
+        request=RESOLVE_REQUEST,
         responses={
             200: ResolutionSerializer,
             **_errors(

@@ -19,15 +19,16 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from primepre.common.api import error_body
+from primepre.common.api import error_body, error_responses
 from primepre.common.csvstream import csv_lines
-from primepre.common.filters import id_param
+from primepre.common.filters import StrictFilterBackend, id_param
 from primepre.common.permissions import requires_any
 
 from . import jobs
@@ -43,6 +44,7 @@ from .options import (
     json_body_options,
     parse_options,
 )
+from .readers import _json_shape
 from .report import iter_csv_report_rows, write_xlsx_report
 from .schema import get_schema
 from .services import store_file
@@ -182,6 +184,14 @@ def _stream_to_temp(source: Any) -> Path:
     return Path(temp.name)
 
 
+def _require_json_object(path: Path) -> None:
+    """A JSON body is an object (`{"customers": [...], …options}`), as the schema says: `[null, null]` is refused."""
+    with open(path, "rb") as handle:
+        start = handle.read(64).lstrip(b" \t\r\n\xef\xbb\xbf")
+    if not start.startswith(b"{"):
+        raise ImportFileError("invalid_json", 'Send a JSON object: {"customers": [...], and the options}.')
+
+
 def _read_upload(django_request: Any, content_type: str) -> tuple[Path, str, Submission]:
     """The request's file, streamed to a temporary file (bounded; the caller deletes it), its name and its validated
     options (a 400 `validation_error` naming the fields otherwise)."""
@@ -194,12 +204,24 @@ def _read_upload(django_request: Any, content_type: str) -> tuple[Path, str, Sub
     if content_type in {"application/json", ""} or content_type.endswith("+json"):
         temp = _stream_to_temp(django_request)
         try:
+            _require_json_object(temp)
             options = {**django_request.GET.dict(), **json_body_options(temp)}
+            # `customers` must be an array of row objects: `{}` or `{"customers": [[1]]}` is refused now (400), by the
+            # worker's own shape check, rather than queued as a job bound to fail.
+            _json_shape(temp)
             return temp, "customers.json", parse_options(options, ImportOptionsSerializer)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
     raise ImportFileError("unsupported_media_type", "Send multipart/form-data with a `file`, or application/json rows.")
+
+
+class ImportJsonUploadSerializer(ImportOptionsSerializer):
+    """A JSON upload (the schema's; the view reads the body itself): the options as keys, and the rows."""
+
+    customers = serializers.ListField(
+        child=serializers.DictField(), help_text="The rows: one object per customer, column header → value."
+    )
 
 
 @extend_schema(tags=["imports"])
@@ -210,6 +232,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ImportJobSerializer
     queryset = ImportJob.objects.select_related("created_by")
     filterset_fields = {"status": ["exact"], "mode": ["exact"], "created_by__username": ["exact"]}
+    filter_backends = [StrictFilterBackend, OrderingFilter]  # `?status=` (no value) is a 400, not "every row"
     ordering_fields = ["created_at", "finished_at", "rows_read"]
     ordering = ["-created_at", "-id"]
 
@@ -228,12 +251,15 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         summary='Upload a file (multipart `file`) or JSON rows (`{"customers": [...]}`) and queue the import',
         request={
             "multipart/form-data": ImportUploadSerializer,
-            "application/json": OpenApiTypes.OBJECT,  # the options above, and `customers`: the rows
+            "application/json": ImportJsonUploadSerializer,
         },
         responses={
             202: ImportJobSerializer,
-            400: OpenApiResponse(description="invalid file or options (`validation_error` names the fields)"),
-            413: None,
+            **error_responses(
+                _400="an unreadable file (`unsupported_format`, `invalid_json`, …) or options (`validation_error`)",
+                _413="`too_large`: over IMPORT_MAX_UPLOAD_BYTES",
+                _415="`unsupported_media_type`: send multipart/form-data or application/json",
+            ),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -269,6 +295,15 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         response["Location"] = reverse("import-detail", args=[job.pk])
         return response
 
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response) and response.status_code >= 400 and self.action == "events":
+            # An error is the API's JSON error, whatever the stream's negotiation (`?format=event-stream`) chose.
+            response = super().finalize_response(request, response, *args, **kwargs)
+            response.accepted_renderer = renderers.JSONRenderer()
+            response.accepted_media_type = response.accepted_renderer.media_type
+            return response
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def _job_response(self, job: ImportJob, code: int = status.HTTP_200_OK) -> Response:
         job.refresh_from_db()
         return Response(self.get_serializer(job).data, status=code)
@@ -281,23 +316,38 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return _refused(exc)
         return self._job_response(job, code)
 
-    @extend_schema(summary="Run a previewed import for real", request=None, responses={202: ImportJobSerializer})
+    @extend_schema(
+        summary="Run a previewed import for real",
+        request=None,
+        responses={
+            202: ImportJobSerializer,
+            **error_responses(_409="`not_previewed`: only a preview can be confirmed"),
+        },
+    )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         return self._act(jobs.confirm, status.HTTP_202_ACCEPTED)
 
-    @extend_schema(summary="Stop an import between batches (committed batches stay)", request=None)
+    @extend_schema(
+        summary="Stop an import between batches (committed batches stay)",
+        request=None,
+        responses={200: ImportJobSerializer, **error_responses(_409="`not_cancellable`: the import has ended")},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._act(jobs.cancel)
 
-    @extend_schema(summary="Delete what the import created and restore what it changed", request=None)
+    @extend_schema(
+        summary="Delete what the import created and restore what it changed",
+        request=None,
+        responses={200: ImportJobSerializer, **error_responses(_409="`not_undoable`: not finished, or undone already")},
+    )
     @action(detail=True, methods=["post"])
     def undo(self, request: Request, pk: str | None = None) -> Response:
         return self._act(jobs.undo)
 
     @extend_schema(summary="The failed rows, paginated", responses=RowErrorSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # the list's filters do not apply to a job's rows
     def errors(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()
         page = self.paginate_queryset(job.row_errors.order_by("row_number"))
@@ -322,7 +372,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(
         summary="Live progress as Server-Sent Events, until the job ends", responses={(200, "text/event-stream"): None}
     )
-    @action(detail=True, methods=["get"], renderer_classes=[EventStreamRenderer, renderers.JSONRenderer])
+    @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, EventStreamRenderer])
     def events(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         job = self.get_object()
         serializer = self.get_serializer

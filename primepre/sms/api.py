@@ -10,11 +10,12 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from primepre.common.api import error_body
-from primepre.common.filters import MAX_ID, IdFilter
+from primepre.common.api import error_body, error_responses
+from primepre.common.filters import MAX_ID, IdFilter, StrictFilterBackend
 from primepre.common.permissions import requires
 from primepre.customers.filters import CustomerFilter
 from primepre.customers.models import Customer
@@ -23,7 +24,7 @@ from .backends import get_backend
 from .models import SmsMessage
 from .segments import count_segments
 from .selectors import sms_overview
-from .services import retry_message, send_text
+from .services import placeholder_problem, retry_message, send_text
 
 
 class SmsMessageSerializer(serializers.ModelSerializer):
@@ -62,7 +63,7 @@ class SendSerializer(serializers.Serializer):
     # The limit is a setting, read per request: the staff page checks the same one (SMS_MAX_LENGTH).
     body = serializers.CharField(trim_whitespace=True)
     customer_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, allow_empty=False
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, allow_empty=False, min_length=1
     )
     filter = serializers.DictField(required=False, help_text="The customers list's filters: search, region, …")
     confirm_recipients = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID)
@@ -71,6 +72,9 @@ class SendSerializer(serializers.Serializer):
         problem = body_too_long(body)
         if problem:
             raise serializers.ValidationError(problem, code="max_length")
+        problem = placeholder_problem(body)  # filled in per recipient, or refused before anything is queued
+        if problem:
+            raise serializers.ValidationError(problem, code="invalid_placeholder")
         return body
 
 
@@ -106,9 +110,31 @@ class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SmsMessageSerializer
     queryset = SmsMessage.objects.all()
     filterset_class = SmsFilter
+    filter_backends = [StrictFilterBackend, OrderingFilter]  # `?status=` (no value) is a 400, not "every row"
     ordering = ["-created_at", "-id"]
 
-    @extend_schema(summary="Is SMS on (and why not), counts by status, recent failures, the welcome text")
+    @extend_schema(
+        summary="Is SMS on (and why not), counts by status, recent failures, the welcome text",
+        responses=inline_serializer(
+            "SmsStatus",
+            {
+                "enabled": serializers.BooleanField(),
+                "backend": serializers.CharField(),
+                "reason": serializers.CharField(help_text="Why SMS is off; empty when on."),
+                "rate_per_second": serializers.FloatField(),
+                "counts": serializers.DictField(child=serializers.IntegerField(), help_text="Messages per status."),
+                "recent_failures": SmsMessageSerializer(many=True),
+                "welcome_example": inline_serializer(
+                    "SmsWelcomeExample",
+                    {
+                        "text": serializers.CharField(),
+                        "encoding": serializers.CharField(),
+                        "segments": serializers.IntegerField(),
+                    },
+                ),
+            },
+        ),
+    )
     @action(detail=False, methods=["get"])
     def status(self, request: Request) -> Response:
         return Response(_status_payload())
@@ -124,9 +150,13 @@ class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                     "segments": serializers.IntegerField(),
                     "encoding": serializers.CharField(),
                     "confirm_required": serializers.BooleanField(),
+                    "message": serializers.CharField(),
                 },
             ),
-            202: inline_serializer("SmsSendQueued", {"queued": serializers.IntegerField()}),
+            202: inline_serializer(
+                "SmsSendQueued", {"queued": serializers.IntegerField(), "recipients": serializers.IntegerField()}
+            ),
+            **error_responses(_409="`sms_disabled`: SMS is off (the message says why)"),
         },
     )
     @action(detail=False, methods=["post"])
@@ -165,9 +195,15 @@ class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             if not filterset.is_valid():
                 raise exceptions.ValidationError({"filter": filterset.errors})
             return filterset.qs
-        raise exceptions.ValidationError({"customer_ids": ["Name the customers, or give a filter ({} for all)."]})
+        # A code of its own: "one of the two" is a rule the schema cannot state, so clients match on it.
+        message = "Name the customers, or give a filter ({} for all)."
+        raise exceptions.ValidationError({"customer_ids": [exceptions.ErrorDetail(message, code="no_recipients")]})
 
-    @extend_schema(summary="Queue a failed message again", request=None, responses=SmsMessageSerializer)
+    @extend_schema(
+        summary="Queue a failed message again",
+        request=None,
+        responses={200: SmsMessageSerializer, **error_responses(_409="`not_failed`: only a failed message is retried")},
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         message = self.get_object()
