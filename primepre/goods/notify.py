@@ -19,8 +19,7 @@ from django.db.models import Sum
 
 from primepre.customers.models import Customer
 from primepre.sms.models import SmsKind, SmsMessage
-from primepre.sms.segments import count_segments
-from primepre.sms.services import country_refusal, queue_prepared, sms_enabled
+from primepre.sms.services import country_refusal, new_message, queue_prepared, sms_enabled
 
 from .models import GoodsReceipt, ReceiptStatus
 from .warehouses import warehouse_name
@@ -105,22 +104,7 @@ def _queue_chunk(pairs: list[Pair]) -> int:
     for (customer_id, day), (cartons, cbm, warehouses) in totals.items():
         customer = customers[customer_id]
         body = render_receipt_sms(customer, day, cartons, cbm, warehouses)
-        segments = count_segments(body)
-        messages.append(
-            SmsMessage(
-                customer=customer,
-                phone=customer.phone,
-                kind=KIND,
-                body=body,
-                encoding=segments.encoding,
-                segments=segments.count,
-                idempotency_key=sms_key(customer_id, day),
-            )
-        )
-    return _enqueue(messages)
-
-
-def _enqueue(messages: list[SmsMessage]) -> int:
+        messages.append(new_message(customer, body, kind=KIND, key=sms_key(customer_id, day)))
     return queue_prepared(messages)
 
 

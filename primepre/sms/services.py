@@ -103,18 +103,8 @@ def queue_welcome_messages(customers: Iterable[Customer]) -> int:
 def _queue_welcome_chunk(customers: list[Customer]) -> int:
     messages = []
     for customer in customers:
-        body = render_welcome(customer)
-        segments = count_segments(body)
         messages.append(
-            SmsMessage(
-                customer=customer,
-                phone=customer.phone,
-                kind=SmsKind.WELCOME,
-                body=body,
-                encoding=segments.encoding,
-                segments=segments.count,
-                idempotency_key=f"welcome:{customer.pk}",
-            )
+            new_message(customer, render_welcome(customer), kind=SmsKind.WELCOME, key=f"welcome:{customer.pk}")
         )
     return _queue(messages)
 
@@ -128,20 +118,25 @@ def queue_message(customers: Iterable[Customer], body: str, *, key: str, kind: s
         raise ValueError(problem)
     messages = []
     for customer in customers:
-        text = render_text(body, customer)
-        segments = count_segments(text)
         messages.append(
-            SmsMessage(
-                customer=customer,
-                phone=customer.phone,
-                kind=kind,
-                body=text,
-                encoding=segments.encoding,
-                segments=segments.count,
-                idempotency_key=f"{kind}:{key}:{customer.pk}"[:120],
-            )
+            new_message(customer, render_text(body, customer), kind=kind, key=f"{kind}:{key}:{customer.pk}")
         )
     return _queue(messages)
+
+
+def new_message(customer: Customer, body: str, *, kind: str, key: str) -> SmsMessage:
+    """An outbox row for `customer` (not saved): its text's encoding and segments counted, under the idempotency `key`
+    that makes sending it twice impossible. Every kind of message is built here; `queue_prepared` queues them."""
+    segments = count_segments(body)
+    return SmsMessage(
+        customer=customer,
+        phone=customer.phone,
+        kind=kind,
+        body=body,
+        encoding=segments.encoding,
+        segments=segments.count,
+        idempotency_key=key[:120],
+    )
 
 
 def queue_prepared(messages: Iterable[SmsMessage]) -> int:
