@@ -24,20 +24,16 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import python_bin, sample_process  # noqa: E402 - bench/ is not a package
+
 DEPTH = 100_000
 SAMPLE_SECONDS = 0.02
-
-
-def python_bin() -> str:
-    venv = ROOT / ".venv" / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
 
 
 # --- inputs -----------------------------------------------------------------------------------------------------------
@@ -66,66 +62,19 @@ def far_xlsx(path: Path) -> Path:
     return path
 
 
-def far_ods(path: Path) -> Path:
-    """The .ods form of the same trick (calamine is the only .ods reader): one value at row 5,003, column 16,001."""
-    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
-    content = (
-        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
-        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
-        '<office:spreadsheet><table:table table:name="Customers">'
-        f"<table:table-row>{cell.format('Shipping Mark')}</table:table-row>"
-        '<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
-        f'<table:table-row><table:table-cell table:number-columns-repeated="16000"/>{cell.format("x")}'
-        "</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
-    )
-    manifest = (
-        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-        '<manifest:file-entry manifest:full-path="/" '
-        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
-    )
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        archive.writestr("content.xml", content)
-        archive.writestr("META-INF/manifest.xml", manifest)
-    return path
-
-
 # --- measuring -------------------------------------------------------------------------------------------------------
 
 
 def run_cli(path: Path, env: dict[str, str], timeout: float) -> dict[str, Any]:
     """`manage.py import_customers PATH --json` in a subprocess: wall time, peak RSS, exit and the error code."""
     cmd = [python_bin(), "manage.py", "import_customers", str(path), "--json"]
-    with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-        watched, peak = psutil.Process(proc.pid), 0
-        while True:
-            try:
-                peak = max(peak, watched.memory_info().rss)
-            except psutil.Error:
-                pass
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - started > timeout:
-                proc.kill()
-                _, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(SAMPLE_SECONDS)
-        wall = time.perf_counter() - started
-        out.seek(0)
-        output = out.read().decode("utf-8", "replace")
-    code = os.waitstatus_to_exitcode(status)
+    run = sample_process(cmd, env, timeout, interval=SAMPLE_SECONDS)
+    output, code, wall = run.stdout + run.stderr, run.exit_code, run.seconds
     found = re.search(r"\[([a-z_]+)\] \(job (\d+)\)", output)
     outcome = found.group(1) if found else (f"killed by signal {-code}" if code < 0 else f"exit {code}")
     return {
         "seconds": wall,
-        "peak_mb": max(peak / 2**20, usage.ru_maxrss / 1024),  # Linux: ru_maxrss in KB
+        "peak_mb": max(run.peak_rss / 2**20, run.maxrss_mb or 0),
         "outcome": outcome,
         "job": int(found.group(2)) if found else None,
     }
@@ -238,13 +187,15 @@ def main() -> None:
         env = setup(workdir)
         rows: list[tuple[str, str, float, float]] = []
         probe_api(rows)
+        from tests.sheets import write_far_ods  # the same hostile .ods the worker test uses
+
         nested = workdir / "nested.json"
         nested.write_bytes(nested_json())
         page = None
         for label, path in [
             ("4  nested JSON file (200 KB, 100,000 levels)", nested),
             ("4  .xlsx, one value at XFD20001 (5 KB)", far_xlsx(workdir / "far.xlsx")),
-            ("4  .ods, one value at row 5,003 col 16,001 (1 KB)", far_ods(workdir / "far.ods")),
+            ("4  .ods, one value at row 5,003 col 16,001 (1 KB)", write_far_ods(workdir / "far.ods")),
             ("6  CSV with 100,000 header cells (600 KB)", wide_csv(workdir / "wide.csv")),
         ]:
             result = run_cli(path, env, args.timeout)

@@ -234,8 +234,21 @@ def redact(url: str) -> str:
 # --- one measured import ------------------------------------------------------------------------------------------
 
 
-def measure(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
-    """Run `cmd`, sampling RSS (process + children) every 50 ms; read its own ru_maxrss from wait4 when it exits."""
+@dataclass
+class Sampled:
+    """A finished command as a benchmark sees it."""
+
+    exit_code: int
+    seconds: float
+    peak_rss: int  # bytes: the process and its children, sampled
+    maxrss_mb: float | None  # its own ru_maxrss, from wait4
+    stdout: str
+    stderr: str
+
+
+def sample_process(cmd: list[str], env: dict[str, str], timeout: float, interval: float = SAMPLE_SECONDS) -> Sampled:
+    """Run `cmd`, sampling RSS (process + children) every `interval`; read its own ru_maxrss from wait4 when it
+    exits; killed past `timeout`. Every benchmark that runs a command measures it here."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)  # noqa: S603 - built from args
@@ -245,8 +258,7 @@ def measure(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, An
         try:
             while True:
                 try:
-                    processes = [watched, *watched.children(recursive=True)]
-                    peak = max(peak, sum(_rss(p) for p in processes))
+                    peak = max(peak, sum(_rss(p) for p in [watched, *watched.children(recursive=True)]))
                 except psutil.Error:
                     pass
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -256,29 +268,35 @@ def measure(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, An
                     proc.kill()
                     _, status, usage = os.wait4(proc.pid, 0)
                     break
-                time.sleep(SAMPLE_SECONDS)
+                time.sleep(interval)
         except BaseException:
             proc.kill()
             raise
-        proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
-        stdout = out.read().decode("utf-8", "replace")
-        stderr = err.read().decode("utf-8", "replace")
+        stdout, stderr = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+    maxrss = round(usage.ru_maxrss / 1024, 1) if usage else None  # Linux: kilobytes
+    return Sampled(os.waitstatus_to_exitcode(status), wall, peak, maxrss, stdout, stderr)
+
+
+def measure(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
+    """Run `cmd` (see `sample_process`) and read the engine's JSON summary, its last line of output."""
+    run = sample_process(cmd, env, timeout)
+    wall, stdout, stderr = run.seconds, run.stdout, run.stderr
     record: dict[str, Any] = {
-        "exit_code": proc.returncode,
+        "exit_code": run.exit_code,
         "process_seconds": round(wall, 3),
-        "peak_rss_mb": round(peak / 2**20, 1),
-        "maxrss_mb": round(usage.ru_maxrss / 1024, 1) if usage else None,  # Linux: kilobytes
+        "peak_rss_mb": round(run.peak_rss / 2**20, 1),
+        "maxrss_mb": run.maxrss_mb,
     }
     lines = [line for line in stdout.splitlines() if line.strip()]
     try:
         summary = json.loads(lines[-1]) if lines else None
     except json.JSONDecodeError:
         summary = None
-    if proc.returncode != 0 or not isinstance(summary, dict):
-        reason = "timed out" if wall > timeout else f"exit code {proc.returncode}, no JSON summary line"
+    if run.exit_code != 0 or not isinstance(summary, dict):
+        reason = "timed out" if wall > timeout else f"exit code {run.exit_code}, no JSON summary line"
         record["error"] = f"{reason}: {(stderr or stdout).strip()[-1500:]}"
         return record
     record["summary"] = summary

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,3 +149,33 @@ def _write_xlsx(path: Path, data: list[list[Any]]) -> None:
             elif value:
                 sheet.write_string(line, column, value)
     workbook.close()
+
+
+def write_far_ods(path: Path) -> Path:
+    """A hostile .ods of under 1 KB whose one value sits at row 5,003, column 16,001: calamine (the only reader of .ods)
+    allocates that whole range at once. Under the worker's RLIMIT_DATA the allocation fails in native code, which
+    aborts the process (tests/imports/test_worker.py; bench/probe.py measures it)."""
+    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+        '<office:spreadsheet><table:table table:name="Customers">'
+        f"<table:table-row>{cell.format('Shipping Mark')}</table:table-row>"
+        '<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
+        f'<table:table-row><table:table-cell table:number-columns-repeated="16000"/>{cell.format("x")}'
+        "</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")  # stored
+        archive.writestr("content.xml", content)
+        archive.writestr("META-INF/manifest.xml", manifest)
+    return path

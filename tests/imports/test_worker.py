@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from primepre.imports.models import ImportJob
 from primepre.imports.services import store_file
 from primepre.imports.tasks import run_import_job
 
+from ..sheets import write_far_ods
 from .helpers import HEADER, wait_for, write_csv
 
 pytestmark = [
@@ -99,36 +99,6 @@ def test_the_redis_rq_backend_runs_imports_too(tmp_path: Path, settings, start_w
     assert Customer.objects.count() == 2000
 
 
-def _worker_killer(path: Path) -> Path:
-    """An 830-byte .ods whose one value sits at row 5,003, column 16,001: calamine (the only reader of .ods) allocates
-    that whole range, ~80 million cells, at once. Under the worker's RLIMIT_DATA the allocation fails in native code,
-    which aborts the process: the job's run ends with its worker."""
-    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
-    content = (
-        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
-        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
-        '<office:spreadsheet><table:table table:name="Customers">'
-        f"<table:table-row>{cell.format('Shipping Mark')}</table:table-row>"
-        '<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
-        f'<table:table-row><table:table-cell table:number-columns-repeated="16000"/>{cell.format("x")}'
-        "</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
-    )
-    manifest = (
-        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-        '<manifest:file-entry manifest:full-path="/" '
-        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
-    )
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")  # stored
-        archive.writestr("content.xml", content)
-        archive.writestr("META-INF/manifest.xml", manifest)
-    return path
-
-
 def _wait_until_stale(job_id: int, seconds: float = 1.5) -> None:
     heartbeat = ImportJob.objects.get(pk=job_id).heartbeat_at
     time.sleep(max(0.0, seconds - (timezone.now() - heartbeat).total_seconds()))
@@ -139,7 +109,7 @@ def test_a_job_that_kills_its_worker_is_tried_three_times_then_failed(
 ) -> None:
     monkeypatch.setenv("IMPORT_MAX_RSS_MB", "200")  # the workers' RLIMIT_DATA: what they hold at start + 250 MB
     monkeypatch.setenv("IMPORT_MAX_ATTEMPTS", "3")
-    poison = _job(_worker_killer(tmp_path / "poison.ods"))
+    poison = _job(write_far_ods(tmp_path / "poison.ods"))
     run_import_job.enqueue(poison.pk)
     for attempt in (1, 2, 3):
         worker = start_worker(f"victim-{attempt}", heartbeat_timeout=1)
