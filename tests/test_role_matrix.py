@@ -167,6 +167,13 @@ ROWS: list[Row] = [
         (FOUND, FORBIDDEN, FOUND, FOUND, FORBIDDEN, FORBIDDEN),
         lambda w: {"action": "remap", "field_phone": "Phone"},
     ),
+    Row(  # preview again as an update: the owner's or manage_all_imports, and it changes customers (change_customer)
+        "imports:detail",
+        "post",
+        _api("/imports/{w.preview.pk}/"),
+        (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FORBIDDEN),
+        lambda w: {"action": "as_update"},
+    ),
     Row(
         "imports:detail",
         "post",
