@@ -6,9 +6,11 @@ mapping each field to its list of `{code, message}`; the request id is included 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -234,3 +236,22 @@ class ApiRoot(APIView):
                 "docs": request.build_absolute_uri("/api/docs/"),
             }
         )
+
+
+class ModelValidated:
+    """A ModelSerializer mixin: the input is judged by the model's own `full_clean` (its normalisation and its
+    constraints), so the API, the admin and the pages give one input the same verdict and the same error codes.
+    `writable` names the fields the validated data carries back (normalised by the model)."""
+
+    writable: tuple[str, ...] = ()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = getattr(self, "instance", None)
+        candidate = copy.copy(instance) if instance is not None else self.Meta.model()  # type: ignore[attr-defined]
+        for name, value in attrs.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.full_clean()
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(serializers.as_serializer_error(exc)) from exc
+        return {name: getattr(candidate, name) for name in self.writable if name in attrs or instance is None}

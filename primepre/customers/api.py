@@ -6,18 +6,17 @@ is rejected in one place is rejected everywhere with the same code.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, throttling, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from primepre.common.api import ModelValidated
 from primepre.common.filters import StrictFilterBackend
 from primepre.common.permissions import Pagination
 
@@ -32,7 +31,8 @@ VIEWER_PAGE_SIZE = 50
 _WRITABLE = ["first_name", "last_name", "phone", "shipping_mark", "email", "region", "company_name", "customer_type"]
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(ModelValidated, serializers.ModelSerializer):
+    writable = tuple(_WRITABLE)
     # Wider than the stored form: the model turns "+233 (0)24 123 4567" or "Greater Accra" into E.164 / a code.
     phone = serializers.CharField(max_length=64, help_text="Any common format; stored as E.164.")
     region = serializers.CharField(
@@ -80,16 +80,6 @@ class CustomerSerializer(serializers.ModelSerializer):
             "created_at": created_at.to_representation(instance.created_at),
             "updated_at": created_at.to_representation(instance.updated_at),
         }
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        candidate = copy.copy(self.instance) if self.instance is not None else Customer()
-        for name, value in attrs.items():
-            setattr(candidate, name, value)
-        try:
-            candidate.full_clean()
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-        return {name: getattr(candidate, name) for name in _WRITABLE if name in attrs or self.instance is None}
 
 
 class CustomerPagination(Pagination):

@@ -7,7 +7,6 @@ admin's are.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import django_filters
@@ -26,6 +25,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from primepre.common.api import ModelValidated
 from primepre.common.api import error_responses as _errors
 from primepre.common.filters import MAX_ID, BoolFilter, IdFilter, StrictFilterBackend
 from primepre.common.permissions import HasModelPermission, requires
@@ -60,7 +60,8 @@ class GoodsPermission(HasModelPermission):
     perms_map = {**HasModelPermission.perms_map, "POST": [], "DELETE": []}
 
 
-class GoodsReceiptSerializer(serializers.ModelSerializer):
+class GoodsReceiptSerializer(ModelValidated, serializers.ModelSerializer):
+    writable = tuple(_WRITABLE)
     customer = serializers.PrimaryKeyRelatedField(
         queryset=Customer.objects.all(),
         allow_null=True,
@@ -85,16 +86,6 @@ class GoodsReceiptSerializer(serializers.ModelSerializer):
 
     def get_warehouse_name(self, instance: GoodsReceipt) -> str:
         return warehouse_name(instance.warehouse)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        candidate = copy.copy(self.instance) if self.instance is not None else GoodsReceipt()
-        for name, value in attrs.items():
-            setattr(candidate, name, value)
-        try:
-            candidate.full_clean()
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-        return {name: getattr(candidate, name) for name in _WRITABLE if name in attrs}
 
 
 def search_goods(queryset: QuerySet, query: str) -> QuerySet:
