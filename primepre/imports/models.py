@@ -163,14 +163,33 @@ class ImportRowError(models.Model):
         return f"Import #{self.job_id} row {self.row_number}"
 
 
+class ImportRowWarning(models.Model):
+    """A row imported without some invalid optional cells (the "import the row without them" option): what was left
+    out, so the user can see it and fix the source. The row counts as created/updated, not failed."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_warnings")
+    row_number = models.PositiveIntegerField(help_text="The row number the user sees in Excel.")
+    dropped = models.JSONField(help_text='[{"column": "Email", "field": "email", "code": "invalid_email", "message"}]')
+    values = models.JSONField(help_text="The row's original cells, in file column order.")
+
+    class Meta:
+        ordering = ["job", "row_number"]
+        constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="import_row_warning_once_per_row")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.job_id} row {self.row_number} (warning)"
+
+
 class ImportChange(models.Model):
-    """What an upsert changed on an existing customer, for undo. Created customers carry `import_job` instead."""
+    """What an upsert changes on an existing record: `before` for undo, `after` for the before → after review. A
+    preview (dry run) records the changes it would make, with no `after_updated_at`; undo reads real runs only."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
     customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.SET_NULL, related_name="+")
     row_number = models.PositiveIntegerField()
     before = models.JSONField(help_text="The changed fields' values before the import.")
-    after_updated_at = models.DateTimeField(help_text="customer.updated_at as the import left it.")
+    after = models.JSONField(default=dict, help_text="The same fields' values as the import writes them.")
+    after_updated_at = models.DateTimeField(null=True, help_text="customer.updated_at as the import left it.")
 
     class Meta:
         ordering = ["job", "row_number"]
