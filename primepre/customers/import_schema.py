@@ -27,6 +27,9 @@ from .regions import Region, parse_region
 from .text import tidy_text
 
 logger = logging.getLogger("primepre.imports")
+# Cells a row can do without: with the "import the row without them" option, an invalid one is left out (a warning)
+# instead of failing the row. Names, phone and mark are what a customer is; these only describe them.
+OPTIONAL_FIELDS = frozenset({"email", "region", "company_name", "customer_type"})
 UPDATABLE_FIELDS = (
     "first_name",
     "last_name",
@@ -276,9 +279,12 @@ class CustomerCleaner:
     _ORDER = ("first_name", "last_name", "full_name", "phone", "shipping_mark", "email", "region", "company_name")
     _ORDER += ("customer_type",)
 
-    def __init__(self, fields: Mapping[str, int], *, region: str, generate_marks: bool) -> None:
+    def __init__(
+        self, fields: Mapping[str, int], *, region: str, generate_marks: bool, drop_invalid_optional: bool = False
+    ) -> None:
         self.region = region
         self.generate_marks = generate_marks
+        self.drop_invalid_optional = drop_invalid_optional
         index = {name: fields.get(name) for name in self._ORDER}
         self.width = max([position for position in index.values() if position is not None], default=0) + 1
         self.padding = ("",) * (self.width + 1)
@@ -307,11 +313,28 @@ class CustomerCleaner:
             customer_type, type_given = (CustomerType.BUSINESS if company else CustomerType.INDIVIDUAL), False
         else:
             customer_type, type_given = clean_customer_type(type_raw, company, errors)
-        if errors:
+        if errors and not (self.drop_invalid_optional and all(error.field in OPTIONAL_FIELDS for error in errors)):
             return None, errors
         row = CleanCustomer(row_number, first, last, phone, mark, key, email, region, company, customer_type, values)
         row.mark_generated, row.type_given = generated, type_given
-        return row, errors
+        if errors:
+            _leave_out(row, {error.field for error in errors})
+        return row, errors  # a row with errors: imported without those cells (a warning)
+
+
+def _leave_out(row: CleanCustomer, fields: set[str]) -> None:
+    """The row as if its invalid optional cells were blank (a blank cell never changes a customer in an upsert)."""
+    if "email" in fields:
+        row.email = None
+    if "region" in fields:
+        row.region = ""
+    if "company_name" in fields:
+        row.company_name = ""
+    if "customer_type" in fields or ("company_name" in fields and not row.type_given):
+        row.customer_type, row.type_given = (
+            CustomerType.BUSINESS if row.company_name else CustomerType.INDIVIDUAL,
+            False,
+        )
 
 
 def queue_welcomes(job: Any) -> None:
@@ -350,7 +373,8 @@ class CustomerSchema(ImportSchema):
     import_permission = "customers.import_customers"
     undo_permissions = ("customers.delete_customer", "customers.change_customer")
     modes = ("create", "upsert")
-    options = frozenset({"missing_mark", "send_welcome_sms"})
+    options = frozenset({"missing_mark", "send_welcome_sms", "invalid_optional"})
+    optional_fields = OPTIONAL_FIELDS
 
     def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
         needed = {}
@@ -389,7 +413,8 @@ class CustomerSchema(ImportSchema):
 
     def cleaner(self, fields: Mapping[str, int], context: ImportContext) -> CustomerCleaner:
         generate = context.options.get("missing_mark") == "generate"
-        return CustomerCleaner(fields, region=context.region, generate_marks=generate)
+        drop = context.options.get("invalid_optional") == "import_without"
+        return CustomerCleaner(fields, region=context.region, generate_marks=generate, drop_invalid_optional=drop)
 
     def writer(self, context: ImportContext) -> Any:
         from .import_writer import CustomerWriter

@@ -285,7 +285,8 @@ def claim(job: ImportJob) -> bool:
     Concurrency: one conditional UPDATE (queued, or failed on our own error → running with this run's token), so of
     two workers handed the same job only one runs it. It counts the run in `attempts` in the same statement: a run
     whose process dies never records its end, and the stalled-job sweep reads the count to stop retrying. A run from
-    row 1 zeroes the counters in the same statement and drops the old row errors in the same transaction."""
+    row 1 zeroes the counters in the same statement and drops the old row errors, warnings and planned changes in the
+    same transaction."""
     now = timezone.now()
     started_at = Case(When(Q(checkpoint_row=0) | Q(started_at__isnull=True), then=Value(now)), default=F("started_at"))
     with transaction.atomic():
@@ -301,6 +302,8 @@ def claim(job: ImportJob) -> bool:
         job.refresh_from_db()
         if claimed and job.checkpoint_row == 0:
             job.row_errors.all().delete()
+            job.row_warnings.all().delete()
+            job.changes.filter(after_updated_at__isnull=True).delete()  # a preview's planned changes, not undo's
     if not claimed:
         logger.info("[IMPORT-SKIP] job=%s status=%s reason=not queued (done, cancelled or taken)", job.pk, job.status)
     elif job.checkpoint_row:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from .columns import ColumnMapping
-from .models import ImportChange, ImportJob, ImportRowError
+from .models import ImportChange, ImportJob, ImportRowError, ImportRowWarning
 from .readers import SheetRows
 from .schema import get_schema
 from .writer import BatchOutcome, Failure, InsertPayload
@@ -36,6 +36,8 @@ class Batch:
     now: dt.datetime | None = None  # the batch's created_at/updated_at, fixed when its insert payload was built
     payload: InsertPayload | None = None
     error_records: list[ImportRowError] = field(default_factory=list)  # for `failures`, built ahead
+    # Rows imported without some invalid optional cells, built ahead; those the writer then fails are dropped.
+    warning_records: list[ImportRowWarning] = field(default_factory=list)
 
 
 # A failing row's cells are stored to show it and to build the error file. No field we import takes more than 254
@@ -94,6 +96,36 @@ def row_error_records(job_id: int, failures: list[Failure], mapping: ColumnMappi
     ]
 
 
+def row_warning_records(job_id: int, warnings: list[Failure], mapping: ColumnMapping) -> list[ImportRowWarning]:
+    """Rows imported without some cells, as stored: each left-out cell with its column and the value it held."""
+    records = []
+    for warning in warnings:
+        dropped = []
+        for error in warning.errors:
+            position = mapping.fields.get(error.field)
+            value = warning.values[position] if position is not None and position < len(warning.values) else ""
+            dropped.append(
+                {
+                    "column": mapping.column_of(error.field),
+                    "field": error.field,
+                    "code": error.code,
+                    "message": error.message,
+                    "value": json_safe(value),
+                }
+            )
+        values = [json_safe(value) for value in warning.values[: settings.IMPORT_MAX_COLUMNS]]
+        records.append(ImportRowWarning(job_id=job_id, row_number=warning.row_number, dropped=dropped, values=values))
+    return records
+
+
+def _kept_warnings(batch: Batch, failures: list[Failure]) -> list[ImportRowWarning]:
+    """The batch's warnings of rows that went in: a row the dedupe or the writer failed is a failure, not a warning."""
+    if not batch.warning_records:
+        return []
+    failed = {failure.row_number for failure in failures}
+    return [record for record in batch.warning_records if record.row_number not in failed]
+
+
 def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.datetime, seconds: float) -> None:
     """In the batch's transaction: its row errors, the undo records of what it changed, the job's counters,
     checkpoint and heartbeat. Raises LeaseLost (rolling the batch back) when this run no longer holds the job."""
@@ -110,18 +142,21 @@ def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.da
         "checkpoint_row": batch.last_row,
         "seconds": seconds,
     }
+    warnings = _kept_warnings(batch, failures)
     sample = _sample(job, outcome)
-    if outcome.tallies or records or sample:
+    if outcome.tallies or records or sample or warnings:
         failures_so_far = _failure_tallies(job.tallies, records) if records else {}
-        counts["tallies"] = {**job.tallies, **outcome.tallies, **failures_so_far, **sample}
-    if connection.vendor == "postgresql" and not outcome.updates:
+        warnings_so_far = _warning_tallies(job.tallies, warnings) if warnings else {}
+        counts["tallies"] = {**job.tallies, **outcome.tallies, **failures_so_far, **warnings_so_far, **sample}
+    if connection.vendor == "postgresql" and not outcome.updates and not warnings:
         matched = _record_in_one_statement(job, records, counts, now)
     else:
-        if records:
-            for record in records:
+        for stored in (records, warnings):
+            for record in stored:
                 record.pk = None  # a batch retried after a deadlock: the ids of the rolled-back attempt are not ours
-            ImportRowError.objects.bulk_create(records, batch_size=1000)
-        if outcome.updates and not job.dry_run:
+        ImportRowError.objects.bulk_create(records, batch_size=1000)
+        ImportRowWarning.objects.bulk_create(warnings, batch_size=1000)
+        if outcome.updates:
             _record_changes(job, outcome, now)
         lease = ImportJob.objects.filter(pk=job.pk)
         if job.worker_token:  # the CLI runs a job without a worker lease
@@ -162,15 +197,27 @@ def _failure_tallies(tallies: dict[str, Any], records: list[ImportRowError]) -> 
     return {"errors": by_kind, "already_exist": already}
 
 
+def _warning_tallies(tallies: dict[str, Any], warnings: list[ImportRowWarning]) -> dict[str, Any]:
+    """Rows imported with cells left out, and the cells by code and column (`{"invalid_email|Email": 40}`)."""
+    by_kind = dict(tallies.get("dropped") or {})
+    for record in warnings:
+        for cell in record.dropped:
+            kind = f"{cell['code']}|{cell['column']}"
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+    return {"warnings": tallies.get("warnings", 0) + len(warnings), "dropped": by_kind}
+
+
 def _record_changes(job: ImportJob, outcome: BatchOutcome, now: dt.datetime) -> None:
-    """What an update changed, for undo (the only schema that updates rows is the customer schema)."""
+    """What an update changes, before and after: for undo, and for the review's before → after (a preview records
+    what it would change, without `after_updated_at`, which only undo reads)."""
     changes = [
         ImportChange(
             job_id=job.pk,
             customer_id=update.target_id,
             row_number=update.row.row_number,
             before=update.before,
-            after_updated_at=now,
+            after={name: json_safe(value) for name, value in update.changes.items()},
+            after_updated_at=None if job.dry_run else now,
         )
         for update in outcome.updates
     ]

@@ -27,6 +27,10 @@ MISSING_MARK_CHOICES = [
     ("error", "A row without a shipping mark fails"),
     ("generate", "Build a mark from IMPORT_MARK_RULE (first name), made unique with a counter"),
 ]
+INVALID_OPTIONAL_CHOICES = [
+    ("fail", "An invalid optional cell (email, region, company, type) fails its row"),
+    ("import_without", "Import the row without its invalid optional cells, and list it as a warning"),
+]
 # Bounds on the overrides: a schema has a few dozen fields at most, and a header is one cell of the header row.
 MAX_COLUMN_OVERRIDES = 50
 MAX_HEADER_CHARS = 255
@@ -34,7 +38,7 @@ MAX_COLUMNS_JSON_CHARS = 20_000
 _FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 SCALAR_OPTIONS = frozenset(
     {"schema", "mode", "preview", "sheet", "missing_mark", "send_welcome_sms", "warehouse", "default_method"}
-    | {"send_receipt_sms"}
+    | {"send_receipt_sms", "invalid_optional"}
 )
 # The kinds of sheet (import schemas) the API documents; each is checked against the registry too.
 SCHEMA_CHOICES = [("customers", "Customer list"), ("goods", "Goods received at the China warehouse")]
@@ -125,6 +129,11 @@ class ImportOptionsSerializer(serializers.Serializer):
     send_welcome_sms = serializers.BooleanField(
         default=False, help_text="Welcome every customer the import creates (needs the send_sms permission)."
     )
+    invalid_optional = serializers.ChoiceField(
+        choices=INVALID_OPTIONAL_CHOICES,
+        required=False,
+        help_text="Customers: what an invalid email, region, company or type does to its row (default: fail).",
+    )
     warehouse = serializers.CharField(
         required=False,
         max_length=8,
@@ -162,6 +171,8 @@ class ImportOptionsSerializer(serializers.Serializer):
         for name in ("missing_mark", "send_welcome_sms", "warehouse", "default_method", "send_receipt_sms"):
             if attrs.get(name) and name not in schema.options:
                 errors[name] = [f"Not an option of {schema.label.lower()} sheets."]
+        if attrs.get("invalid_optional", "fail") != "fail" and "invalid_optional" not in schema.options:
+            errors["invalid_optional"] = [f"Not an option of {schema.label.lower()} sheets."]
         errors.update(schema.check_options(attrs))
         if errors:
             raise serializers.ValidationError(errors)
@@ -171,7 +182,7 @@ class ImportOptionsSerializer(serializers.Serializer):
         """The validated options as the job stores them: only what was asked for, so defaults can change later."""
         values = self.validated_data
         options: dict[str, Any] = {}
-        for name in ("sheet", "missing_mark", "columns", "warehouse", "default_method"):
+        for name in ("sheet", "missing_mark", "columns", "warehouse", "default_method", "invalid_optional"):
             if name in values:
                 options[name] = values[name]
         for name in ("send_welcome_sms", "send_receipt_sms"):

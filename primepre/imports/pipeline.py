@@ -26,7 +26,7 @@ from django.utils import timezone
 from .columns import ColumnMapping, MissingColumns, detect_columns
 from .dedupe import InFileDedupe, KeyIndex
 from .errors import ImportFileError
-from .ledger import Batch, LeaseLost, record_batch, record_start, row_error_records
+from .ledger import Batch, LeaseLost, record_batch, record_start, row_error_records, row_warning_records
 from .models import ImportJob, progress_percent
 from .process import MemoryBudget
 from .readers import SheetRows, open_rows
@@ -150,6 +150,7 @@ class _Producer(threading.Thread):
         """Clean and dedupe a batch, and build ahead what the writer will send: its insert payload, the records of
         its failures."""
         failures: list[Failure] = []
+        warnings: list[Failure] = []  # rows that go in without some invalid optional cells
         clean_rows: list[Any] = []
         for number, values in batch:
             row, errors = self.cleaner.clean(number, values)
@@ -157,11 +158,15 @@ class _Producer(threading.Thread):
                 failures.append(Failure(number, values, errors))
             else:
                 clean_rows.append(row)
+                if errors:
+                    warnings.append(Failure(number, values, errors))
         clean_rows = self.dedupe.filter(clean_rows, failures)
         now = timezone.now()
         payload = self.writer.prepare(clean_rows, now)
         records = row_error_records(self.job_id, failures, self.mapping)
-        return Batch(len(batch), batch[-1][0], clean_rows, failures, self.mapping, now, payload, records)
+        batch_ = Batch(len(batch), batch[-1][0], clean_rows, failures, self.mapping, now, payload, records)
+        batch_.warning_records = row_warning_records(self.job_id, warnings, self.mapping)
+        return batch_
 
     def _replay(self, batch: list[tuple[int, tuple[Any, ...]]]) -> None:
         clean = (self.cleaner.clean(number, values) for number, values in batch)

@@ -62,6 +62,9 @@ class ImportContext:
 
 
 class RowCleaner(Protocol):
+    """(row, []) for a good row; (None, errors) for a failing one; (row, errors) for a row imported without the
+    cells `errors` name (optional cells, when the job's options allow it)."""
+
     def clean(self, row_number: int, values: tuple[Any, ...]) -> tuple[Any | None, list[FieldError]]: ...
 
 
@@ -95,6 +98,9 @@ class ImportSchema:
     undo_permissions: tuple[str, ...] = ()  # undo deletes and restores records: the permissions that takes
     modes: tuple[str, ...] = ("create",)  # create and, where a row can match an existing record, upsert
     options: frozenset[str] = frozenset()  # the schema's own options (see imports/options.py)
+    # Fields whose invalid cell the `invalid_optional` option may leave out instead of failing the row: the cleaner
+    # then returns the row *and* its errors, which the engine records as a warning (what was left out).
+    optional_fields: frozenset[str] = frozenset()
 
     @functools.cached_property
     def labels(self) -> dict[str, str]:

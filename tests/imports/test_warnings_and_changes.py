@@ -1,0 +1,151 @@
+"""Rows imported without their invalid optional cells (warnings), and the before → after of an upsert, recorded for
+previews as for real runs (#13 section 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from primepre.customers.models import Customer, CustomerType
+from primepre.imports.jobs import confirm, create_job
+from primepre.imports.models import ImportChange, ImportRowWarning
+from primepre.imports.options import parse_options
+from primepre.imports.services import execute_job, store_file
+from primepre.imports.undo import undo_job
+
+from ..customers.factories import make_customer
+from .helpers import HEADER, assert_reconciles, errors_by_row, run_import, write_csv
+
+pytestmark = pytest.mark.django_db
+
+HEADER_TYPED = [*HEADER, "Customer Type"]
+ROWS = [
+    ["PM1 AMA", "Ama", "Owusu", "0241234567", "ama@", "Ashanti", "", ""],  # invalid email
+    ["PM2 YAW", "Yaw", "Boateng", "0201234567", "yaw@example.com", "Narnia", "", ""],  # invalid region
+    ["PM3 KOFI", "Kofi", "Mensah", "0551234567", "nope", "Atlantis", "K" * 300, "business"],  # three bad cells
+    ["PM4 ESI", "Esi", "Addo", "0271234567", "bad", "", "", "alien"],  # invalid email and type
+    ["PM5 EFUA", "Efua", "Asante", "not a phone", "bad", "", "", ""],  # a bad phone still fails the row
+    ["PM6 AKU", "Aku", "Mensah", "0261234567", "aku@example.com", "Volta", "", ""],  # a good row
+]
+
+
+def _file(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "customers.csv", HEADER_TYPED, ROWS)
+
+
+def test_by_default_an_invalid_optional_cell_fails_its_row(tmp_path: Path) -> None:
+    job = run_import(_file(tmp_path))
+    assert (job.created, job.failed) == (1, 5)
+    assert job.row_warnings.count() == 0
+    assert "warnings" not in job.tallies
+    assert_reconciles(job)
+
+
+def test_rows_import_without_their_invalid_optional_cells_when_asked(tmp_path: Path) -> None:
+    job = run_import(_file(tmp_path), invalid_optional="import_without")
+    assert (job.created, job.failed) == (5, 1)
+    assert errors_by_row(job) == {6: {("phone", "invalid_phone"), ("email", "invalid_email")}}
+    assert_reconciles(job)
+    ama = Customer.objects.get(shipping_mark="PM1 AMA")
+    assert (ama.email, ama.region) == (None, "AH")
+    yaw = Customer.objects.get(shipping_mark="PM2 YAW")
+    assert (yaw.email, yaw.region) == ("yaw@example.com", "")
+    kofi = Customer.objects.get(shipping_mark="PM3 KOFI")
+    assert (kofi.email, kofi.region, kofi.company_name) == (None, "", "")
+    assert kofi.customer_type == CustomerType.BUSINESS  # the file said business; only the company was left out
+    esi = Customer.objects.get(shipping_mark="PM4 ESI")
+    assert esi.customer_type == CustomerType.INDIVIDUAL
+    warnings = {w.row_number: w for w in job.row_warnings.all()}
+    assert set(warnings) == {2, 3, 4, 5}
+    assert [(cell["column"], cell["code"], cell["value"]) for cell in warnings[2].dropped] == [
+        ("Email", "invalid_email", "ama@")
+    ]
+    assert {cell["field"] for cell in warnings[4].dropped} == {"email", "region", "company_name"}
+    assert warnings[3].values[:4] == ["PM2 YAW", "Yaw", "Boateng", "0201234567"]
+    assert job.tallies["warnings"] == 4
+    assert job.tallies["dropped"] == {
+        "invalid_email|Email": 3,
+        "invalid_region|Region": 2,
+        "too_long|Company": 1,
+        "invalid_type|Customer Type": 1,
+    }
+
+
+def test_a_warned_row_that_then_fails_is_a_failure_only(tmp_path: Path) -> None:
+    make_customer(phone="+233241234567", shipping_mark="OLD ONE")
+    job = run_import(_file(tmp_path), invalid_optional="import_without")
+    assert 2 in errors_by_row(job)  # the phone exists: the row fails, with no warning beside it
+    assert not job.row_warnings.filter(row_number=2).exists()
+    assert job.tallies["warnings"] == 3
+    assert_reconciles(job)
+
+
+def test_a_preview_lists_the_warnings_and_the_confirmed_run_lists_them_once(tmp_path: Path) -> None:
+    stored = store_file(_file(tmp_path))
+    job = create_job(
+        stored, file_name="c.csv", mode="create", dry_run=True, options={"invalid_optional": "import_without"}
+    )
+    job = execute_job(job)
+    assert job.row_warnings.count() == 4 and Customer.objects.count() == 0
+    confirm(job, None)
+    job = execute_job(job)
+    assert job.row_warnings.count() == 4 and job.tallies["warnings"] == 4
+    assert Customer.objects.count() == 5
+
+
+def test_the_option_is_validated_and_only_customer_sheets_take_it() -> None:
+    assert parse_options({"invalid_optional": "import_without"})["options"] == {"invalid_optional": "import_without"}
+    with pytest.raises(Exception, match="invalid_optional"):
+        parse_options({"invalid_optional": "sometimes"})
+    with pytest.raises(Exception, match="Not an option of goods"):
+        parse_options({"schema": "goods", "invalid_optional": "import_without"})
+
+
+def _upsert_file(tmp_path: Path) -> Path:
+    return write_csv(
+        tmp_path / "upsert.csv",
+        HEADER,
+        [
+            ["PM1 AMA", "Ama", "Owusu-Ansah", "0241234567", "ama@example.com", "Ashanti", ""],
+            ["PM2 YAW", "Yaw", "Boateng", "0201234567", "", "", "Yaw Traders"],
+            ["PM9 NEW", "New", "Person", "0571234567", "", "", ""],
+        ],
+    )
+
+
+def _existing() -> tuple[Customer, Customer]:
+    ama = make_customer(shipping_mark="PM1 AMA", first_name="Ama", last_name="Owusu", phone="+233241234567")
+    yaw = make_customer(shipping_mark="PM2 YAW", first_name="Yaw", last_name="Boateng", phone="+233201234567")
+    return ama, yaw
+
+
+def test_an_upsert_preview_records_before_and_after_of_every_changed_field(tmp_path: Path) -> None:
+    ama, yaw = _existing()
+    job = run_import(_upsert_file(tmp_path), mode="upsert", dry_run=True)
+    changes = {change.customer_id: change for change in job.changes.all()}
+    assert set(changes) == {ama.pk, yaw.pk}
+    assert changes[ama.pk].after == {"last_name": "Owusu-Ansah", "email": "ama@example.com", "region": "AH"}
+    assert {k: v for k, v in changes[ama.pk].before.items() if k != "updated_at"} == {
+        "last_name": "Owusu",
+        "email": ama.email,
+        "region": ama.region,
+    }
+    assert changes[yaw.pk].after == {"company_name": "Yaw Traders"}
+    assert all(change.after_updated_at is None for change in changes.values())
+    ama.refresh_from_db()
+    assert ama.last_name == "Owusu"  # a preview writes nothing
+
+
+def test_a_confirmed_upsert_keeps_its_own_changes_for_the_result_and_undo(tmp_path: Path) -> None:
+    ama, _ = _existing()
+    stored = store_file(_upsert_file(tmp_path))
+    job = execute_job(create_job(stored, file_name="u.csv", mode="upsert", dry_run=True, options={}))
+    confirm(job, None)
+    job = execute_job(job)
+    assert job.changes.count() == 2  # the preview's planned changes gave way to the run's
+    assert all(change.after_updated_at is not None for change in job.changes.all())
+    assert ImportChange.objects.get(job=job, customer=ama).after["last_name"] == "Owusu-Ansah"
+    undo_job(job, None)
+    ama.refresh_from_db()
+    assert ama.last_name == "Owusu"
