@@ -174,6 +174,13 @@ ROWS: list[Row] = [
         (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FORBIDDEN),
         lambda w: {"action": "as_update"},
     ),
+    Row(  # preview again importing rows without their invalid optional cells: the owner's or manage_all_imports
+        "imports:detail",
+        "post",
+        _api("/imports/{w.preview.pk}/"),
+        (FOUND, FORBIDDEN, FOUND, FOUND, FORBIDDEN, FORBIDDEN),
+        lambda w: {"action": "invalid_optional", "invalid_optional": "import_without"},
+    ),
     Row(
         "imports:detail",
         "post",

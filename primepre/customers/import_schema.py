@@ -437,6 +437,13 @@ class CustomerSchema(ImportSchema):
             "Customer Type": CustomerType(row.customer_type).label,
         }
 
+    def display_value(self, field: str, value: Any) -> str:
+        if field == "region" and value:
+            return dict(Region.choices).get(value, value)
+        if field == "customer_type" and value:
+            return dict(CustomerType.choices).get(value, value)
+        return "" if value is None else str(value)
+
     def template(self) -> bytes:
         from .import_template import template_workbook
 

@@ -231,6 +231,35 @@ def preview_as_update(job: ImportJob, user: Any) -> None:
     _enqueue(job)
 
 
+# Options a preview may be run again with, from the review (the columns have `remap`, the mode `preview_as_update`).
+REVIEW_OPTIONS = frozenset({"invalid_optional"})
+
+
+def preview_with_options(job: ImportJob, user: Any, changes: Mapping[str, Any]) -> None:
+    """Preview the job again with some of its options changed (e.g. import rows without their invalid optional
+    cells). The new options are validated like an upload's (DRF's ValidationError, a 400) and authorized again.
+
+    Concurrency: one conditional UPDATE from `previewed` (still a dry run) back to a queued preview; a confirm that
+    came first moved the job out of `previewed`, and this gets 409."""
+    from .options import parse_options
+
+    _authorize_action(user, job, "change the options of")
+    unknown = set(changes) - REVIEW_OPTIONS
+    if unknown:
+        raise JobRefused("not_a_review_option", f"{', '.join(sorted(unknown))} cannot be changed on a preview.", 400)
+    checked = parse_options({**changes, "schema": job.schema, "mode": job.mode})["options"]
+    options = {**job.options, **{name: checked[name] for name in changes if name in checked}}
+    authorize_submit(user, job.mode, options, job.schema)
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
+        options=options, status=ImportStatus.QUEUED, checkpoint_row=0, worker_token="", attempts=0
+    )
+    if not updated:
+        job.refresh_from_db(fields=["status"])
+        raise JobRefused("not_previewed", f"Import #{job.pk} is {job.status}; only a preview can change options.", 409)
+    job.options = options
+    _enqueue(job)
+
+
 def cancel(job: ImportJob, user: Any) -> None:
     """Stop a job between batches (what is committed stays).
 

@@ -38,6 +38,7 @@ class Batch:
     error_records: list[ImportRowError] = field(default_factory=list)  # for `failures`, built ahead
     # Rows imported without some invalid optional cells, built ahead; those the writer then fails are dropped.
     warning_records: list[ImportRowWarning] = field(default_factory=list)
+    optional_only: int = 0  # rows failing only on optional cells: the review offers to import them without
 
 
 # A failing row's cells are stored to show it and to build the error file. No field we import takes more than 254
@@ -145,7 +146,7 @@ def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.da
     warnings = _kept_warnings(batch, failures)
     sample = _sample(job, outcome)
     if outcome.tallies or records or sample or warnings:
-        failures_so_far = _failure_tallies(job.tallies, records) if records else {}
+        failures_so_far = _failure_tallies(job.tallies, records, batch.optional_only) if records else {}
         warnings_so_far = _warning_tallies(job.tallies, warnings) if warnings else {}
         counts["tallies"] = {**job.tallies, **outcome.tallies, **failures_so_far, **warnings_so_far, **sample}
     if connection.vendor == "postgresql" and not outcome.updates and not warnings:
@@ -182,9 +183,10 @@ def _sample(job: ImportJob, outcome: BatchOutcome) -> dict[str, Any]:
     return {"sample": have + [{name: str(value) for name, value in row.items()} for row in rows]}
 
 
-def _failure_tallies(tallies: dict[str, Any], records: list[ImportRowError]) -> dict[str, Any]:
-    """The failures so far summarised for the review: by code and column (`{"invalid_phone|Phone": 80}`), and the
-    rows that fail only because they are already in the database (`exists`), which a review counts apart."""
+def _failure_tallies(tallies: dict[str, Any], records: list[ImportRowError], optional_only: int) -> dict[str, Any]:
+    """The failures so far summarised for the review: by code and column (`{"invalid_phone|Phone": 80}`), the
+    rows that fail only because they are already in the database (`exists`), which a review counts apart, and those
+    that fail only on optional cells (`optional_only`), which could go in without them."""
     by_kind = dict(tallies.get("errors") or {})
     already = tallies.get("already_exist", 0)
     for record in records:
@@ -194,7 +196,10 @@ def _failure_tallies(tallies: dict[str, Any], records: list[ImportRowError]) -> 
             by_kind[kind] = by_kind.get(kind, 0) + 1
             codes.add(error["code"])
         already += codes == {"exists"}
-    return {"errors": by_kind, "already_exist": already}
+    result = {"errors": by_kind, "already_exist": already}
+    if optional_only or "optional_only" in tallies:
+        result["optional_only"] = tallies.get("optional_only", 0) + optional_only
+    return result
 
 
 def _warning_tallies(tallies: dict[str, Any], warnings: list[ImportRowWarning]) -> dict[str, Any]:

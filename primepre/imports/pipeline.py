@@ -96,8 +96,10 @@ class _Producer(threading.Thread):
         job: ImportJob,
         batch_size: int,
         budget: MemoryBudget,
+        optional_fields: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(name="import-reader", daemon=True)
+        self.optional_fields = optional_fields  # a row failing only on these could go in without them
         self.rows = rows
         self.cleaner = cleaner
         self.dedupe = dedupe
@@ -151,11 +153,13 @@ class _Producer(threading.Thread):
         its failures."""
         failures: list[Failure] = []
         warnings: list[Failure] = []  # rows that go in without some invalid optional cells
+        optional_only = 0
         clean_rows: list[Any] = []
         for number, values in batch:
             row, errors = self.cleaner.clean(number, values)
             if row is None:
                 failures.append(Failure(number, values, errors))
+                optional_only += bool(self.optional_fields) and all(e.field in self.optional_fields for e in errors)
             else:
                 clean_rows.append(row)
                 if errors:
@@ -166,6 +170,7 @@ class _Producer(threading.Thread):
         records = row_error_records(self.job_id, failures, self.mapping)
         batch_ = Batch(len(batch), batch[-1][0], clean_rows, failures, self.mapping, now, payload, records)
         batch_.warning_records = row_warning_records(self.job_id, warnings, self.mapping)
+        batch_.optional_only = optional_only
         return batch_
 
     def _replay(self, batch: list[tuple[int, tuple[Any, ...]]]) -> None:
@@ -246,6 +251,7 @@ def run_import(
             job=job,
             batch_size=batch_size or int(job.options.get("batch_size") or settings.IMPORT_BATCH_SIZE),
             budget=budget,
+            optional_fields=frozenset() if job.options.get("invalid_optional") else schema.optional_fields,
         )
         stack.enter_context(bulk_write_session())
         for batch in stack.enter_context(producer.running()).batches():

@@ -148,6 +148,10 @@ class ImportSchema:
         """A clean row as it will be stored, by label: what a preview shows of the rows that will go in."""
         return {}
 
+    def display_value(self, field: str, value: Any) -> str:
+        """A stored value as people read it (a region's name for its code), for the review's before → after."""
+        return "" if value is None else str(value)
+
     def template(self) -> bytes | None:
         """The kind of sheet's downloadable template (.xlsx), if it has one."""
         return None

@@ -22,7 +22,7 @@ from rest_framework.exceptions import ValidationError
 
 from primepre.sms.services import sms_enabled
 
-from . import jobs
+from . import jobs, review
 from .errors import ImportFileError, human_size, too_large_message
 from .models import ImportJob, ImportRowError, ImportStatus
 from .options import describe_errors, parse_columns, parse_options
@@ -167,6 +167,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_labels": json.dumps(dict(ImportStatus.choices)),
             "rows_left": max(0, job.total_rows - job.rows_read) if job.total_rows is not None else None,
             "error_summary": _error_summary(job),
+            **_review_extras(request, job),
             "error_kind": error_kind,
             "writes_nothing": job.created + job.updated == 0,
             "same_file_as": _earlier_upload(job),
@@ -176,6 +177,19 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_undo": job.can_undo and jobs.may_undo(request.user, job),
         },
     )
+
+
+def _review_extras(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
+    """Rows imported without some cells, and an upsert's before → after, each with its own pager."""
+    warnings, warning_rows = review.warnings_page(job, request.GET.get("warnings_page"))
+    changes, change_rows = review.changes_page(job, request.GET.get("changes_page"))
+    return {
+        "warnings": warnings,
+        "warning_rows": warning_rows,
+        "dropped_summary": review.dropped_summary(job),
+        "changes": changes,
+        "change_rows": change_rows,
+    }
 
 
 def _earlier_upload(job: ImportJob) -> ImportJob | None:
@@ -239,6 +253,10 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
         elif action == "as_update":
             jobs.preview_as_update(job, request.user)
             messages.success(request, "The preview is running again as an update of existing customers.")
+        elif action == "invalid_optional":
+            choice = request.POST.get("invalid_optional", "")
+            jobs.preview_with_options(job, request.user, {"invalid_optional": choice})
+            messages.success(request, "The preview is running again with your choice for invalid optional cells.")
         elif action == "cancel":
             jobs.cancel(job, request.user)
         elif action == "undo":

@@ -9,7 +9,7 @@ import pytest
 
 from primepre.customers.models import Customer, CustomerType
 from primepre.imports.jobs import confirm, create_job
-from primepre.imports.models import ImportChange, ImportRowWarning
+from primepre.imports.models import ImportChange
 from primepre.imports.options import parse_options
 from primepre.imports.services import execute_job, store_file
 from primepre.imports.undo import undo_job
@@ -149,3 +149,100 @@ def test_a_confirmed_upsert_keeps_its_own_changes_for_the_result_and_undo(tmp_pa
     undo_job(job, None)
     ama.refresh_from_db()
     assert ama.last_name == "Owusu"
+
+
+# --- the review's pages -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wizard(staff_user, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff_user)
+
+    def post(url: str, data: dict):
+        """Post, let the queued task run (as the worker would), then follow the redirect like a browser."""
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, data)
+        return client.get(response["Location"]) if response.status_code == 302 else response
+
+    client.post_and_run = post
+    return client
+
+
+def test_the_review_offers_to_import_rows_without_their_bad_optional_cells(tmp_path: Path, wizard) -> None:
+    with open(_file(tmp_path), "rb") as handle:
+        page = wizard.post_and_run("/imports/new/", {"file": handle, "mode": "create"})
+    html = page.content.decode()
+    assert "<strong>4</strong> rows fail only on such a cell." in html
+    job = page.context["job"]
+    page = wizard.post_and_run(
+        f"/imports/{job.pk}/", {"action": "invalid_optional", "invalid_optional": "import_without"}
+    )
+    html = page.content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.options["invalid_optional"], job.created, job.failed) == (
+        "previewed",
+        "import_without",
+        5,
+        1,
+    )
+    assert '<a href="#warnings"><strong>4</strong> rows</a> will go in without some invalid optional cells.' in html
+    assert "<td>Email</td><td>ama@</td><td>&#x27;ama@&#x27; is not a valid email address.</td>" in html
+    assert "<strong>3</strong> invalid email (Email)" in html
+    assert "Import 5 new" in html
+    page = wizard.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"})
+    assert "went in without some invalid optional cells" in page.content.decode()
+    assert Customer.objects.count() == 5
+
+
+def test_a_bad_choice_is_a_message_not_a_500(tmp_path: Path, wizard) -> None:
+    with open(_file(tmp_path), "rb") as handle:
+        job = wizard.post_and_run("/imports/new/", {"file": handle, "mode": "create"}).context["job"]
+    page = wizard.post_and_run(f"/imports/{job.pk}/", {"action": "invalid_optional", "invalid_optional": "maybe"})
+    assert page.status_code == 200 and "is not a valid choice" in page.content.decode()
+    job.refresh_from_db()
+    assert job.status == "previewed" and "invalid_optional" not in job.options
+
+
+def test_an_upsert_review_shows_before_and_after_and_the_result_keeps_it(tmp_path: Path, wizard, staff_user) -> None:
+    from django.contrib.auth.models import Permission
+
+    staff_user.user_permissions.add(Permission.objects.get(codename="change_customer"))
+    ama, _ = _existing()
+    with open(_upsert_file(tmp_path), "rb") as handle:
+        page = wizard.post_and_run("/imports/new/", {"file": handle, "mode": "upsert"})
+    html = page.content.decode()
+    assert "What will change" in html
+    assert (
+        '<td>Last Name</td><td class="before"><del>Owusu</del></td><td class="after"><ins>Owusu-Ansah</ins></td>'
+        in html
+    )
+    assert "<td>Region</td>" in html and "<ins>Ashanti</ins>" in html  # the region's name, not its code
+    assert "<ins>Yaw Traders</ins>" in html
+    job = page.context["job"]
+    page = wizard.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"})
+    html = page.content.decode()
+    assert "What changed" in html and "<ins>Owusu-Ansah</ins>" in html
+    ama.refresh_from_db()
+    assert ama.last_name == "Owusu-Ansah"
+
+
+def test_changes_are_paged(tmp_path: Path, wizard, staff_user) -> None:
+    from django.contrib.auth.models import Permission
+
+    staff_user.user_permissions.add(Permission.objects.get(codename="change_customer"))
+    rows = []
+    for number in range(30):
+        phone = f"+2332412345{number:02d}"
+        make_customer(shipping_mark=f"PM {number}", first_name="Old", last_name="Name", phone=phone)
+        rows.append([f"PM {number}", "New", "Name", phone, "", "", ""])
+    path = write_csv(tmp_path / "many.csv", HEADER, rows)
+    with open(path, "rb") as handle:
+        page = wizard.post_and_run("/imports/new/", {"file": handle, "mode": "upsert"})
+    job = page.context["job"]
+    assert len(page.context["change_rows"]) == 25 and "(30 records)" in page.content.decode()
+    second = wizard.get(f"/imports/{job.pk}/", {"changes_page": 2})
+    assert [row["row"] for row in second.context["change_rows"]] == list(range(27, 32))
+    assert "changes_page=1" in second.content.decode()

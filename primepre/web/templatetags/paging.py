@@ -9,7 +9,9 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def page_query(context: template.Context, number: int) -> str:
+def page_query(context: template.Context, number: int, param: str = "page") -> str:
+    """`param` names the page parameter of a page with several pagers (the import review's failing rows, warnings
+    and changes)."""
     query = context["request"].GET.copy()
-    query["page"] = str(number)
+    query[param or "page"] = str(number)
     return query.urlencode()
