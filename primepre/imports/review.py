@@ -27,6 +27,7 @@ def changes_page(job: ImportJob, number: Any) -> tuple[Page, list[dict[str, Any]
     """A page of what an upsert changes (a preview) or changed (a run): per record, each field before → after, with
     values as people read them."""
     schema = get_schema(job.schema)
+    order = {name: index for index, name in enumerate(schema.labels)}  # jsonb keeps keys in its own order
     changes = job.changes.select_related("customer").order_by("row_number")
     page = Paginator(changes, PAGE_SIZE).get_page(number)
     rows = []
@@ -37,7 +38,7 @@ def changes_page(job: ImportJob, number: Any) -> tuple[Page, list[dict[str, Any]
                 "before": schema.display_value(name, change.before.get(name)),
                 "after": schema.display_value(name, value),
             }
-            for name, value in change.after.items()
+            for name, value in sorted(change.after.items(), key=lambda item: order.get(item[0], len(order)))
             if name not in _NOT_SHOWN
         ]
         rows.append({"row": change.row_number, "record": change.customer, "fields": fields})
