@@ -22,6 +22,7 @@ from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportCont
 
 from .marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, mark_key
 from .models import Customer, CustomerType, normalise_email
+from .phone_fast import fast_e164
 from .phones import normalise_phone
 from .regions import Region, parse_region
 from .text import tidy_text
@@ -198,6 +199,14 @@ def clean_name(name: str, text: str, errors: list[FieldError]) -> str:
 
 
 def clean_phone(raw: object, region: str, errors: list[FieldError]) -> str | None:
+    """`region` upper-case. The fast path first, as `normalise_phone` takes it, without its result object: most
+    cells are well-formed numbers and this runs for every row."""
+    try:
+        e164 = fast_e164(raw, region)
+    except Exception:  # noqa: BLE001 - normalise_phone's contract: the full path decides, never raises
+        e164 = None
+    if e164:
+        return e164
     result = normalise_phone(raw, region)
     if result.e164 is None:
         errors.append(FieldError("phone", result.code or "invalid_phone", result.message or "Not a phone number."))
@@ -282,7 +291,7 @@ class CustomerCleaner:
     def __init__(
         self, fields: Mapping[str, int], *, region: str, generate_marks: bool, drop_invalid_optional: bool = False
     ) -> None:
-        self.region = region
+        self.region = (region or "GH").upper()
         self.generate_marks = generate_marks
         self.drop_invalid_optional = drop_invalid_optional
         index = {name: fields.get(name) for name in self._ORDER}

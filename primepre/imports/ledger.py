@@ -35,7 +35,7 @@ class Batch:
     mapping: ColumnMapping
     now: dt.datetime | None = None  # the batch's created_at/updated_at, fixed when its insert payload was built
     payload: InsertPayload | None = None
-    error_records: list[ImportRowError] = field(default_factory=list)  # for `failures`, built ahead
+    error_records: list[ErrorRecord] = field(default_factory=list)  # for `failures`, built ahead
     # Rows imported without some invalid optional cells, built ahead; those the writer then fails are dropped.
     warning_records: list[ImportRowWarning] = field(default_factory=list)
     optional_only: int = 0  # rows failing only on optional cells: the review offers to import them without
@@ -78,20 +78,35 @@ def record_start(job: ImportJob, table: SheetRows, mapping: ColumnMapping, total
     )
 
 
-def row_error_records(job_id: int, failures: list[Failure], mapping: ColumnMapping) -> list[ImportRowError]:
+@dataclass(slots=True)
+class ErrorRecord:
+    """A failing row as stored (an `ImportRowError` without the model: building a model instance, with its init
+    signals, cost as much as cleaning the row, and the PostgreSQL path sends JSON anyway)."""
+
+    row_number: int
+    errors: list[dict[str, str]]
+    values: list[Any]
+
+    def model(self, job_id: int) -> ImportRowError:
+        return ImportRowError(job_id=job_id, row_number=self.row_number, errors=self.errors, values=self.values)
+
+
+def row_error_records(job_id: int, failures: list[Failure], mapping: ColumnMapping) -> list[ErrorRecord]:
     """The failures as stored: each error with the column it is in, as the file names it (the one place columns are
     attached), and the row's cells, bounded."""
     column_of = functools.lru_cache(maxsize=None)(mapping.column_of)
+    width = settings.IMPORT_MAX_COLUMNS  # the readers refuse wider rows; the cut bounds what a job stores anyway
     return [
-        ImportRowError(
-            job_id=job_id,
-            row_number=failure.row_number,
-            errors=[
+        ErrorRecord(
+            failure.row_number,
+            [
                 {"column": column_of(error.field), "field": error.field, "code": error.code, "message": error.message}
                 for error in failure.errors
             ],
-            # The readers refuse wider rows; the cut keeps what a job stores bounded whoever calls this.
-            values=[json_safe(value) for value in failure.values[: settings.IMPORT_MAX_COLUMNS]],
+            [
+                value if type(value) is str and len(value) < 100 and "\x00" not in value else json_safe(value)
+                for value in failure.values[:width]
+            ],
         )
         for failure in failures
     ]
@@ -152,10 +167,9 @@ def record_batch(job: ImportJob, batch: Batch, outcome: BatchOutcome, now: dt.da
     if connection.vendor == "postgresql" and not outcome.updates and not warnings:
         matched = _record_in_one_statement(job, records, counts, now)
     else:
-        for stored in (records, warnings):
-            for record in stored:
-                record.pk = None  # a batch retried after a deadlock: the ids of the rolled-back attempt are not ours
-        ImportRowError.objects.bulk_create(records, batch_size=1000)
+        for record in warnings:
+            record.pk = None  # a batch retried after a deadlock: the ids of the rolled-back attempt are not ours
+        ImportRowError.objects.bulk_create([record.model(job.pk) for record in records], batch_size=1000)
         ImportRowWarning.objects.bulk_create(warnings, batch_size=1000)
         if outcome.updates:
             _record_changes(job, outcome, now)
@@ -183,7 +197,7 @@ def _sample(job: ImportJob, outcome: BatchOutcome) -> dict[str, Any]:
     return {"sample": have + [{name: str(value) for name, value in row.items()} for row in rows]}
 
 
-def _failure_tallies(tallies: dict[str, Any], records: list[ImportRowError], optional_only: int) -> dict[str, Any]:
+def _failure_tallies(tallies: dict[str, Any], records: list[ErrorRecord], optional_only: int) -> dict[str, Any]:
     """The failures so far summarised for the review: by code and column (`{"invalid_phone|Phone": 80}`), the
     rows that fail only because they are already in the database (`exists`), which a review counts apart, and those
     that fail only on optional cells (`optional_only`), which could go in without them."""
@@ -230,7 +244,7 @@ def _record_changes(job: ImportJob, outcome: BatchOutcome, now: dt.datetime) -> 
 
 
 def _record_in_one_statement(
-    job: ImportJob, records: list[ImportRowError], counts: dict[str, Any], now: dt.datetime
+    job: ImportJob, records: list[ErrorRecord], counts: dict[str, Any], now: dt.datetime
 ) -> int:
     """PostgreSQL: the batch's row errors and the job's counts, checkpoint and heartbeat in one statement (a
     data-modifying CTE): one round trip instead of two, and each round trip of the writer also waits for the GIL the
