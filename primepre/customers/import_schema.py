@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, validate_email
+from django.core.validators import DomainNameValidator, EmailValidator, validate_email
 
 from primepre.common.csvsafe import unguard
 from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema
@@ -94,16 +94,23 @@ _CUSTOMER_TYPES = {
 }
 
 # Django's own email patterns, compiled once: its validator reaches them through lazy proxies on every call
-# (bench/micro.py prints both costs).
+# (bench/micro.py prints both costs). The domain pattern is used for ASCII domains only, without its Unicode range
+# (`¡-\uffff`): compiling that range case-insensitively takes a few hundred ms, paid by every process that imports
+# this module. On ASCII text the range matches nothing the ASCII letters do not (those have no case partners in it),
+# and a narrower class can only refuse more: anything refused here is asked of `validate_email` itself.
 _EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
-_EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+# Built from the validator's parts: reading `domain_regex.pattern` would compile Django's lazy pattern.
+EMAIL_ASCII_DOMAIN_PATTERN = (
+    "^" + EmailValidator.hostname_re + EmailValidator.domain_re + EmailValidator.tld_no_fqdn_re + r"\Z"
+).replace(DomainNameValidator.ul, "")
+_EMAIL_ASCII_DOMAIN = re.compile(EMAIL_ASCII_DOMAIN_PATTERN, re.IGNORECASE)
 
 
 def email_is_valid(email: str) -> bool:
     """Exactly `validate_email`: its common accepting path on compiled patterns, anything else asked of it."""
     if email and "@" in email and len(email) <= 320:
         user, _, domain = email.rpartition("@")
-        if _EMAIL_USER.match(user) and _EMAIL_DOMAIN.match(domain):
+        if _EMAIL_USER.match(user) and domain.isascii() and _EMAIL_ASCII_DOMAIN.match(domain):
             return True
     try:
         validate_email(email)
@@ -114,6 +121,12 @@ def email_is_valid(email: str) -> bool:
 
 def cell_text(raw: object) -> str:
     """A text cell tidied; one our error report wrote as `'=…` (formula injection guard) reads back as `=…`."""
+    if type(raw) is str and raw.isascii():
+        # tidy_text's own steps for the common cell, without a call per cell (five cells a row, every row); the
+        # tests pin this to tidy_text.
+        text = " ".join(raw.split())
+        if text.isprintable() and text[:1] != "'":
+            return text
     text = tidy_text(raw)
     if text[:1] == "'" and isinstance(raw, str):
         # The guard is judged on the cell as written (tidying turns the TAB or line break it may guard into a space).
@@ -278,6 +291,9 @@ def clean_customer_type(raw: object, company: str, errors: list[FieldError]) -> 
     return default, False
 
 
+_BLANK_CELL = ("",)  # where unmapped fields read: the cell after the last mapped column
+
+
 class CustomerCleaner:
     """Cleans and validates rows for one mapping, reporting every error of a row, not only the first.
 
@@ -301,7 +317,9 @@ class CustomerCleaner:
         self.has_full_name = index["full_name"] is not None
 
     def clean(self, row_number: int, values: tuple[Any, ...]) -> tuple[CleanCustomer | None, list[FieldError]]:
-        cells = self.getter(values[: self.width] + self.padding[len(values[: self.width]) :])
+        cells = self.getter(
+            values[: self.width] + _BLANK_CELL if len(values) >= self.width else values + self.padding[len(values) :]
+        )
         first_raw, last_raw, full_raw, phone_raw, mark_raw, email_raw, region_raw, company_raw, type_raw = cells
         errors: list[FieldError] = []
         first, last = cell_text(first_raw), cell_text(last_raw)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -51,3 +53,12 @@ def test_email_is_valid_is_djangos_validate_email(value: str) -> None:
 )
 def test_email_is_valid_on_the_edges(value: str) -> None:
     assert email_is_valid(value) == _django_says(value)
+
+
+def test_the_ascii_domain_pattern_is_djangos_without_its_unicode_range() -> None:
+    from django.core.validators import DomainNameValidator, EmailValidator
+
+    from primepre.customers.import_schema import EMAIL_ASCII_DOMAIN_PATTERN
+
+    assert EmailValidator.domain_regex.pattern.replace(DomainNameValidator.ul, "") == EMAIL_ASCII_DOMAIN_PATTERN
+    assert EmailValidator.domain_regex.flags & re.IGNORECASE

@@ -22,7 +22,6 @@ from primepre.imports.models import ImportMode, ImportStatus
 from primepre.imports.options import Submission, describe_errors, parse_options
 from primepre.imports.pipeline import ImportProgress
 from primepre.imports.process import configure_import_process
-from primepre.imports.report import write_error_report
 from primepre.imports.services import execute_job, store_file
 
 # The options' names as this command spells them, for its error messages.
@@ -85,6 +84,8 @@ class Command(BaseCommand):
         if job.status == ImportStatus.FAILED:
             raise CommandError(f"{job.error_message} [{job.error_code}] (job {job.pk})")
         if options["errors"] and job.failed:
+            from primepre.imports.report import write_error_report  # xlsxwriter: only when asked for
+
             write_error_report(job, options["errors"])
         wall = time.perf_counter() - started
         self._summary(job, wall, options)
