@@ -3,9 +3,12 @@ added here reaches all of them, and a value refused by one is refused by all wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 import django_filters
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
 from primepre.common.filters import IdFilter
 
@@ -64,6 +67,68 @@ class CustomerFilter(django_filters.FilterSet):
         if data.get("import_job"):
             parts.append(f"created by import #{data['import_job']}")
         return ", ".join(parts)
+
+    def region_labels(self) -> list[str]:
+        """The regions ticked in the query, by name in the picker's order: what the closed region picker says, so a
+        selection never hides in a scrolled list. Read from the query itself, so another field's error hides none."""
+        ticked = set(self._query().getlist("region"))
+        return [label for code, label in Region.choices if code in ticked]
+
+    def active(self) -> list[ActiveFilter]:
+        """The filters in force, each value with the link that drops it: shown above the results at every width."""
+        self.is_valid()  # cleaned_data holds every field that validated, even when another did not
+        data, regions = self.form.cleaned_data, dict(Region.choices)
+        active = []
+        if data.get("region"):
+            values = [(regions[code], self._without("region", code)) for code in dict.fromkeys(data["region"])]
+            active.append(ActiveFilter("Regions" if len(values) > 1 else "Region", values))
+        if data.get("customer_type"):
+            active.append(
+                ActiveFilter("Type", [(CustomerType(data["customer_type"]).label, self._without("customer_type"))])
+            )
+        if data.get("search"):
+            active.append(ActiveFilter("Search", [(f"“{data['search']}”", self._without("search"))]))
+        dates = [
+            (f"{word} {day:%d %b %Y}", self._without(name))
+            for word, name in (("from", "created_after"), ("until", "created_before"))
+            if (day := data.get(name))
+        ]
+        if dates:
+            active.append(ActiveFilter("Created", dates))
+        if data.get("import_job"):
+            active.append(ActiveFilter("Import", [(f"#{data['import_job']}", self._without("import_job"))]))
+        return active
+
+    def cleared(self) -> str:
+        """The query of the whole list in the same order: every filter off, the sort kept."""
+        sort = self._query().get("sort")
+        return urlencode({"sort": sort}) if sort else ""
+
+    def _query(self) -> QueryDict:
+        if isinstance(self.data, QueryDict):
+            return self.data
+        query = QueryDict(mutable=True)  # the API passes a plain dict
+        for name, value in (self.data or {}).items():
+            query.setlist(name, value if isinstance(value, list) else [value])
+        return query
+
+    def _without(self, name: str, value: str | None = None) -> str:
+        """This page's query with one filter value (or the whole filter) taken out, back on the first page."""
+        query = self._query().copy()
+        query.pop("page", None)
+        if value is None:
+            query.pop(name, None)
+        else:
+            query.setlist(name, [kept for kept in query.getlist(name) if kept != value])
+        return query.urlencode()
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    """One filter in force as the list page shows it: its name and, per value, the query string without it."""
+
+    name: str
+    values: list[tuple[str, str]]
 
 
 def page_filter(request: HttpRequest) -> tuple[CustomerFilter, str]:

@@ -97,6 +97,7 @@ def _status_payload() -> dict[str, Any]:
         "reason": overview.backend.reason,
         "rate_per_second": overview.rate_per_second,
         "counts": overview.counts,
+        "tests": overview.tests,
         "recent_failures": SmsMessageSerializer(overview.failures[:10], many=True).data,
         "welcome_example": {"text": overview.welcome, "encoding": segments.encoding, "segments": segments.count},
     }
@@ -122,7 +123,10 @@ class SmsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 "backend": serializers.CharField(),
                 "reason": serializers.CharField(help_text="Why SMS is off; empty when on."),
                 "rate_per_second": serializers.FloatField(),
-                "counts": serializers.DictField(child=serializers.IntegerField(), help_text="Messages per status."),
+                "counts": serializers.DictField(
+                    child=serializers.IntegerField(), help_text="Messages to customers per status."
+                ),
+                "tests": serializers.IntegerField(help_text="Test texts staff sent to their own phone (not counted)."),
                 "recent_failures": SmsMessageSerializer(many=True),
                 "welcome_example": inline_serializer(
                     "SmsWelcomeExample",

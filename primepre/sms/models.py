@@ -3,6 +3,7 @@ twice through retries, re-imports or resumed jobs."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -20,6 +21,8 @@ class SmsKind(models.TextChoices):
     ONE_OFF = "one_off", "One-off"
     GROUP = "group", "Group"
     RECEIVED = "received", "Goods received"
+    # A text sent to a staff user's own phone before it goes to customers: no customer, not counted as one.
+    TEST = "test", "Test to staff"
 
 
 # Our own `error_code` beside the provider's: the number's country is not in SMS_ALLOWED_COUNTRIES, so the message
@@ -29,6 +32,14 @@ COUNTRY_NOT_ALLOWED = "country_not_allowed"
 
 class SmsMessage(models.Model):
     customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.SET_NULL, related_name="+")
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="For a test: the staff user who sent it to their own phone.",
+    )
     phone = models.CharField(max_length=16, help_text="E.164 at the time of queueing.")
     kind = models.CharField(max_length=10, choices=SmsKind.choices)
     body = models.TextField()

@@ -11,18 +11,16 @@ from django.db.models import Count, QuerySet
 from primepre.customers.models import Customer
 
 from .backends import BaseBackend, get_backend
-from .models import SmsMessage, SmsStatus
+from .models import SmsKind, SmsMessage, SmsStatus
 from .segments import Segments, count_segments
-from .services import render_welcome
-
-# The welcome text is shown for a made-up customer: no real customer's data on a status page.
-EXAMPLE_CUSTOMER = {"first_name": "Kofi", "last_name": "Mensah", "shipping_mark": "PM4 KOFI"}
+from .services import EXAMPLE_CUSTOMER, render_welcome
 
 
 @dataclass(frozen=True)
 class SmsOverview:
     backend: BaseBackend
-    counts: dict[str, int]  # every status, in SmsStatus's order, zero included
+    counts: dict[str, int]  # every status, in SmsStatus's order, zero included: messages to customers only
+    tests: int  # texts staff sent to their own phone, counted apart from the customers'
     failures: QuerySet[SmsMessage]  # failed or undelivered, latest first; each caller takes the few it shows
     welcome: str
     welcome_segments: Segments
@@ -30,12 +28,20 @@ class SmsOverview:
 
 
 def sms_overview() -> SmsOverview:
-    """One query for the counts; `failures` is lazy, so the caller's slice is the only rows read."""
-    counted = dict(SmsMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
+    """One query for the counts (by status and kind: a few dozen rows at most); `failures` is lazy, so the caller's
+    slice is the only rows read."""
+    counted: dict[str, int] = {}
+    tests = 0
+    for status, kind, n in SmsMessage.objects.values_list("status", "kind").annotate(n=Count("id")).order_by():
+        if kind == SmsKind.TEST:
+            tests += n
+        else:
+            counted[status] = counted.get(status, 0) + n
     welcome = render_welcome(Customer(**EXAMPLE_CUSTOMER))
     return SmsOverview(
         backend=get_backend(),
         counts={status: counted.get(status, 0) for status in SmsStatus.values},
+        tests=tests,
         failures=SmsMessage.objects.filter(status__in=[SmsStatus.FAILED, SmsStatus.UNDELIVERED]).order_by(
             "-updated_at"
         ),

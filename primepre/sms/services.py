@@ -78,6 +78,13 @@ def sms_enabled() -> bool:
 def country_refusal(phone: str) -> str:
     """Why `phone` may not be texted ("" when it may): its country is not in `SMS_ALLOWED_COUNTRIES`. Checked when a
     message is queued and again just before it is sent, so a setting narrowed since also holds for the queue."""
+    reason = country_not_allowed(phone)
+    return f"Not sent: {reason}" if reason else ""
+
+
+def country_not_allowed(phone: str) -> str:
+    """ "its country (GB) is not in SMS_ALLOWED_COUNTRIES (GH)." for a number SMS may not reach, "" for one it may:
+    the account page warns with it when a staff user saves such a phone."""
     try:
         region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
     except phonenumbers.NumberParseException:
@@ -86,7 +93,7 @@ def country_refusal(phone: str) -> str:
     if region and region in allowed:
         return ""
     where = f"its country ({region})" if region else "its country (unknown)"
-    return f"Not sent: {where} is not in SMS_ALLOWED_COUNTRIES ({', '.join(allowed) or 'none'})."
+    return f"{where} is not in SMS_ALLOWED_COUNTRIES ({', '.join(allowed) or 'none'})."
 
 
 def queue_welcome_messages(customers: Iterable[Customer]) -> int:
@@ -124,13 +131,15 @@ def queue_message(customers: Iterable[Customer], body: str, *, key: str, kind: s
     return _queue(messages)
 
 
-def new_message(customer: Customer, body: str, *, kind: str, key: str) -> SmsMessage:
+def new_message(customer: Customer | None, body: str, *, kind: str, key: str, to_staff: Any = None) -> SmsMessage:
     """An outbox row for `customer` (not saved): its text's encoding and segments counted, under the idempotency `key`
-    that makes sending it twice impossible. Every kind of message is built here; `queue_prepared` queues them."""
+    that makes sending it twice impossible. Every kind of message is built here; `queue_prepared` queues them. A
+    test goes `to_staff` (a user, to their own phone) instead of a customer."""
     segments = count_segments(body)
     return SmsMessage(
         customer=customer,
-        phone=customer.phone,
+        staff_user=to_staff,
+        phone=to_staff.phone if to_staff is not None else customer.phone,
         kind=kind,
         body=body,
         encoding=segments.encoding,
@@ -303,6 +312,42 @@ def retry_message(message_id: int) -> bool:
     if retried:
         transaction.on_commit(lambda: drain_outbox.enqueue())
     return bool(retried)
+
+
+# Shown where no real customer's data belongs: the status page's welcome text, a test to an empty list.
+EXAMPLE_CUSTOMER = {"first_name": "Kofi", "last_name": "Mensah", "shipping_mark": "PM4 KOFI"}
+
+
+class SendToSelfRefused(Exception):
+    """A test text that was not queued, with what the user can do about it (`code` for the page's link)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def send_test(user: Any, body: str, sample: Customer | None, *, nonce: str) -> SmsMessage:
+    """`body`, filled in for `sample` (the first recipient; an example customer when there is none), to `user`'s own
+    phone through the one outbox: the same country check, drain, rate and provider as a customer's text, so the test
+    shows what customers will get. `nonce` is the form's: a double-click queues one test, a new click another.
+
+    Raises SendToSelfRefused (nothing queued, or queued already failed by the country check) with the reason."""
+    if not user.phone:
+        raise SendToSelfRefused("You have no phone number set, so there is nowhere to send a test.", "no_phone")
+    if not sms_enabled():
+        raise SendToSelfRefused(f"SMS is off: {get_backend().reason}.", "sms_off")
+    problem = placeholder_problem(body)
+    if problem:
+        raise SendToSelfRefused(problem, "invalid_text")
+    text = render_text(body, sample or Customer(**EXAMPLE_CUSTOMER))
+    message = new_message(None, text, kind=SmsKind.TEST, key=f"test:{user.pk}:{nonce}", to_staff=user)
+    _queue([message])
+    stored = SmsMessage.objects.get(idempotency_key=message.idempotency_key)
+    if stored.error_code == COUNTRY_NOT_ALLOWED:
+        reason = country_not_allowed(stored.phone) or stored.error_message  # allowed since: the stored reason
+        raise SendToSelfRefused(f"SMS may not go to your phone {stored.phone}: {reason}", COUNTRY_NOT_ALLOWED)
+    logger.info("[SMS-TEST] message=%s user=%s to=%s", stored.pk, user.pk, mask_phone(stored.phone))
+    return stored
 
 
 def send_text(customers: Any, body: str, *, sender_id: Any) -> int:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -27,7 +33,14 @@ from .backends import get_backend
 from .models import SmsKind, SmsMessage, SmsStatus
 from .segments import count_segments
 from .selectors import sms_overview
-from .services import placeholder_problem, record_delivery_status, retry_message, send_text
+from .services import (
+    SendToSelfRefused,
+    placeholder_problem,
+    record_delivery_status,
+    retry_message,
+    send_test,
+    send_text,
+)
 
 logger = logging.getLogger("primepre.sms")
 FAILURES_SHOWN = 20
@@ -48,6 +61,7 @@ def sms_page(request: HttpRequest) -> HttpResponse:
         {
             "backend": overview.backend,
             "counts": [(label, overview.counts[value]) for value, label in SmsStatus.choices],
+            "tests": overview.tests,
             "failures": overview.failures[:FAILURES_SHOWN],
             "welcome": overview.welcome,
             "welcome_segments": overview.welcome_segments,
@@ -63,7 +77,7 @@ OUTBOX_PAGE_SIZE = 50
 @permission_required("customers.send_sms", raise_exception=True)
 def sms_outbox(request: HttpRequest) -> HttpResponse:
     """Every message, newest first, by status and kind: what was sent to whom, and why one failed."""
-    outbox = SmsMessage.objects.select_related("customer").order_by("-created_at", "-id")
+    outbox = SmsMessage.objects.select_related("customer", "staff_user").order_by("-created_at", "-id")
     status, kind = request.GET.get("status", ""), request.GET.get("kind", "")
     if status in SmsStatus.values:
         outbox = outbox.filter(status=status)
@@ -82,22 +96,17 @@ def checked_text(body: str) -> str:
 @login_required
 @permission_required("customers.send_sms", raise_exception=True)
 def sms_send(request: HttpRequest) -> HttpResponse:
-    """A text to the customers of the current list filter (or one customer): see the count, then confirm it."""
+    """A text to the customers of the current list filter (or one customer): see the count, then confirm it; or
+    first send it to yourself ("Send a test to my phone"), filled in for the first recipient."""
     filterset, _ = page_filter(request)
     recipients = filterset.qs if filterset.is_valid() else Customer.objects.none()
     count = recipients.count()
     body = request.POST.get("body", "").strip()
-    segments = count_segments(body) if body else None
     error = body_too_long(body) or placeholder_problem(body)  # the API's rules: nothing is queued, the page says why
-    if (
-        request.method == "POST"
-        and body
-        and not error
-        and request.POST.get("confirm_recipients") == str(count)
-        and request.POST.get("checked_text") == checked_text(body)  # the count and cost were shown for this text
-        and not request.POST.get("recheck")
-        and count
-    ):
+    test = None
+    if request.method == "POST" and request.POST.get("test_send"):
+        test = _send_test(request, body, error, recipients)
+    elif request.method == "POST" and body and not error and count and _confirmed(request, body, count):
         if not get_backend().enabled:
             messages.error(request, f"SMS is off: {get_backend().reason}.")
         else:
@@ -110,7 +119,7 @@ def sms_send(request: HttpRequest) -> HttpResponse:
         {
             "count": count,
             "body": body,
-            "segments": segments,
+            "segments": count_segments(body) if body else None,
             "query": request.GET.urlencode(),
             "enabled": get_backend().enabled,
             "error": error,
@@ -118,8 +127,54 @@ def sms_send(request: HttpRequest) -> HttpResponse:
             "max_length": settings.SMS_MAX_LENGTH,
             "checked_text": checked_text(body),
             "recipients": filterset.describe(),
+            "test": test,
+            "my_phone": request.user.phone,
+            "test_nonce": secrets.token_hex(8),  # a new one per page: one test per click, however often it is posted
+            "account_url": f"{reverse('web:account')}?{urlencode({'next': request.get_full_path()})}",
         },
     )
+
+
+def _confirmed(request: HttpRequest, body: str, count: int) -> bool:
+    """The page showed this count and this text's cost, and the user pressed Send (not Check again)."""
+    return (
+        request.POST.get("confirm_recipients") == str(count)
+        and request.POST.get("checked_text") == checked_text(body)
+        and not request.POST.get("recheck")
+    )
+
+
+@dataclass(frozen=True)
+class SelfTestOutcome:
+    """What the page says after "Send a test to my phone": the queued message, or why not (`code` picks a link)."""
+
+    message: SmsMessage | None = None
+    refusal: str = ""
+    code: str = ""
+    sample: str = ""  # whose values filled the placeholders
+
+
+TEST_NONCE = re.compile(r"^[0-9a-f]{16}$")
+
+
+def _send_test(request: HttpRequest, body: str, error: str | None, recipients: QuerySet[Customer]) -> SelfTestOutcome:
+    """The current text, filled in for the first recipient (the first the send would reach), to the user's phone."""
+    if not body:
+        return SelfTestOutcome(refusal="Write the text first.", code="no_text")
+    if error:
+        return SelfTestOutcome(refusal="the text cannot be sent as it is (see above).", code="invalid_text")
+    nonce = request.POST.get("test_nonce", "")
+    if not TEST_NONCE.match(nonce):
+        return SelfTestOutcome(refusal="The form is out of date: reload the page and try again.", code="bad_form")
+    sample = recipients.order_by("pk").first()
+    try:
+        message = send_test(request.user, body, sample, nonce=nonce)
+    except SendToSelfRefused as refused:
+        return SelfTestOutcome(refusal=refused.message, code=refused.code)
+    if message.status in (SmsStatus.FAILED, SmsStatus.UNDELIVERED):  # the provider refused it already (a fast drain)
+        return SelfTestOutcome(refusal=f"{message.error_message} ({message.error_code})", code="provider")
+    who = f"{sample.shipping_mark} ({sample.full_name})" if sample else "an example customer (the list is empty)"
+    return SelfTestOutcome(message=message, sample=who)
 
 
 @csrf_exempt

@@ -24,6 +24,7 @@
     body.addEventListener("input", function () {
       var changed = body.value.trim() !== send.dataset.checked;
       send.hidden = changed;
+      send.disabled = changed;  // not only out of sight: Enter or an assistive tool cannot press it either
       recheck.hidden = !changed;
     });
   }
