@@ -132,6 +132,9 @@ def fast_e164(raw: object, region: str) -> str | None:
         text = str(raw)
     elif type(raw) is str and raw.isascii() and _FAST_SHAPE.match(raw):
         text = raw.replace(" ", "").replace("-", "")
+    elif type(raw) is str and raw.isascii() and "(0)" in raw and _FAST_SHAPE.match(raw.replace("(0)", "", 1)):
+        # `+233 (0)24 …`: the trunk zero in brackets the full path drops (`_TRUNK_IN_PARENS`), a common spelling.
+        text = raw.replace("(0)", "", 1).replace(" ", "").replace("-", "")
     else:
         return None
     plan = _region_plan(region)

@@ -178,7 +178,11 @@ def test_every_format_of_one_ghana_mobile_is_one_number(prefix: str, line: int, 
 
 
 @pytest.mark.parametrize(
-    "raw", ["0241234567", "+233 24 123 4567", "233241234567", "024-123-4567", 241234567, 241234567.0, 233241234567.0]
+    "raw",
+    [
+        *("0241234567", "+233 24 123 4567", "233241234567", "024-123-4567", "+233 (0)24 123 4567", "+233(0)241234567"),
+        *(241234567, 241234567.0, 233241234567.0),
+    ],
 )
 def test_tidy_cells_are_answered_by_the_fast_path(raw: object) -> None:
     assert fast_e164(raw, "GH") == KOFI
@@ -188,7 +192,7 @@ def test_tidy_cells_are_answered_by_the_fast_path(raw: object) -> None:
     "raw",
     [
         "00233241234567",  # the 00 prefix: left to the full path
-        "+233 (0)24 123 4567",
+        "+233 ( 0 )24 123 4567",  # the trunk zero in brackets with spaces inside: the full path
         "0241234567 ext 12",
         "＋２３３２４１２３４５６７",  # full-width: NFKC is the full path's
         "+233111234567",  # invalid: only the full path explains why
@@ -205,7 +209,12 @@ def test_the_fast_path_declines_what_it_cannot_read_confidently(raw: object) -> 
 digit_runs = st.text(alphabet="0123456789", min_size=1, max_size=16)
 decorated = st.builds(
     lambda prefix, body, sep: prefix + sep.join([body[:3], body[3:6], body[6:]]),
-    st.sampled_from(["", "0", "+", "+233", "233", "00233", "+234", "+86", "00", "0233", "+2330"]),
+    st.sampled_from(
+        [
+            *("", "0", "+", "+233", "233", "00233", "+234", "+86", "00", "0233", "+2330"),
+            *("+233 (0)", "+233(0)", "(0)", "+234 (0)", "0(0)", "+233 (0) ", "+44 (0)"),  # the trunk zero in brackets
+        ]
+    ),
     digit_runs,
     st.sampled_from(["", " ", "-"]),
 )
