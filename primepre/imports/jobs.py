@@ -1,8 +1,10 @@
 """Every state change of an import job, and who may make it: one module for the API, the pages, the CLI and the tasks.
 
 The transitions, each one conditional UPDATE whose condition is the state it starts from, so two callers racing on one
-job never both win: submit (a new queued job), claim (a worker takes it under a lease), finish (the run records how it
-ended, while it holds the lease), requeue and give up (the stalled-job sweep), confirm, remap, cancel and undo.
+job never both win: submit (a new queued job), claim (a worker takes it under a lease), pick a sheet and finish (the run
+records the sheet it chose and how it ended, while it holds the lease), requeue and give up (the stalled-job sweep),
+confirm, remap (other columns or another sheet; choices that cannot apply to the file are refused first), cancel and
+undo.
 
 Who may do what, once:
 - submitting needs the import permission plus the permission of every side effect the options ask for (upsert changes
@@ -28,6 +30,8 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from .columns import check_choices
+from .errors import ImportFileError
 from .models import LIVE_STATUSES, ImportJob, ImportMode, ImportStatus
 from .schema import get_schema, schemas
 from .undo import UndoRefused, UndoResult, undo_job
@@ -47,11 +51,12 @@ CLAIMABLE = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.FAILED, error_
 class JobRefused(Exception):
     """An action the user may not take (403) or the job's state does not allow (409), with a stable code."""
 
-    def __init__(self, code: str, message: str, http_status: int) -> None:
+    def __init__(self, code: str, message: str, http_status: int, **details: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.http_status = http_status
+        self.details = details  # more of the error's JSON body, e.g. the sheets of the file
 
 
 def _denied(message: str) -> JobRefused:
@@ -175,7 +180,12 @@ def confirm(job: ImportJob, user: Any) -> None:
     _authorize_action(user, job, "confirm")
     authorize_submit(user, job.mode, job.options, job.schema)
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED, dry_run=True).update(
-        status=ImportStatus.QUEUED, dry_run=False, checkpoint_row=0, worker_token="", attempts=0
+        status=ImportStatus.QUEUED,
+        dry_run=False,
+        checkpoint_row=0,
+        worker_token="",
+        attempts=0,
+        options=_with_saved_columns(job),
     )
     if not updated:
         job.refresh_from_db(fields=["status"])
@@ -185,14 +195,62 @@ def confirm(job: ImportJob, user: Any) -> None:
     _enqueue(job)
 
 
-def remap(job: ImportJob, user: Any, columns: Mapping[str, str | None]) -> None:
-    """Preview the job again with the user's column choices (`field → header`; None drops a field).
+def _with_saved_columns(job: ImportJob) -> dict[str, Any]:
+    """The options a confirmed preview runs with: a saved mapping the preview applied becomes the job's own columns,
+    so the import uses exactly what was previewed even if the saved mapping changes in between."""
+    stored = job.column_mapping or {}
+    saved = stored.get("saved_mapping")
+    if not saved or job.options.get("columns"):
+        return job.options
+    chosen: dict[str, int | None] = {name: None for name in get_schema(job.schema).labels}
+    chosen.update({name: info["index"] for name, info in (stored.get("fields") or {}).items()})
+    return {**job.options, "columns": chosen, "saved_mapping": saved}
+
+
+def _known_sheet(job: ImportJob, wanted: str) -> str:
+    """The sheet of the job's file named `wanted` (case aside), or 400 naming the sheets there are."""
+    names = [sheet["name"] for sheet in (job.column_mapping or {}).get("sheets") or []]
+    for name in names:
+        if name == wanted or name.casefold().strip() == wanted.casefold().strip():
+            return name
+    if not names:
+        raise JobRefused("unknown_sheet", f"The file of import #{job.pk} has no sheets to choose from.", 400, sheets=[])
+    raise JobRefused(
+        "unknown_sheet",
+        f"There is no sheet named {wanted!r}. Sheets in this file: {', '.join(names)}.",
+        400,
+        sheets=names,
+    )
+
+
+def _remapped_options(job: ImportJob, columns: Mapping[str, Any], sheet: str | None) -> dict[str, Any]:
+    """The options of the new preview. Another sheet starts its mapping afresh (the columns chosen were the other
+    sheet's) unless columns come with it; choices for this sheet are checked against the columns its run read."""
+    options = {name: value for name, value in job.options.items() if name not in {"saved_mapping", "columns"}}
+    if sheet and sheet.casefold().strip() != (job.sheet_name or "").casefold().strip():
+        options["sheet"] = _known_sheet(job, sheet)
+        options.pop("sheet_auto", None)
+        stored: Mapping[str, Any] = {}  # the columns of the chosen sheet are not known yet: its run checks them
+    else:
+        stored = job.column_mapping or {}
+    try:
+        check_choices(stored, columns, get_schema(job.schema))
+    except ImportFileError as exc:
+        raise JobRefused(exc.code, exc.message, 400, **exc.details) from exc
+    if columns:
+        options["columns"] = dict(columns)
+    return options
+
+
+def remap(job: ImportJob, user: Any, columns: Mapping[str, Any], sheet: str | None = None) -> None:
+    """Preview the job again with the user's column choices (`field → header or 0-based column`; None drops a
+    field), or on another sheet of its workbook. Choices that cannot apply to the file are refused (400).
 
     Concurrency: one conditional UPDATE from a state where no worker holds the job (previewed or failed) back to a
     queued preview; a remap racing a confirm loses to it (the confirm moved the job out of `previewed`)."""
     _authorize_action(user, job, "change the columns of")
     authorize_submit(user, job.mode, job.options, job.schema)
-    options = {**job.options, "columns": dict(columns)}
+    options = _remapped_options(job, columns, sheet)
     updated = ImportJob.objects.filter(pk=job.pk, status__in=REMAPPABLE, undone_at__isnull=True).update(
         options=options,
         status=ImportStatus.QUEUED,
@@ -283,7 +341,7 @@ def undo(job: ImportJob, user: Any) -> UndoResult:
         raise JobRefused(exc.code, exc.message, 409) from exc
 
 
-# --- a run: claim, finish ---------------------------------------------------------------------------------------------
+# --- a run: claim, pick a sheet, finish -------------------------------------------------------------------------------
 
 # What a run from row 1 starts from; a resumed run (a checkpoint) keeps its counters and row errors.
 _FRESH_START = {
@@ -340,6 +398,26 @@ def claim(job: ImportJob) -> bool:
     return bool(claimed)
 
 
+def pick_sheet(job: ImportJob, sheet: str) -> bool:
+    """Record the sheet the run chose by itself (the first whose header maps), so the confirm and any remap read the
+    same sheet. False when the run had lost the job.
+
+    Concurrency: one UPDATE that matches only while this run holds the job's lease."""
+    job.options = {**job.options, "sheet": sheet, "sheet_auto": True}
+    return bool(
+        ImportJob.objects.filter(pk=job.pk, worker_token=job.worker_token)
+        .exclude(status=ImportStatus.UNDONE)
+        .update(options=job.options)
+    )
+
+
+def record_sheets(job: ImportJob, sheets: list[dict[str, Any]]) -> None:
+    """The workbook's sheets on the job before its run reads any row, so a run that stops early (an unknown sheet)
+    still leaves the review its sheets to choose from. Under the run's lease, like every write of a run."""
+    job.column_mapping = {**(job.column_mapping or {}), "sheets": sheets}
+    ImportJob.objects.filter(pk=job.pk, worker_token=job.worker_token).update(column_mapping=job.column_mapping)
+
+
 def finish(job: ImportJob, status: str, code: str = "", message: str = "") -> bool:
     """Record how the run ended (and, for a run that read the whole file, its length). False when the run had lost
     the job.
@@ -362,6 +440,19 @@ def finish(job: ImportJob, status: str, code: str = "", message: str = "") -> bo
             error_message=message,
             finished_at=job.finished_at,
             total_rows=job.total_rows,
+        )
+    )
+
+
+def release(job: ImportJob) -> bool:
+    """Running under this run's lease → queued, lease dropped, the run not counted in `attempts`: the worker was told
+    to stop (a deploy, a restart) and stopped between two batches, after the last one's checkpoint committed. The next
+    worker resumes it at once, without waiting for the stalled-job sweep, and a deploy never counts as a crash.
+
+    Concurrency: one conditional UPDATE on the lease, so a run that had lost the job changes nothing."""
+    return bool(
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING, worker_token=job.worker_token).update(
+            status=ImportStatus.QUEUED, worker_token="", attempts=F("attempts") - 1  # claim counted this run
         )
     )
 

@@ -196,3 +196,31 @@ class ImportChange(models.Model):
 
     def __str__(self) -> str:
         return f"Import #{self.job_id} changed customer {self.customer_id} (row {self.row_number})"
+
+
+class SavedMapping(models.Model):
+    """A column mapping a user corrected, remembered for the files whose header row is the same (`header_key`, the
+    folded headers in order) and applied to the next such file of that user and kind of sheet, changeable there."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    schema = models.CharField(max_length=20)
+    header_key = models.CharField(max_length=64, help_text="sha256 of the folded header row (columns.header_key).")
+    headers = models.JSONField(help_text="The header row as the file spelled it.")
+    columns = models.JSONField(help_text='The column (0-based) of each field it imports: {"phone": 3, …}.')
+    job = models.ForeignKey(
+        ImportJob, null=True, on_delete=models.SET_NULL, related_name="+", help_text="The import it was corrected in."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "schema", "header_key"], name="saved_mapping_once_per_headers")
+        ]
+
+    def __str__(self) -> str:
+        return f"Saved {self.schema} mapping #{self.pk} of user {self.user_id}"
+
+    def about(self) -> dict[str, object]:
+        """What a job that applies it says of it: "mapping from your import of <date>", with a link to that import."""
+        when = self.job.created_at if self.job is not None else self.updated_at
+        return {"id": self.pk, "job": self.job_id, "date": when.isoformat()}

@@ -123,7 +123,9 @@ class ImportOptionsSerializer(serializers.Serializer):
         default=False, help_text="Classify every row first and write nothing until the job is confirmed."
     )
     sheet = serializers.CharField(
-        required=False, max_length=255, help_text="Worksheet name (default: the first visible sheet)."
+        required=False,
+        max_length=255,
+        help_text="Worksheet name (default: the first visible sheet whose header we recognise, else the first).",
     )
     missing_mark = serializers.ChoiceField(choices=MISSING_MARK_CHOICES, required=False)
     send_welcome_sms = serializers.BooleanField(
@@ -269,3 +271,17 @@ def _collect_columns(options: dict[str, Any], depth: int, event: str, value: Any
     elif depth == 2 and event == "start_array":
         options["columns"] = []
     return column
+
+
+class ImportRemapSerializer(serializers.Serializer):
+    """The review's choices for a new preview of a job: other columns, another sheet of its workbook, or both;
+    neither previews again with the columns detected afresh (a saved mapping for the headers applies again)."""
+
+    columns = ColumnsField(
+        required=False,
+        help_text='The column of each field: {"phone": "Numba", "email": 4, "region": null}, a header as the file '
+        "spells it or a 0-based column number; null: the field is not imported. Checked against the file's columns.",
+    )
+    sheet = serializers.CharField(
+        required=False, max_length=255, help_text="Another sheet of the workbook (its columns are detected afresh)."
+    )

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from .columns import ColumnMapping, MissingColumns, detect_columns
+from .columns import NO_HINTS, ColumnMapping, MissingColumns, RunHints, detect_columns
 from .dedupe import InFileDedupe, KeyIndex
 from .errors import ImportFileError
 from .ledger import Batch, LeaseLost, record_batch, record_start, row_error_records, row_warning_records
@@ -216,8 +216,10 @@ def run_import(
     *,
     batch_size: int | None = None,
     should_stop: Callable[[], bool] | None = None,
+    hints: RunHints = NO_HINTS,
 ) -> Iterator[ImportProgress]:
-    """Run (or resume) `job` on the file at `path`, yielding progress after every committed batch.
+    """Run (or resume) `job` on the file at `path`, yielding progress after every committed batch. `hints`: what the
+    run knows of the file beyond its rows (its sheets, the user's saved mappings), for the column mapping.
 
     Raises ImportFileError for a file-level problem (nothing is written then, unless it is found mid-file, in which
     case the batches before it stay committed and the checkpoint says where it stopped).
@@ -230,7 +232,12 @@ def run_import(
         stack.callback(table.close)
         try:
             mapping, leftovers = detect_columns(
-                table.rows, schema, region=context.region, options=job.options, overrides=_stored_mapping(job)
+                table.rows,
+                schema,
+                region=context.region,
+                options=job.options,
+                overrides=_stored_mapping(job),
+                hints=hints,
             )
         except MissingColumns as exc:
             record_start(job, table, exc.mapping, None)  # the review offers the file's columns to choose from

@@ -224,15 +224,46 @@ def _calamine_error(exc: Exception) -> ImportFileError:
     )
 
 
+def _too_large_for_calamine(path: Path, file_format: str) -> bool:
+    if file_format not in _SIZE_FACTOR:
+        return False
+    size = path.stat().st_size if file_format == "xls" else _largest_sheet_part(path)
+    return size > settings.IMPORT_STREAMING_THRESHOLD_BYTES * _SIZE_FACTOR[file_format]
+
+
+def list_sheets(path: Path, file_format: str) -> list[dict[str, Any]]:
+    """A workbook's worksheets in order, `{"name", "visible"}` each, for the review's choice of sheet; [] for csv and
+    json, and for a workbook that cannot be read (opening it for the rows says what is wrong). Cheap: the streaming
+    reader's workbook part for .xlsx, calamine's metadata otherwise (within the size calamine is given at all)."""
+    if file_format in {"xlsx", "xlsm"}:
+        try:
+            return [{"name": name, "visible": visible} for name, visible in xlsx_sheets(path)]
+        except XlsxStreamError:
+            return []
+    if file_format not in SPREADSHEET_FORMATS or _too_large_for_calamine(path, file_format):
+        return []
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        try:
+            metadata = workbook.sheets_metadata
+        finally:
+            workbook.close()
+    except Exception:  # noqa: BLE001 - calamine raises several unrelated types for broken files; the run reports them
+        return []
+    return [
+        {"name": m.name, "visible": m.visible == python_calamine.SheetVisibleEnum.Visible}
+        for m in metadata
+        if m.typ == python_calamine.SheetTypeEnum.WorkSheet
+    ]
+
+
 def _open_calamine(path: Path, sheet: str | None, file_format: str) -> SheetRows:
-    if file_format in _SIZE_FACTOR:
-        size = path.stat().st_size if file_format == "xls" else _largest_sheet_part(path)
-        if size > settings.IMPORT_STREAMING_THRESHOLD_BYTES * _SIZE_FACTOR[file_format]:
-            raise ImportFileError(
-                "file_too_large_for_format",
-                f"A .{file_format} file this large cannot be read within the memory budget. Save it as .xlsx or .csv "
-                "(File → Save As) and upload that.",
-            )
+    if _too_large_for_calamine(path, file_format):
+        raise ImportFileError(
+            "file_too_large_for_format",
+            f"A .{file_format} file this large cannot be read within the memory budget. Save it as .xlsx or .csv "
+            "(File → Save As) and upload that.",
+        )
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         metadata = [m for m in workbook.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
@@ -343,7 +374,8 @@ def _choose_sheet(names: list[str], visible: list[str], wanted: str | None) -> s
             sheets=names,
         )
     if not visible:
-        raise ImportFileError("empty_file", "The workbook has no visible worksheet.")
+        hidden = f" (its sheets {', '.join(names)} are hidden: name one to import it)" if names else ""
+        raise ImportFileError("empty_file", f"The workbook has no visible worksheet{hidden}.", sheets=names)
     return visible[0]
 
 

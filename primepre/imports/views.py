@@ -3,8 +3,9 @@ the result (steps 2–4). Every button is a transition of `imports.jobs`, which 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from typing import Any
 
@@ -23,6 +24,7 @@ from rest_framework.exceptions import ValidationError
 from primepre.sms.services import sms_enabled
 
 from . import jobs, review
+from .columns import column_letter, column_rows
 from .errors import ImportFileError, human_size, too_large_message
 from .models import ImportJob, ImportRowError, ImportStatus
 from .options import describe_errors, parse_columns, parse_options
@@ -146,7 +148,6 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     failing_rows = _rows_failing_with(job.row_errors.order_by("row_number"), error_kind)
     failing = Paginator(failing_rows, FAILING_PAGE_SIZE).get_page(request.GET.get("page"))
     headers = (job.column_mapping or {}).get("headers") or []
-    mapped = {info["header"]: name for name, info in ((job.column_mapping or {}).get("fields") or {}).items()}
     counts = job.counts
     total = max(counts["read"], 1)
     chart = [
@@ -161,7 +162,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "failing": failing,
             "rows": _failing_rows(failing, headers),
             "headers": headers,
-            "mapped": mapped,
+            **_mapping_context(request, job),
             "fields": get_schema(job.schema).labels,
             "schema": get_schema(job.schema),
             "status_labels": json.dumps(dict(ImportStatus.choices)),
@@ -190,6 +191,40 @@ def _review_extras(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "changes": changes,
         "change_rows": change_rows,
     }
+
+
+def _mapping_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
+    """The review's mapping step: each column of the file with its samples and the field it feeds, the fields to
+    choose from (required ones marked), the workbook's sheets and the saved mapping applied, if any."""
+    schema = get_schema(job.schema)
+    stored = job.column_mapping or {}
+    required = set(schema.required_missing({}, job.options))
+    fields = {name: info["index"] for name, info in (stored.get("fields") or {}).items()}
+    rows = column_rows(stored)
+    sheets = stored.get("sheets") or []
+    missing = schema.required_missing(fields, job.options) if rows else []
+    labels = schema.labels
+    return {
+        "column_rows": rows,
+        "field_choices": [(name, label, name in required) for name, label in labels.items()],
+        "missing_fields": [labels[name] for name in missing],
+        "replaces": [(labels[name], [labels[other] for other in others]) for name, others in schema.replaces.items()],
+        "sheets": sheets,
+        "saved": _saved_mapping(stored),
+        "can_remap": job.status in jobs.REMAPPABLE and jobs.may_manage(request.user, job),
+        # Before the counts and the confirm while it can still change; below the outcome once it has run.
+        "mapping_first": not job.is_live and (job.dry_run or job.status in jobs.REMAPPABLE) and bool(rows or sheets),
+    }
+
+
+def _saved_mapping(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The saved mapping a job applied, with its date as a date and its import only while that import exists."""
+    saved = dict(stored.get("saved_mapping") or {})
+    if saved.get("date"):
+        saved["date"] = dt.datetime.fromisoformat(saved["date"])
+    if saved.get("job") is not None and not ImportJob.objects.filter(pk=saved["job"]).exists():
+        saved["job"] = None
+    return saved
 
 
 def _earlier_upload(job: ImportJob) -> ImportJob | None:
@@ -248,8 +283,10 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
             jobs.confirm(job, request.user)
             messages.success(request, "Import started. You can leave this page; it goes on.")
         elif action == "remap":
-            jobs.remap(job, request.user, _chosen_columns(request, job))
-            messages.success(request, "Columns changed; the preview is running again.")
+            sheet = request.POST.get("sheet") or None
+            jobs.remap(job, request.user, _chosen_columns(request, job), sheet)
+            changed = f"Sheet {sheet!r} chosen" if sheet and sheet != job.sheet_name else "Columns changed"
+            messages.success(request, f"{changed}; the preview is running again.")
         elif action == "as_update":
             jobs.preview_as_update(job, request.user)
             messages.success(request, "The preview is running again as an update of existing customers.")
@@ -276,7 +313,29 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
 
 
 def _chosen_columns(request: HttpRequest, job: ImportJob) -> dict[str, str | int | None]:
-    """The remap form's choices, validated as the API's `columns` option. A field set to "(none)" is sent as empty and
-    means "do not import it" (dropped from the mapping), not "keep what was detected"."""
+    """The remap form's choices, validated as the API's `columns` option. The review's form names, for each column
+    of the file, the field it feeds (`column_3=phone`; empty: "don't import this column"), and so the whole mapping:
+    a field no column feeds is not imported. Field by field (`field_phone=Numba`; empty: "(none)", the field is not
+    imported) is the older form's, still taken."""
     labels = get_schema(job.schema).labels
+    if any(key.startswith("column_") for key in request.POST):
+        return parse_columns(columns_by_field(request.POST, labels))
     return parse_columns({name: request.POST[f"field_{name}"] for name in labels if f"field_{name}" in request.POST})
+
+
+def columns_by_field(post: Mapping[str, str], labels: Mapping[str, str]) -> dict[str, int | None]:
+    """`column_<n>=<field>` choices as `field → column`, every field included (None: no column feeds it). A field
+    chosen for two columns, or one the schema lacks, is a 400 naming it."""
+    chosen: dict[str, int | None] = dict.fromkeys(labels)
+    for key, name in post.items():
+        number = key.removeprefix("column_")
+        if number == key or not name:
+            continue
+        if not number.isascii() or not number.isdigit() or name not in labels:
+            raise ValidationError({"columns": [f"{key}={name[:50]!r} is not a column and a field we import."]})
+        if chosen[name] is not None:
+            first, second = sorted((chosen[name], int(number)))
+            letters = f"{column_letter(first)} and {column_letter(second)}"
+            raise ValidationError({"columns": [f"{labels[name]} is chosen for two columns ({letters}): choose one."]})
+        chosen[name] = int(number)
+    return chosen

@@ -5,34 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('imports', '0006_needs_mapping_status'),
+        ("imports", "0006_needs_mapping_status"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importchange',
-            name='after',
+            model_name="importchange",
+            name="after",
             field=models.JSONField(default=dict, help_text="The same fields' values as the import writes them."),
         ),
         migrations.AlterField(
-            model_name='importchange',
-            name='after_updated_at',
-            field=models.DateTimeField(help_text='customer.updated_at as the import left it.', null=True),
+            model_name="importchange",
+            name="after_updated_at",
+            field=models.DateTimeField(help_text="customer.updated_at as the import left it.", null=True),
         ),
         migrations.CreateModel(
-            name='ImportRowWarning',
+            name="ImportRowWarning",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row_number', models.PositiveIntegerField(help_text='The row number the user sees in Excel.')),
-                ('dropped', models.JSONField(help_text='[{"column": "Email", "field": "email", "code": "invalid_email", "message"}]')),
-                ('values', models.JSONField(help_text="The row's original cells, in file column order.")),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='row_warnings', to='imports.importjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("row_number", models.PositiveIntegerField(help_text="The row number the user sees in Excel.")),
+                (
+                    "dropped",
+                    models.JSONField(
+                        help_text='[{"column": "Email", "field": "email", "code": "invalid_email", "message"}]'
+                    ),
+                ),
+                ("values", models.JSONField(help_text="The row's original cells, in file column order.")),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="row_warnings", to="imports.importjob"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'row_number'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'row_number'), name='import_row_warning_once_per_row')],
+                "ordering": ["job", "row_number"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("job", "row_number"), name="import_row_warning_once_per_row")
+                ],
             },
         ),
     ]

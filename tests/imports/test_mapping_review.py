@@ -1,0 +1,220 @@
+"""The mapping step of the review, through the wizard's page and the API: one row per column with its first values and
+the field it feeds, "don't import this column", another sheet, and choices refused (4xx) when they cannot apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from primepre.customers.models import Customer
+from primepre.imports.models import ImportJob
+
+from .helpers import FILES
+from .mapping_helpers import instructions_then_customers
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/imports/"
+NUMBA = "Mark,First Name,Last Name,Numba\nPM1 AMA,Ama,Owusu,0241234567\nPM2 YAW,Yaw,Boateng,0201234567\n"
+
+
+@pytest.fixture
+def wizard(staff_user, django_capture_on_commit_callbacks) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+
+    def post(url: str, data: dict):
+        """Post, run the queued task (as the worker would), then follow the redirect like a browser."""
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, data)
+        return client.get(response["Location"]) if response.status_code == 302 else response
+
+    client.post_and_run = post  # type: ignore[attr-defined]
+    return client
+
+
+def _upload(wizard: Client, path: Path, **fields: str):
+    with open(path, "rb") as handle:
+        return wizard.post_and_run("/imports/new/", {"file": handle, **fields})  # type: ignore[attr-defined]
+
+
+def _numba(tmp_path: Path, text: str = NUMBA) -> Path:
+    path = tmp_path / "odd.csv"
+    path.write_text(text)
+    return path
+
+
+def test_each_column_is_a_row_with_its_values_and_the_field_it_feeds(wizard: Client, tmp_path: Path) -> None:
+    html = _upload(wizard, _numba(tmp_path)).content.decode()
+    job = ImportJob.objects.get()
+    assert job.status == "needs_mapping"
+    mapping = html[html.index('id="mapping"') : html.index("</details>", html.index('id="mapping"'))]
+    assert '<label for="column_3">Numba</label>' in mapping
+    assert '<span class="sample">0241234567</span> · <span class="sample">0201234567</span>' in mapping
+    assert '<option value="phone">Phone *</option>' in mapping  # required, not chosen
+    assert '<option value="shipping_mark" selected>Shipping Mark *</option>' in mapping
+    assert "Don't import this column" in mapping and "No column is chosen for Phone." in mapping
+    assert "Name can take the place of First Name and Last Name" in mapping
+    # The mapping comes before anything else of the review.
+    assert html.index('id="mapping"') < html.index("All imports")
+
+
+def test_a_column_mapped_by_hand_is_imported(wizard: Client, tmp_path: Path) -> None:
+    _upload(wizard, _numba(tmp_path))
+    job = ImportJob.objects.get()
+    choices = {"column_0": "shipping_mark", "column_1": "first_name", "column_2": "last_name", "column_3": "phone"}
+    page = wizard.post_and_run(f"/imports/{job.pk}/", {"action": "remap", **choices})  # type: ignore[attr-defined]
+    job.refresh_from_db()
+    assert (job.status, job.created, job.column_mapping["fields"]["phone"]["header"]) == ("previewed", 2, "Numba")
+    assert "Columns changed; the preview is running again." in page.content.decode()
+    wizard.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"})  # type: ignore[attr-defined]
+    assert set(Customer.objects.values_list("phone", flat=True)) == {"+233241234567", "+233201234567"}
+
+
+def test_don_t_import_this_column_leaves_the_field_out(wizard: Client, tmp_path: Path) -> None:
+    path = _numba(tmp_path, "Mark,First Name,Last Name,Phone,Email\nPM1,Ama,Owusu,0241234567,not-an-email\n")
+    _upload(wizard, path)
+    job = ImportJob.objects.get()
+    assert (job.status, job.failed) == ("previewed", 1)
+    choices = {"column_0": "shipping_mark", "column_1": "first_name", "column_2": "last_name", "column_3": "phone"}
+    wizard.post_and_run(f"/imports/{job.pk}/", {"action": "remap", **choices, "column_4": ""})  # type: ignore[attr-defined]
+    job.refresh_from_db()
+    assert (job.status, job.created, job.failed) == ("previewed", 1, 0)
+    assert "email" not in job.column_mapping["fields"] and job.unknown_columns == ["Email"]
+
+
+@pytest.mark.parametrize(
+    ("choices", "message"),
+    [
+        ({"column_0": "phone", "column_3": "phone"}, "Phone is chosen for two columns (A and D): choose one."),
+        ({"column_x": "phone"}, "column_x=&#x27;phone&#x27; is not a column and a field we import."),
+        ({"column_3": "colour"}, "is not a column and a field we import."),
+        ({"column_9": "phone"}, "Column 9 for Phone is outside the file: its columns are A to D"),
+    ],
+)
+def test_choices_that_cannot_apply_are_said_and_change_nothing(
+    wizard: Client, tmp_path: Path, choices: dict, message: str
+) -> None:
+    _upload(wizard, _numba(tmp_path))
+    job = ImportJob.objects.get()
+    page = wizard.post(f"/imports/{job.pk}/", {"action": "remap", **choices}, follow=True)
+    assert message in page.content.decode()
+    job.refresh_from_db()
+    assert job.status == "needs_mapping" and "columns" not in job.options
+
+
+def test_a_headerless_file_shows_its_positional_mapping_and_can_change_it(wizard: Client, tmp_path: Path) -> None:
+    path = _numba(tmp_path, "PM11 KOJO,Kojo,Antwi,kojo@example.com,0241111111,Ashanti\n")
+    html = _upload(wizard, path).content.decode()
+    job = ImportJob.objects.get()
+    assert (job.status, job.header_row, job.created) == ("previewed", None, 1)
+    assert '<label for="column_4">Column E</label>' in html and '<label for="column_5">Column F</label>' in html
+    assert '<option value="phone" selected>Phone *</option>' in html
+    choices = {"column_0": "shipping_mark", "column_1": "first_name", "column_2": "last_name", "column_4": "phone"}
+    wizard.post_and_run(f"/imports/{job.pk}/", {"action": "remap", **choices, "column_5": "region"})  # type: ignore[attr-defined]
+    job.refresh_from_db()
+    assert (job.status, job.header_row, job.created) == ("previewed", None, 1)
+    assert set(job.column_mapping["fields"]) == {"shipping_mark", "first_name", "last_name", "phone", "region"}
+    wizard.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"})  # type: ignore[attr-defined]
+    assert Customer.objects.values_list("region", "email").get() == ("AH", None)
+
+
+def test_the_review_lists_the_sheets_and_another_can_be_chosen(wizard: Client, tmp_path: Path) -> None:
+    html = _upload(wizard, instructions_then_customers(tmp_path, "xlsx")).content.decode()
+    job = ImportJob.objects.get()
+    assert (job.status, job.sheet_name) == ("previewed", "Customers")
+    assert '<option value="Customers" selected>Customers</option>' in html and ">Instructions</option>" in html
+    assert "was picked by itself: it is the first whose columns we recognise" in html
+    page = wizard.post_and_run(f"/imports/{job.pk}/", {"action": "remap", "sheet": "Instructions"})  # type: ignore[attr-defined]
+    job.refresh_from_db()
+    assert (job.status, job.sheet_name, "sheet_auto" in job.options) == ("needs_mapping", "Instructions", False)
+    assert "Sheet &#x27;Instructions&#x27; chosen" in page.content.decode()
+
+
+# --- the API --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def previewed(staff_api: APIClient, django_capture_on_commit_callbacks, tmp_path: Path) -> ImportJob:
+    with django_capture_on_commit_callbacks(execute=True), open(_numba(tmp_path), "rb") as handle:
+        response = staff_api.post(URL, {"file": handle, "preview": "true"}, format="multipart")
+    return ImportJob.objects.get(pk=response.json()["id"])
+
+
+def _remap(client: APIClient, job: ImportJob, body: dict, capture):
+    with capture(execute=True):
+        return client.post(f"{URL}{job.pk}/remap/", body, format="json")
+
+
+def test_the_api_remaps_a_job_waiting_for_its_columns(
+    staff_api: APIClient, previewed: ImportJob, django_capture_on_commit_callbacks
+) -> None:
+    assert previewed.status == "needs_mapping"
+    detail = staff_api.get(f"{URL}{previewed.pk}/").json()
+    assert detail["column_mapping"]["samples"][3] == ["0241234567", "0201234567"]
+    assert detail["links"]["remap"] == f"{URL}{previewed.pk}/remap/" and detail["saved_mapping"] is None
+    response = _remap(staff_api, previewed, {"columns": {"phone": 3}}, django_capture_on_commit_callbacks)
+    assert response.status_code == 202
+    job = staff_api.get(f"{URL}{previewed.pk}/").json()
+    assert (job["status"], job["counts"]["created"], job["options"]["columns"]) == ("previewed", 2, {"phone": 3})
+    # An empty body drops the choices: the columns are detected again, and Numba is not a header we know.
+    assert _remap(staff_api, previewed, {}, django_capture_on_commit_callbacks).status_code == 202
+    job = staff_api.get(f"{URL}{previewed.pk}/").json()
+    assert (job["status"], "columns" in job["options"]) == ("needs_mapping", False)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "extra"),
+    [
+        ({"columns": {"phone": 99}}, "bad_mapping", {"columns": 4}),
+        ({"columns": {"phone": "Mobile"}}, "bad_mapping", {"headers": ["Mark", "First Name", "Last Name", "Numba"]}),
+        ({"columns": {"colour": 1}}, "bad_mapping", {}),
+        ({"sheet": "Customers"}, "unknown_sheet", {"sheets": []}),  # a .csv has no sheets
+        ({"columns": {"phone": 99_999}}, "validation_error", {}),
+        ({"columns": "{not json"}, "validation_error", {}),
+    ],
+)
+def test_the_api_refuses_choices_that_cannot_apply(
+    staff_api: APIClient, previewed: ImportJob, django_capture_on_commit_callbacks, body: dict, code: str, extra: dict
+) -> None:
+    response = _remap(staff_api, previewed, body, django_capture_on_commit_callbacks)
+    assert response.status_code == 400 and response.json()["code"] == code, response.json()
+    assert extra.items() <= response.json().items()
+    previewed.refresh_from_db()
+    assert previewed.status == "needs_mapping"
+
+
+def test_an_unknown_sheet_is_a_400_naming_the_sheets(admin_api: APIClient, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True), open(FILES / "multi_sheet.xlsx", "rb") as handle:
+        job_id = admin_api.post(URL, {"file": handle, "preview": "true"}, format="multipart").json()["id"]
+    job = ImportJob.objects.get(pk=job_id)
+    response = _remap(admin_api, job, {"sheet": "Clients"}, django_capture_on_commit_callbacks)
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "unknown_sheet",
+        "message": "There is no sheet named 'Clients'. Sheets in this file: Notes, Customers, Other.",
+        "sheets": ["Notes", "Customers", "Other"],
+    }
+    assert _remap(admin_api, job, {"sheet": "Other"}, django_capture_on_commit_callbacks).status_code == 202
+    job.refresh_from_db()
+    assert (job.status, job.sheet_name, job.created) == ("previewed", "Other", 1)
+
+
+def test_only_the_owner_remaps_and_only_before_the_import_ran(
+    staff_api: APIClient, previewed: ImportJob, django_user_model, django_capture_on_commit_callbacks
+) -> None:
+    from django.contrib.auth.models import Group
+
+    other = django_user_model.objects.create_user(username="other", password="x-123456", is_staff=True)
+    other.groups.add(Group.objects.get(name="Staff"))
+    other_api = APIClient()
+    other_api.force_authenticate(other)
+    body = {"columns": {"phone": 3}}
+    assert _remap(other_api, previewed, body, django_capture_on_commit_callbacks).status_code == 403
+    _remap(staff_api, previewed, body, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_api.post(f"{URL}{previewed.pk}/confirm/").status_code == 202
+    again = _remap(staff_api, previewed, {"columns": {"phone": 3}}, django_capture_on_commit_callbacks)
+    assert (again.status_code, again.json()["code"]) == (409, "not_remappable")
