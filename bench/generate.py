@@ -2,10 +2,11 @@
 
     python bench/generate.py --rows 100000 --format xlsx --out bench/out/customers_100000.xlsx [--seed 1]
 
-The files look like what PrimePre's staff really upload: Ghanaian names, `PM12 KOFI` marks, phones typed every way
-people and Excel type them (numeric cells included), region names in mixed spellings, emails for most rows, a company
-now and then. A small share of rows (`--bad-fraction`) is planted bad, one defect each, so an importer's failed-row
-count can be checked against the number printed at the end (and written to `PATH.meta.json`).
+The files look like what PrimePre's staff really upload: Ghanaian names, `PM12 KOFI` marks spaced and cased every
+way (`pm12 kofi`, `PM12KOFI`, `PM 12 Kofi`), phones typed every way people and Excel type them (numeric cells
+included), region names in mixed spellings, emails on 60% of rows, a company now and then. A share of rows
+(`--bad-fraction`) is planted bad, one defect each, most of them an invalid phone (`--bad-mix`), so an importer's
+failed-row count can be checked against the number printed at the end (and written to `PATH.meta.json`).
 
 Deterministic for a seed; xlsx is written by xlsxwriter in constant_memory mode, so a million rows need bounded memory.
 Run with the project's venv (`.venv/bin/python`): it needs xlsxwriter and phonenumbers.
@@ -104,6 +105,13 @@ HEADER_KEYS: dict[str, list[str]] = {
 }
 
 BAD_KINDS = ["invalid_phone", "missing_last_name", "bad_email", "duplicate_phone", "duplicate_mark", "unknown_region"]
+# How often each defect is planted (`--bad-mix`). "phones": most failing rows have an invalid phone, as in the files
+# staff upload (issue #15's independent file: "10% failing rows, mostly invalid phones"); "even": one kind as often as
+# another.
+BAD_MIXES: dict[str, dict[str, int]] = {
+    "phones": {"invalid_phone": 6, **dict.fromkeys(BAD_KINDS[1:], 1)},
+    "even": dict.fromkeys(BAD_KINDS, 1),
+}
 
 # Values that normalise_phone must refuse, as they appear in real sheets.
 BAD_PHONE_SHAPES = ["short", "no_such_prefix", "rounded", "two_numbers", "text", "long", "zeros"]
@@ -128,6 +136,7 @@ class Plan:
     rows: int = 0
     planted: collections.Counter[str] = field(default_factory=collections.Counter)
     with_email: int = 0
+    marks_respelled: int = 0
     with_company: int = 0
     numeric_phone_cells: int = 0
 
@@ -264,6 +273,27 @@ def _messy(rng: random.Random, name: str) -> str:
     return name
 
 
+def _mark_spelling(rng: random.Random, mark: str) -> str:
+    """A good row's mark as people type it (`PM12 KOFI`, `pm12 kofi`, `PM12KOFI`, ` PM 12 Kofi `): a third of the
+    rows differ from the canonical spelling, every spelling folds to the same unique mark_key."""
+    pick = rng.random()
+    if pick < 0.67:
+        return mark
+    prefix, _, name = mark.partition(" ")
+    variants = [
+        mark.lower(),
+        f"{prefix} {name.title()}",
+        f"{prefix.title()} {name.title()}",
+        prefix + name,
+        f"{prefix}  {name}",
+        f" {mark} ",
+        f"PM {prefix[2:]} {name}",
+        f"{prefix}-{name}",
+        f"{prefix.lower()}-{name.lower()}",
+    ]
+    return variants[int((pick - 0.67) / 0.33 * len(variants)) % len(variants)]
+
+
 def _mark_variant(rng: random.Random, mark: str) -> str:
     """The same mark written differently (`PM12 KOFI` → `pm12-kofi`): one customer for mark_key, so a duplicate."""
     return rng.choice([mark.lower().replace(" ", "-"), mark.replace(" ", ""), mark.replace(" ", "  "), mark.title()])
@@ -299,7 +329,13 @@ def _check_phone(value: str | Num, national: str | None, row_number: int) -> Non
 
 
 def generate_rows(
-    rows: int, seed: int, bad_fraction: float, header_style: str, plan: Plan, verify: bool = False
+    rows: int,
+    seed: int,
+    bad_fraction: float,
+    header_style: str,
+    plan: Plan,
+    verify: bool = False,
+    bad_mix: str = "phones",
 ) -> Iterator[list[str | Num | None]]:
     """Yield the data rows (header excluded) in file order; fills `plan` as it goes."""
     rng = _rng(seed)
@@ -307,6 +343,7 @@ def generate_rows(
     region_weights = [weight for _, weight in REGION_SPELLINGS]
     keys = HEADER_KEYS[header_style]
     kinds = [kind for kind in BAD_KINDS if kind != "unknown_region" or "region" in keys]
+    kind_weights = [BAD_MIXES[bad_mix][kind] for kind in kinds]
     recent_good: collections.deque[tuple[str, str]] = collections.deque(maxlen=2000)  # (national phone, mark)
 
     for index in range(rows):
@@ -316,7 +353,7 @@ def generate_rows(
         national = phones.next()
         mark = f"PM{index + 1} {first.upper()}"
         values: dict[str, str | Num | None] = {
-            "mark": mark,
+            "mark": _mark_spelling(rng, mark),
             "first": _messy(rng, first),
             "last": _messy(rng, last),
             "phone": _format_phone(national, rng),
@@ -326,7 +363,7 @@ def generate_rows(
         }
         kind = None
         if rng.random() < bad_fraction:
-            kind = rng.choice(kinds)
+            kind = rng.choices(kinds, weights=kind_weights)[0]
             if kind.startswith("duplicate") and not recent_good:
                 kind = "invalid_phone"
         if kind == "invalid_phone":
@@ -352,6 +389,7 @@ def generate_rows(
 
         plan.rows += 1
         plan.with_email += values["email"] is not None
+        plan.marks_respelled += values["mark"] != mark and kind != "duplicate_mark"
         plan.with_company += values["company"] is not None
         plan.numeric_phone_cells += isinstance(values["phone"], Num)
         if "name" in keys:
@@ -403,6 +441,7 @@ def generate(
     bad_fraction: float = 0.02,
     header_style: str = "standard",
     verify: bool = False,
+    bad_mix: str = "phones",
 ) -> dict[str, Any]:
     """Write the file and its `.meta.json`; return the meta (parameters, planted bad rows, seconds)."""
     if header_style == "random":
@@ -412,7 +451,7 @@ def generate(
     self_check()
     plan = Plan()
     tmp = out.with_name(out.name + ".part")
-    row_iter = generate_rows(rows, seed, bad_fraction, header_style, plan, verify=verify)
+    row_iter = generate_rows(rows, seed, bad_fraction, header_style, plan, verify=verify, bad_mix=bad_mix)
     writer = write_xlsx if fmt == "xlsx" else write_csv
     writer(tmp, HEADER_STYLES[header_style], row_iter)
     tmp.replace(out)
@@ -423,12 +462,14 @@ def generate(
             "seed": seed,
             "bad_fraction": bad_fraction,
             "header_style": header_style,
+            "bad_mix": bad_mix,
             "generator": generator_version(),
         },
         "header": HEADER_STYLES[header_style],
         "planted": dict(sorted(plan.planted.items())),
         "planted_total": plan.planted_total,
         "with_email": plan.with_email,
+        "marks_respelled": plan.marks_respelled,
         "with_company": plan.with_company,
         "numeric_phone_cells": plan.numeric_phone_cells if fmt == "xlsx" else 0,
         "bytes": out.stat().st_size,
@@ -447,12 +488,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bad-fraction", type=float, default=0.02)
     parser.add_argument("--header-style", choices=[*sorted(HEADER_STYLES), "random"], default="standard")
     parser.add_argument(
+        "--bad-mix", choices=sorted(BAD_MIXES), default="phones", help="how often each defect is planted"
+    )
+    parser.add_argument(
         "--verify", action="store_true", help="re-check every generated good phone with phonenumbers (slower)"
     )
     args = parser.parse_args(argv)
     if args.rows < 1 or not 0 <= args.bad_fraction < 1:
         parser.error("--rows must be ≥ 1 and --bad-fraction in [0, 1)")
-    meta = generate(args.rows, args.format, args.out, args.seed, args.bad_fraction, args.header_style, args.verify)
+    meta = generate(
+        args.rows, args.format, args.out, args.seed, args.bad_fraction, args.header_style, args.verify, args.bad_mix
+    )
     planted = ", ".join(f"{kind} {count}" for kind, count in meta["planted"].items()) or "none"
     print(
         f"wrote {args.out} ({meta['bytes']:,} bytes, {args.rows:,} rows, header {meta['params']['header_style']}) "

@@ -1,12 +1,14 @@
-"""The customer-import benchmark: our engine (and, with --compare, django-import-export) on SQLite and PostgreSQL.
+"""The customer-import benchmark: our engine, django-import-export and the database's own floor, side by side.
 
-    .venv/bin/python bench/run.py [--sizes 7000,100000,1000000] [--formats xlsx,csv] [--databases sqlite,postgres]
-                                  [--compare] [--compare-max-rows 100000] [--quick] [--repeat N]
+    .venv/bin/python bench/run.py [--sizes 7000,100000,1000000] [--bad-fractions 0.02,0.10] [--formats xlsx,csv]
+                                  [--databases sqlite,postgres] [--repeat 3] [--no-compare] [--quick]
 
-Every import runs in its own process, the way staff run it (`manage.py import_customers FILE --mode create --json`),
-against a freshly migrated database emptied before each run; the process's RSS (children included) is sampled every
-50 ms and its ru_maxrss read when it exits. Figures come from the engines' JSON summary lines; nothing is asserted, the
-targets are printed as PASS/MISS. See bench/README.md.
+For every (size, bad fraction, format, database) case, `--repeat` rounds of: our import (`manage.py import_customers
+FILE --mode create --json`, the whole process timed), django-import-export (`bench/compare_import_export.py`), and the
+floor (bench/floor.py: the rows our import wrote, loaded by the database alone), each on an emptied database, in that
+order round after round so a busy moment slows all three. The process tree's RSS and PSS are sampled while it runs.
+Medians with their min–max spread are reported beside the floor and the ratios; the targets are printed as PASS/MISS,
+never asserted. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import argparse
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,20 +38,20 @@ ROOT = BENCH.parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 
-from generate import generator_version, meta_path  # noqa: E402 - bench/ is not a package
+import floor  # noqa: E402 - bench/ is not a package
+from generate import generator_version, meta_path  # noqa: E402
+from import_report import FLOOR, OURS, THEIRS, print_table, summarise_case  # noqa: E402
 
 DEFAULT_SIZES = [7_000, 100_000, 1_000_000]
+DEFAULT_BAD_FRACTIONS = [0.02, 0.10]
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-PG_BENCH_DB = "primepre_bench"
+# Overridable so two people (or a person and a helper) can bench on one server without dropping each other's database.
+PG_BENCH_DB = os.environ.get("BENCH_DB_NAME", "primepre_bench")
+if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", PG_BENCH_DB):
+    raise SystemExit(f"BENCH_DB_NAME must be a plain lower-case identifier, not {PG_BENCH_DB!r}")
 CUSTOMER_TABLE = "customers_customer"
 SAMPLE_SECONDS = 0.05
-OURS = "primepre"
-THEIRS = "django-import-export"
-
-# (engine, db or None for any, rows) → limit; shown as PASS/MISS next to the figure, never asserted.
-TIME_TARGETS = {("postgres", 7_000): 0.5, ("postgres", 100_000): 5.0, ("sqlite", 100_000): 8.0}
-RSS_TARGETS_MB = {100_000: 160, 1_000_000: 300}
-RATIO_TARGET = 5.0
+PSS_EVERY = 2  # samples: PSS reads /proc/PID/smaps_rollup (about 0.5 ms a process), RSS costs nothing
 
 
 def python_bin() -> str:
@@ -68,6 +72,7 @@ def ensure_file(rows: int, fmt: str, seed: int, bad_fraction: float, header_styl
         "seed": seed,
         "bad_fraction": bad_fraction,
         "header_style": header_style,
+        "bad_mix": "phones",  # generate.py's default: most failing rows have an invalid phone
         "generator": generator_version(),
     }
     meta_file = meta_path(path)
@@ -231,7 +236,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts)
 
 
-# --- one measured import ------------------------------------------------------------------------------------------
+# --- one measured command -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -239,202 +244,182 @@ class Sampled:
     """A finished command as a benchmark sees it."""
 
     exit_code: int
-    seconds: float
-    peak_rss: int  # bytes: the process and its children, sampled
+    seconds: float  # wall: start to exit, exact (the process is waited for, not polled)
+    peak_rss: int  # bytes: the process and its children, summed, sampled
     maxrss_mb: float | None  # its own ru_maxrss, from wait4
     stdout: str
     stderr: str
+    peak_pss: int = 0  # bytes: the sum of the tree's PSS (shared pages split between the processes), sampled
+    processes: int = 1  # the most processes seen in the tree at once
+    timed_out: bool = False
+
+
+@dataclass
+class _Peaks:
+    rss: int = 0
+    pss: int = 0
+    processes: int = 0
+
+
+def _sample_tree(pid: int, interval: float, stop: threading.Event, peaks: _Peaks) -> None:
+    """Until `stop`: the summed RSS (every sample) and PSS (every PSS_EVERY-th) of `pid` and its descendants."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    count = 0
+    while not stop.is_set():
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        peaks.processes = max(peaks.processes, len(tree))
+        peaks.rss = max(peaks.rss, sum(_memory(p, "rss") for p in tree))
+        if count % PSS_EVERY == 0:
+            peaks.pss = max(peaks.pss, sum(_memory(p, "pss") for p in tree))
+        count += 1
+        stop.wait(interval)
+
+
+def _memory(process: psutil.Process, kind: str) -> int:
+    try:
+        return process.memory_info().rss if kind == "rss" else process.memory_full_info().pss
+    except psutil.Error:
+        return 0
 
 
 def sample_process(cmd: list[str], env: dict[str, str], timeout: float, interval: float = SAMPLE_SECONDS) -> Sampled:
-    """Run `cmd`, sampling RSS (process + children) every `interval`; read its own ru_maxrss from wait4 when it
-    exits; killed past `timeout`. Every benchmark that runs a command measures it here."""
+    """Run `cmd`; a thread samples the tree's RSS and PSS every `interval` while this one waits for the exit (so the
+    wall time is exact), then reads its own ru_maxrss from wait4; killed past `timeout`. Every benchmark that runs a
+    command measures it here."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)  # noqa: S603 - built from args
-        watched = psutil.Process(proc.pid)
-        peak = 0
-        status, usage = 0, None
+        peaks, stop = _Peaks(), threading.Event()
+        sampler = threading.Thread(target=_sample_tree, args=(proc.pid, interval, stop, peaks), daemon=True)
+        sampler.start()
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
         try:
-            while True:
-                try:
-                    peak = max(peak, sum(_rss(p) for p in [watched, *watched.children(recursive=True)]))
-                except psutil.Error:
-                    pass
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() - started > timeout:
-                    proc.kill()
-                    _, status, usage = os.wait4(proc.pid, 0)
-                    break
-                time.sleep(interval)
+            _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:
             proc.kill()
             raise
+        finally:
+            killer.cancel()
+            stop.set()
         wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait for it again
+        sampler.join()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
-    maxrss = round(usage.ru_maxrss / 1024, 1) if usage else None  # Linux: kilobytes
-    return Sampled(os.waitstatus_to_exitcode(status), wall, peak, maxrss, stdout, stderr)
+    return Sampled(
+        exit_code=proc.returncode,
+        seconds=wall,
+        peak_rss=peaks.rss,
+        maxrss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
+        stdout=stdout,
+        stderr=stderr,
+        peak_pss=peaks.pss,
+        processes=max(peaks.processes, 1),
+        timed_out=wall >= timeout,
+    )
 
 
 def measure(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
     """Run `cmd` (see `sample_process`) and read the engine's JSON summary, its last line of output."""
     run = sample_process(cmd, env, timeout)
-    wall, stdout, stderr = run.seconds, run.stdout, run.stderr
     record: dict[str, Any] = {
         "exit_code": run.exit_code,
-        "process_seconds": round(wall, 3),
+        "process_seconds": round(run.seconds, 3),
         "peak_rss_mb": round(run.peak_rss / 2**20, 1),
+        "peak_pss_mb": round(run.peak_pss / 2**20, 1),
+        "processes": run.processes,
         "maxrss_mb": run.maxrss_mb,
     }
-    lines = [line for line in stdout.splitlines() if line.strip()]
+    lines = [line for line in run.stdout.splitlines() if line.strip()]
     try:
         summary = json.loads(lines[-1]) if lines else None
     except json.JSONDecodeError:
         summary = None
     if run.exit_code != 0 or not isinstance(summary, dict):
-        reason = "timed out" if wall > timeout else f"exit code {run.exit_code}, no JSON summary line"
-        record["error"] = f"{reason}: {(stderr or stdout).strip()[-1500:]}"
+        reason = "timed out" if run.timed_out else f"exit code {run.exit_code}, no JSON summary line"
+        record["error"] = f"{reason}: {(run.stderr or run.stdout).strip()[-1500:]}"
         return record
     record["summary"] = summary
     return record
 
 
-def _rss(process: psutil.Process) -> int:
-    try:
-        return process.memory_info().rss
-    except psutil.Error:
-        return 0
+# --- one case: (size, bad fraction, format, database), every engine, round after round ---------------------------
 
 
-def run_engine(engine: str, path: Path, db: Database, args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, Any]:
-    """`--repeat` runs on an emptied database; the median run by seconds is reported, the worst peak memory."""
+def engine_command(engine: str, path: Path, args: argparse.Namespace) -> list[str]:
     if engine == OURS:
         cmd = [python_bin(), "manage.py", "import_customers", str(path), "--mode", "create", "--json"]
-        if args.batch_size:
-            cmd += ["--batch-size", str(args.batch_size)]
-    else:
-        cmd = [python_bin(), str(BENCH / "compare_import_export.py"), str(path), "--json"]
-    runs = []
-    for _ in range(args.repeat):
+        return cmd + (["--batch-size", str(args.batch_size)] if args.batch_size else [])
+    return [python_bin(), str(BENCH / "compare_import_export.py"), str(path), "--json"]
+
+
+def run_floor(db: Database, dumped: dict[str, Any], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Every floor method of this database once, each on the emptied tables with the import job put back."""
+    results: dict[str, dict[str, Any]] = {}
+    for method in floor.METHODS[db.kind]:
         db.empty()
-        runs.append(measure(cmd, db.env(), args.timeout))
+        floor.restore_jobs(db.url, dumped)
+        cmd = [python_bin(), str(BENCH / "floor.py"), dumped["file"], "--method", method]
+        cmd += ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        results[method] = measure(cmd, db.env(), args.timeout)
+    return results
+
+
+def _progress_line(engine: str, db: Database, meta: dict[str, Any], run: dict[str, Any]) -> str:
     params = meta["params"]
-    record: dict[str, Any] = {
-        "size": params["rows"],
-        "format": params["format"],
-        "db": db.kind,
-        "engine": engine,
-        "file": str(path.relative_to(ROOT)),
-        "planted_bad": meta["planted_total"],
-    }
-    good = [run for run in runs if "summary" in run]
-    if len(good) < len(runs):
-        record["status"] = "error"
-        record["error"] = next(run["error"] for run in runs if "error" in run)
-        print(f"  {engine} on {db.kind}: FAILED: {record['error'][-600:]}")
-        return record
-    chosen = sorted(good, key=lambda run: run["summary"].get("seconds", 0))[len(good) // 2]
-    summary = chosen["summary"]
-    record.update({key: summary.get(key) for key in ("status", "read", "created", "updated", "failed")})
-    record["seconds"] = summary.get("seconds")
-    record["rows_per_second"] = summary.get("rows_per_second")
-    record["process_seconds"] = chosen["process_seconds"]
-    record["peak_rss_mb"] = max(run["peak_rss_mb"] for run in good)
-    record["maxrss_mb"] = max(run["maxrss_mb"] or 0 for run in good)
-    record["all_seconds"] = [run["summary"].get("seconds") for run in good]
-    record["summary"] = summary
-    print(
-        f"  {engine:<21} {db.kind:<8} {params['format']:<4} {params['rows']:>9,}: "
-        f"{summary.get('seconds')} s, {summary.get('rows_per_second')} rows/s, created {summary.get('created')}, "
-        f"failed {summary.get('failed')} (planted {meta['planted_total']}), peak RSS {record['peak_rss_mb']} MB"
+    case = f"{engine:<21} {db.kind:<8} {params['format']:<4} {params['rows']:>9,} b{params['bad_fraction']:g}"
+    if "error" in run:
+        return f"  {case}: FAILED: {run['error'][-600:]}"
+    summary = run["summary"]
+    if engine == FLOOR:
+        return f"  {case}: {summary['method']} {summary['seconds']} s ({summary['rows']:,} rows)"
+    return (
+        f"  {case}: wall {run['process_seconds']} s, pipeline {summary.get('seconds')} s, created "
+        f"{summary.get('created')}, failed {summary.get('failed')} (planted {meta['planted_total']}), "
+        f"RSS {run['peak_rss_mb']} MB, PSS {run['peak_pss_mb']} MB, {run['processes']} process(es)"
     )
-    return record
 
 
-# --- targets and report -------------------------------------------------------------------------------------------
-
-
-def targets(record: dict[str, Any]) -> list[str]:
-    """The PASS/MISS notes for one of our rows (import-export rows are the baseline and have none)."""
-    if record["engine"] != OURS or record.get("status") == "error":
-        return []
-    notes = []
-    limit = TIME_TARGETS.get((record["db"], record["size"]))
-    if limit is not None and record.get("seconds") is not None:
-        notes.append(f"t≤{limit:g}s {'PASS' if record['seconds'] <= limit else 'MISS'}")
-    rss_limit = RSS_TARGETS_MB.get(record["size"])
-    if rss_limit is not None:
-        worst = max(record.get("peak_rss_mb") or 0, record.get("maxrss_mb") or 0)
-        notes.append(f"rss≤{rss_limit} {'PASS' if worst <= rss_limit else 'MISS'}")
-    if record.get("ratio") is not None:
-        notes.append(f"×{RATIO_TARGET:g} {'PASS' if record['ratio'] >= RATIO_TARGET else 'MISS'}")
-    return notes
-
-
-def add_ratios(records: list[dict[str, Any]]) -> None:
-    """ratio = our rows/s ÷ import-export's rows/s, same file and database."""
-    theirs = {
-        (r["size"], r["format"], r["db"]): r for r in records if r["engine"] == THEIRS and r.get("rows_per_second")
-    }
-    for record in records:
-        other = theirs.get((record["size"], record["format"], record["db"]))
-        if record["engine"] == OURS and other and record.get("rows_per_second"):
-            record["ratio"] = round(record["rows_per_second"] / other["rows_per_second"], 2)
-        record["targets"] = targets(record)
-
-
-def print_table(records: list[dict[str, Any]]) -> None:
-    if not records:
-        print("\nno runs (every database skipped?)")
-        return
-    columns = [
-        ("size", "size", "{:,}"),
-        ("format", "format", "{}"),
-        ("db", "db", "{}"),
-        ("engine", "engine", "{}"),
-        ("read", "read", "{:,}"),
-        ("created", "created", "{:,}"),
-        ("failed", "failed", "{:,}"),
-        ("planted_bad", "planted", "{:,}"),
-        ("seconds", "seconds", "{:.3f}"),
-        ("rows_per_second", "rows/s", "{:,.0f}"),
-        ("peak_rss_mb", "peak RSS MB", "{:.1f}"),
-        ("maxrss_mb", "maxrss MB", "{:.1f}"),
-        ("ratio", "ratio", "{:.2f}×"),
-    ]
-    rows = []
-    for record in records:
-        cells = []
-        for key, _, fmt in columns:
-            value = record.get(key)
-            cells.append("-" if value is None else fmt.format(value))
-        notes = "; ".join(record.get("targets") or [])
-        if record.get("status") == "error":
-            notes = "ERROR: " + record.get("error", "").splitlines()[0][:80] if record.get("error") else "ERROR"
-        cells.append(notes)
-        rows.append(cells)
-    headers = [title for _, title, _ in columns] + ["targets"]
-    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers))]
-    right = {0, 4, 5, 6, 7, 8, 9, 10, 11, 12}
-    print()
-    print(
-        "  ".join(
-            h.rjust(w) if i in right else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))
-        )
-    )
-    for row in rows:
-        print(
-            "  ".join(
-                c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-    print(
-        "\ntargets (ours only): 7k ≤ 0.5 s and 100k ≤ 5 s on PostgreSQL; 100k ≤ 8 s on SQLite; peak RSS ≤ 160 MB at"
-        " 100k and ≤ 300 MB at 1M (larger of sampled peak and ru_maxrss); ratio ≥ 5× import-export's rows/s."
+def run_case(db: Database, path: Path, meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """`repeats` rounds of ours, theirs, floor (in that order, alternating), each on an emptied database. The floor
+    loads the rows of this case's first successful import of ours, dumped right after it."""
+    size = meta["params"]["rows"]
+    engines = [e for e in args.engines if not (e == THEIRS and size > args.compare_max_rows)]
+    repeats = args.repeat if size <= args.repeat_max_rows else 1
+    runs: dict[str, list[dict[str, Any]]] = {engine: [] for engine in engines if engine != FLOOR}
+    floor_runs: dict[str, list[dict[str, Any]]] = {}
+    dumped: dict[str, Any] | None = None
+    if FLOOR in engines and OURS not in engines:  # the floor needs our rows: one import of ours, not reported
+        db.empty()
+        run = measure(engine_command(OURS, path, args), db.env(), args.timeout)
+        dumped = floor.dump(db.kind, db.url, db.workdir / "floor_rows") if "summary" in run else None
+    for _ in range(repeats):
+        for engine in engines:
+            if engine == FLOOR:
+                if dumped is None:
+                    continue  # our import failed: no rows to load
+                for method, measured in run_floor(db, dumped, args).items():
+                    floor_runs.setdefault(method, []).append(measured)
+                    print(_progress_line(FLOOR, db, meta, measured))
+                continue
+            db.empty()
+            run = measure(engine_command(engine, path, args), db.env(), args.timeout)
+            runs[engine].append(run)
+            print(_progress_line(engine, db, meta, run))
+            if engine == OURS and dumped is None and FLOOR in engines and "summary" in run:
+                dumped = floor.dump(db.kind, db.url, db.workdir / "floor_rows")
+    return summarise_case(
+        {**meta["params"], "db": db.kind, "file": str(path.relative_to(ROOT)), "planted_bad": meta["planted_total"]},
+        runs,
+        floor_runs,
     )
 
 
@@ -444,6 +429,7 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
         "sqlite": sqlite3.sqlite_version,
     }
 
@@ -451,74 +437,100 @@ def environment() -> dict[str, Any]:
 # --- main ---------------------------------------------------------------------------------------------------------
 
 
+def _number_list(text: str, kind: type) -> list[Any]:
+    return [kind(item.replace("_", "")) for item in text.split(",") if item.strip()]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark customer imports (see bench/README.md).")
-    parser.add_argument("--sizes", default=None, help="comma-separated row counts (default 7000,100000,1000000)")
-    parser.add_argument("--formats", default="xlsx,csv")
-    parser.add_argument("--databases", default="sqlite,postgres")
-    parser.add_argument("--compare", action="store_true", help="also run django-import-export on the same files")
-    parser.add_argument("--compare-max-rows", type=int, default=100_000, help="largest size compared (default 100000)")
-    parser.add_argument("--engines", default=None, help=f"override: comma list of {OURS},{THEIRS}")
-    parser.add_argument("--quick", action="store_true", help="7,000 rows only (a smoke run, about a minute)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per case; the median by seconds is reported")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--bad-fraction", type=float, default=0.02)
-    parser.add_argument("--header-style", default="standard", choices=["standard", "short", "fullname"])
-    parser.add_argument("--batch-size", type=int, default=None, help="passed to import_customers when set")
-    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per import before it is killed")
-    parser.add_argument(
-        "--trigram-index", action="store_true", help="PostgreSQL: a pg_trgm index on search_text (trade-off study)"
+    add = parser.add_argument
+    add("--sizes", default=None, help="comma-separated row counts (default 7000,100000,1000000)")
+    add("--bad-fractions", default=None, help="comma-separated shares of bad rows per file (default 0.02,0.10)")
+    add("--bad-fraction", dest="bad_fractions", help="one share of bad rows (same as --bad-fractions with one value)")
+    add("--formats", default="xlsx,csv")
+    add("--databases", default="sqlite,postgres")
+    add("--compare", action="store_true", help="(the default) also run django-import-export on the same files")
+    add("--no-compare", action="store_true", help="without django-import-export")
+    add("--compare-max-rows", type=int, default=100_000, help="largest size compared (default 100000)")
+    add("--engines", default=None, help=f"override: comma list of {OURS},{THEIRS},{FLOOR}")
+    add("--quick", action="store_true", help="7,000 rows, one round (a smoke run)")
+    add("--repeat", type=int, default=3, help="rounds per case (default 3); medians and min–max are reported")
+    add("--repeat-max-rows", type=int, default=100_000, help="larger files run one round (default 100000)")
+    add(
+        "--large-bad-fractions",
+        default=None,
+        help="bad fractions of files above --repeat-max-rows (default: 0.10, or --bad-fractions when that is given)",
     )
-    parser.add_argument("--results", type=Path, default=OUT / "results.json")
+    add("--seed", type=int, default=1)
+    add("--header-style", default="standard", choices=["standard", "short", "fullname"])
+    add("--batch-size", type=int, default=None, help="passed to import_customers and the floor when set")
+    add("--timeout", type=float, default=3600.0, help="seconds per import before it is killed")
+    add("--trigram-index", action="store_true", help="PostgreSQL: a pg_trgm index on search_text (trade-off study)")
+    add("--results", type=Path, default=OUT / "results.json")
     args = parser.parse_args(argv)
-    if args.sizes is None:
-        args.sizes = "7000" if args.quick else ",".join(str(size) for size in DEFAULT_SIZES)
-    args.sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
+    args.sizes = _number_list(args.sizes or ("7000" if args.quick else ",".join(map(str, DEFAULT_SIZES))), int)
+    # The 1,000,000-row files are there for memory: one share of bad rows (the costlier) keeps `make bench` shorter.
+    large = args.large_bad_fractions or args.bad_fractions or str(DEFAULT_BAD_FRACTIONS[-1])
+    args.bad_fractions = _number_list(args.bad_fractions or ",".join(map(str, DEFAULT_BAD_FRACTIONS)), float)
+    args.large_bad_fractions = _number_list(large, float)
+    if args.quick:
+        args.repeat = 1
     args.formats = [fmt.strip() for fmt in args.formats.split(",") if fmt.strip()]
     args.databases = [db.strip() for db in args.databases.split(",") if db.strip()]
     if args.engines is None:
-        args.engines = [OURS, THEIRS] if args.compare else [OURS]
+        args.engines = [OURS, FLOOR] if args.no_compare else [OURS, THEIRS, FLOOR]
     else:
         args.engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
     unknown = set(args.formats) - {"xlsx", "csv"} or set(args.databases) - {"sqlite", "postgres"}
-    unknown = unknown or set(args.engines) - {OURS, THEIRS}
-    if unknown or args.repeat < 1:
-        parser.error(f"unknown value(s): {sorted(unknown)}" if unknown else "--repeat must be ≥ 1")
+    unknown = unknown or set(args.engines) - {OURS, THEIRS, FLOOR}
+    fractions = args.bad_fractions + args.large_bad_fractions
+    if unknown or args.repeat < 1 or not all(0 <= f < 1 for f in fractions):
+        parser.error(f"unknown value(s): {sorted(unknown)}" if unknown else "--repeat ≥ 1, bad fractions in [0, 1)")
     return args
+
+
+def run_database(kind: str, files: dict[tuple, tuple[Path, dict[str, Any]]], args: argparse.Namespace) -> list | None:
+    """Every case on one database, created and migrated for this run and dropped after; None if unreachable."""
+    db = create_database(kind)
+    if db is None:
+        return None
+    records = []
+    try:
+        db.migrate()
+        if args.trigram_index and kind == "postgres":
+            add_trigram_index(db.url)
+            print("postgres: added the trigram index on search_text (--trigram-index)")
+        for size, fraction, fmt in files:
+            path, meta = files[(size, fraction, fmt)]
+            records.append(run_case(db, path, meta, args))
+    finally:
+        db.drop()
+    return records
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
-    print(f"bench: sizes {args.sizes}, formats {args.formats}, databases {args.databases}, engines {args.engines}")
+    print(
+        f"bench: sizes {args.sizes}, bad fractions {args.bad_fractions} ({args.large_bad_fractions} and one round above"
+        f" {args.repeat_max_rows:,} rows), formats {args.formats}, databases {args.databases}, engines {args.engines},"
+        f" {args.repeat} round(s)"
+    )
     files = {
-        (size, fmt): ensure_file(size, fmt, args.seed, args.bad_fraction, args.header_style)
+        (size, fraction, fmt): ensure_file(size, fmt, args.seed, fraction, args.header_style)
         for size in args.sizes
+        for fraction in (args.bad_fractions if size <= args.repeat_max_rows else args.large_bad_fractions)
         for fmt in args.formats
     }
     records: list[dict[str, Any]] = []
     skipped: list[str] = []
     for kind in args.databases:
-        db = create_database(kind)
-        if db is None:
+        done = run_database(kind, files, args)
+        if done is None:
             skipped.append(kind)
-            continue
-        try:
-            db.migrate()
-            if args.trigram_index and kind == "postgres":
-                add_trigram_index(db.url)
-                print("postgres: added the trigram index on search_text (--trigram-index)")
-            for size in args.sizes:
-                for fmt in args.formats:
-                    path, meta = files[(size, fmt)]
-                    for engine in args.engines:
-                        if engine == THEIRS and size > args.compare_max_rows:
-                            continue
-                        records.append(run_engine(engine, path, db, args, meta))
-        finally:
-            db.drop()
-    add_ratios(records)
+        else:
+            records.extend(done)
     print_table(records)
     if skipped:
         print(f"\nSKIPPED databases: {', '.join(skipped)}")
@@ -533,8 +545,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.results} ({elapsed:.0f} s in all)")
-    return 1 if any(record.get("status") == "error" for record in records) else 0
+    print(f"\nwrote {args.results} ({elapsed:.0f} s in all; load average now {os.getloadavg()[0]:.2f})")
+    return 1 if any(record.get("errors") for record in records) else 0
 
 
 if __name__ == "__main__":
