@@ -30,7 +30,7 @@ install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
 
 ## run: install, migrate the SQLite database under var/, make sure a staff login exists, then start the one-service
-## mode production uses (bin/start: gunicorn + the task worker under honcho) on http://$(HOST):$(PORT), with DEBUG
+## mode production uses (bin/start: gunicorn with uvicorn workers + the task worker) on http://$(HOST):$(PORT), with DEBUG
 ## and code reloading on. Ctrl-C stops both.
 run: install
 	@mkdir -p var
@@ -66,15 +66,20 @@ test: lint /usr/bin/chromium
 test-fast: lint
 	DATABASE_URL= $(BIN)/pytest -m "not slow"
 
-## bench: generate 7k/100k/1M customer files, import them on SQLite and PostgreSQL, compare with django-import-export
-## (about 10 minutes; `BENCH_ARGS="--sizes 7000,100000"` for a quick run); then a 10,000-line goods sheet into 100,000
-## customers on PostgreSQL. Figures, never assertions.
+## bench: 7k/100k/1M-row customer files with 2% and 10% bad rows, xlsx and csv, imported on SQLite and PostgreSQL;
+## 3 alternating rounds (1 at 1M) of ours, django-import-export (up to 100k) and the database's own floor (the same
+## clean rows loaded by the database alone); medians, spreads, ratios, PASS/MISS (bench/README.md). About 25 minutes
+## on the 2-CPU box; `BENCH_ARGS="--sizes 7000,100000"` skips the 1M files (about 18), `BENCH_DB_NAME` names the
+## PostgreSQL database. Then a 10,000-line goods sheet into 100,000 customers on PostgreSQL. Figures, never assertions.
 bench: $(VENV)/.bench-installed
-	$(PY) bench/run.py --compare $(BENCH_ARGS)
+	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/goods_import.py
 
-## bench-prod: the production stack (bin/start: gunicorn + worker) on PostgreSQL, 7k and 100k-row imports over HTTP
-## while 20 clients read the API; prints peak RSS of every process, import times, reader latency
+## bench-prod: the production stack (bin/start: gunicorn with uvicorn workers + the import worker) on PostgreSQL under
+## issue #14's load: readers at 20 req/s open loop (Poisson) during repeated 100k-row imports and without, the
+## saturation throughput, 50 slow-body clients + 20 open progress streams; prints peak RSS, latency percentiles per
+## kind of query (inside Django vs waiting), each with PASS/MISS (about 6 minutes; `BENCH_ARGS="--requests 500
+## --skip saturation"` for a quick run)
 bench-prod: $(VENV)/.bench-installed
 	$(PY) bench/prod.py $(BENCH_ARGS)
 

@@ -1,28 +1,38 @@
-"""The production stack in one-service mode, measured under a realistic load (`make bench-prod`).
+"""The production stack in one-service mode, under the load issue #14 defines (`make bench-prod`).
 
-    .venv/bin/python bench/prod.py [--env KEY=VALUE ...] [--sweep] [--readers 20]
-                                   [--database-url postgres://postgres@127.0.0.1:5432/primepre_prod_bench]
+    .venv/bin/python bench/prod.py [--rate 20] [--requests 2000] [--rows 100000] [--steps 20,30,40,60,80,100]
+                                   [--slow-clients 50] [--streams 20] [--hold-seconds 60] [--env KEY=VALUE ...]
+                                   [--skip-saturation] [--skip-hold] [--database-url postgres://…/primepre_prod_bench]
 
-`bin/start` (honcho running the Procfile: gunicorn with config/gunicorn.py, and `manage.py import_worker`) is started
-exactly as deployed, on a free loopback port, against a fresh PostgreSQL database (dropped, created, migrated; static
-files collected into a temp STATIC_ROOT), with WEB_MEMORY_BUDGET_MB=512 and no other sizing variable unless given with
-`--env`, so the defaults in config/gunicorn.py are what is measured. Then, through HTTP only:
+`bin/start` (running the Procfile's two lines side by side: gunicorn with uvicorn workers, config/gunicorn.py, and
+`manage.py import_worker`) is started exactly as deployed, on a free loopback port, against a fresh PostgreSQL database
+(dropped, created, migrated; static files collected into a temp STATIC_ROOT), with WEB_MEMORY_BUDGET_MB=512 and no
+other sizing variable unless given with `--env`. Then, through HTTP only:
 
-- a 7,000-row and then a 100,000-row .xlsx import (files from bench/out, made by generate.py if missing) are uploaded
-  and followed over Server-Sent Events to `event: end` (the customer and imports_* tables are emptied before each, with
-  the readers paused for that moment);
-- meanwhile 20 reader threads (standard-library http.client, keep-alive, loopback) loop on GET /api/v1/customers/
-  with varied search, filter and ordering parameters, following `next` links for a few pages, until the imports end
-  (or --reader-timeout passes);
-- the RSS of every process of the stack (psutil, the process tree of bin/start) is sampled every 100 ms; the PSS
-  (shared pages split between the processes that share them, what the kernel really spends) every second.
+1. **during imports**: the 100,000-row .xlsx (bench/out, made by generate.py if missing) is imported again and again
+   (the customer and imports_* tables emptied before each, readers paused for that moment), each followed over SSE to
+   `event: end`, until `--requests` reader requests were sent inside the imports' windows (upload → end);
+2. **no import**: the same readers on the full table until `--requests` more;
+3. **saturation**: the readers at each rate of `--steps` for `--step-seconds`, without and then with imports running,
+   until p99 passes 250 ms: the saturation throughput is the last rate below it;
+4. **slow clients and open streams**: `--slow-clients` connections trickling `POST /login/` at 1 byte/s (reopened when
+   the server cuts them) and `--streams` progress streams held open on an import job that stays queued (as tabs on a
+   job waiting behind another), while the file is imported again and again (the customer table emptied before each)
+   and `/healthz` and the customer list page are sampled at `--sample-rate` each.
 
-Printed: peak total RSS of the stack (the sum at one sample instant, the max over samples), peak RSS per process by
-role, each import's duration (upload → `end`) and counts, reader requests, errors, latency p50/p95/p99/max, and
-PASS/MISS against the targets (peak total RSS ≤ 300 MB, 0 failed requests, reader p99 ≤ 250 ms). `--sweep` runs the
-same scenario again with WEB_CONCURRENCY=1, 2 and 3 and prints one line per configuration. Everything is written to
-bench/out/prod_results.json. The stack is always stopped (SIGTERM to bin/start's process group, then SIGKILL) and the
-database dropped. See bench/README.md.
+Readers are open loop: Poisson arrivals at `--rate` per second in all, sent on time whether or not earlier requests
+have answered, latency counted from the scheduled time. The mix: the API's customer list with searches (names, marks,
+phone fragments, emails), exact lookups (a whole phone, mark or email from the file), filters and orderings, pages 2
+and 3, and the staff list page (`/customers/`, signed in with a session). Each request carries an `X-Request-ID`, so
+the server's `[REQUEST] ms= wait_ms=` line splits its latency into time inside Django, the wait for a turn, and the
+rest (event loop, network, client), per kind of query.
+
+The RSS of every process of the stack is sampled every 100 ms (psutil, bin/start's process tree; PSS every second).
+Printed: each figure with PASS/MISS against the issue's targets (stack peak RSS ≤ 300 MB, 0 failed requests, reader
+p99 ≤ 250 ms during imports and ≤ 100 ms without, over ≥ 2,000 requests each; /healthz and the list page p99 ≤ 250 ms
+with memory ≤ 300 MB while slow clients and streams hang on), the saturation throughputs, and how the stack stopped.
+Everything is written to bench/out/prod_results.json. The stack is always stopped (SIGTERM to bin/start's process
+group, then SIGKILL) and the database dropped. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -36,7 +46,6 @@ import random
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +54,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import psutil
 
@@ -57,7 +66,6 @@ sys.path.insert(0, str(BENCH))
 from http_import import (  # noqa: E402 - bench/ is not a package
     BenchError,
     check_database_url,
-    create_token,
     drop_database,
     follow,
     free_port,
@@ -65,32 +73,33 @@ from http_import import (  # noqa: E402 - bench/ is not a package
     recreate_database,
     redact,
     service_env,
-    sse_accept_header,
     upload,
 )
+from load import OpenLoop, Result, SlowClients, StreamHolders, Target, breakdown, failed, percentiles, server_times  # noqa: E402
 from run import add_trigram_index, empty_postgres_tables, ensure_file, environment  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/primepre_prod_bench"
-DEFAULT_SIZES = "7000,100000"
 MEMORY_BUDGET_MB = "512"
 # Everything config/gunicorn.py sizes itself from: taken out of the inherited environment, so only --env sets them.
 SIZING_PREFIXES = ("WEB_", "GUNICORN_")
-SWEEP = ("1", "2", "3")
 SAMPLE_SECONDS = 0.1
 PSS_EVERY = 10  # samples: the PSS (smaps_rollup) once a second
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
-READER_TIMEOUT = 5.0  # one request
+IMPORT_TIMEOUT = 600.0
 TARGET_TOTAL_RSS_MB = 300.0
-TARGET_P99_MS = 250.0
+TARGET_P99_DURING_MS = 250.0
+TARGET_P99_QUIET_MS = 100.0
+TARGET_P99_HOLD_MS = 250.0
+SATURATION_P99_MS = 250.0
 
-# What staff type in the search box: names, marks however spaced, phone fragments, emails; and the filters.
-SEARCHES = [
-    "kofi", "Mensah", "ama owusu", "Boateng", "akosua", "Tetteh", "grace", "Nkrumah", "kwame asante",
-    "PM12", "pm 123 kofi", "PM4 KOFI", "pm45", "PM1000",
-    "024", "0241", "+233 24", "055 12", "20 123", "0592",
-    "gmail", "@yahoo", "mensah@",
-]  # fmt: skip
+# What staff type in the search box, by kind: names, marks however spaced, phone fragments, emails.
+SEARCHES = {
+    "name": ["kofi", "Mensah", "ama owusu", "Boateng", "akosua", "Tetteh", "grace", "Nkrumah", "kwame asante"],
+    "mark": ["PM12", "pm 123 kofi", "PM4 KOFI", "pm45", "PM1000"],
+    "phone": ["024", "0241", "+233 24", "055 12", "20 123", "0592"],
+    "email": ["gmail", "@yahoo", "mensah@"],
+}
 FILTERS: list[dict[str, Any]] = [
     {},
     {"region": "AA"},
@@ -99,9 +108,6 @@ FILTERS: list[dict[str, Any]] = [
     {"ordering": "-created_at"},
     {"customer_type": "individual"},
 ]
-FOLLOW_NEXT = 3  # pages a reader may follow from one list
-
-
 # --- the stack ----------------------------------------------------------------------------------------------------
 
 
@@ -121,7 +127,7 @@ def stack_env(base: dict[str, str], port: int, static_root: Path, overrides: dic
 
 
 class Stack:
-    """`bin/start` in its own session, its output (honcho's, prefixed by process) in one log file."""
+    """`bin/start` in its own session, its output (and its two processes') in one log file."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -197,7 +203,7 @@ class Stack:
                     os.killpg(self.pid, signal.SIGKILL)
                 self.proc.wait()
         seconds = time.perf_counter() - started
-        # honcho starts each Procfile process in a session of its own: they are not in bin/start's group.
+        # bin/start runs each Procfile process in a session of its own: they are not in its process group.
         time.sleep(0.5)
         left = []
         for process in self.seen.values():
@@ -238,9 +244,8 @@ def _pss_bytes(pid: int) -> int:
 class StackSampler:
     """Every 100 ms: the RSS of each process in bin/start's tree, named by role, and their sum at that instant.
 
-    Roles: `honcho` (bin/start, exec'd), `honcho-relay-web`/`-worker` (the multiprocessing child honcho forks per
-    Procfile line to relay its output), `sh-web`/`sh-worker` (the `sh -c` honcho runs, if it does not exec),
-    `gunicorn-master`, `gunicorn-worker-N` (N a slot: a recycled worker's successor takes its slot) and
+    Roles: `bin/start` (the supervisor script), `sh-web`/`sh-worker` (the `sh -c` of a Procfile line, if it does not
+    exec), `gunicorn-master`, `gunicorn-worker-N` (N a slot: a recycled worker's successor takes its slot) and
     `import-worker`. A PSS sum is taken every PSS_EVERY samples.
     """
 
@@ -278,7 +283,7 @@ class StackSampler:
 
     def _role(self, process: psutil.Process, by_pid: dict[int, psutil.Process]) -> str:
         if process.pid == self.stack.pid:
-            return "honcho"
+            return "bin/start"
         try:
             cmdline = " ".join(process.cmdline())
             parent = process.ppid()
@@ -291,18 +296,12 @@ class StackSampler:
             if "gunicorn" in parent_cmd and not parent_cmd.startswith(("/bin/sh", "sh ")):
                 return "gunicorn-worker"
             return "sh-web" if cmdline.startswith(("/bin/sh", "sh ")) else "gunicorn-master"
+        if "collectstatic" in cmdline:
+            return "collectstatic"  # bin/start's first step, before the two processes start
+        if process.name() == "sleep":
+            return "bin/start"  # its wait loop while the two processes stop
         if "import_worker" in cmdline:
             return "sh-worker" if cmdline.startswith(("/bin/sh", "sh ")) else "import-worker"
-        if parent == self.stack.pid:  # honcho's relay: a fork of honcho, named by what it runs
-            try:
-                below = " ".join(" ".join(child.cmdline()) for child in process.children(recursive=True))
-            except psutil.Error:
-                below = ""
-            if "gunicorn" in below:
-                return "honcho-relay-web"
-            if "import_worker" in below:
-                return "honcho-relay-worker"
-            return "honcho-relay"
         return f"other:{process.name()}"
 
     def _worker_slot(self, pid: int) -> str:
@@ -322,7 +321,7 @@ class StackSampler:
             rss_by_role: dict[str, int] = {}
             for member in members:
                 known = self.roles.get(member.pid, "other")
-                if known == "honcho-relay" or known.startswith("other"):  # new, or not told apart yet
+                if known.startswith("other"):  # new, or not told apart yet
                     self.roles[member.pid] = self._role(member, by_pid)
                 role = self.roles[member.pid]
                 if role == "gunicorn-worker":
@@ -363,449 +362,528 @@ def _mb(size: int) -> float:
 
 
 def _order(item: tuple[str, int]) -> tuple[int, str]:
-    ranks = ["honcho", "honcho-relay", "sh", "gunicorn-master", "gunicorn-worker", "import-worker"]
+    ranks = ["bin/start", "sh", "gunicorn-master", "gunicorn-worker", "import-worker"]
     role = item[0]
     rank = next((i for i, prefix in enumerate(ranks) if role.startswith(prefix)), len(ranks))
     number = re.search(r"(\d+)$", role)
     return rank, f"{int(number.group(1)):04d}" if number else role
 
 
-# --- readers ------------------------------------------------------------------------------------------------------
+# --- what the readers ask ---------------------------------------------------------------------------------------
 
 
 @dataclass
-class ReaderStats:
-    latencies: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds), successful or not
-    requests: int = 0
-    errors: int = 0
-    keepalive_retries: int = 0  # a reused connection the server had closed: reconnect and send again, as browsers do
-    statuses: dict[str, int] = field(default_factory=dict)
-    error_samples: list[str] = field(default_factory=list)
-    by_kind: dict[str, list[float]] = field(default_factory=dict)  # "search=kofi", "list", … → seconds
+class Mix:
+    """The readers' requests: API searches (55%), exact lookups (15%), filters and orderings (15%), the staff list
+    page (15%, half of them with a search); a third of the unsearched lists are asked for page 2 or 3."""
+
+    token: str
+    session: str
+    exact: dict[str, list[str]]  # "phone"/"mark"/"email" → whole values from the imported file
+
+    def __call__(self, rng: random.Random) -> Target:
+        roll = rng.random()
+        # Pages 2 and 3 of the lists that have them (a search for a fragment may have one page: its page 3 is a 404).
+        params: dict[str, Any] = {"page": rng.choice([1, 1, 1, 1, 2, 3])}
+        if roll < 0.15:
+            if rng.random() < 0.5:
+                params = {"search": rng.choice(rng.choice(list(SEARCHES.values())))}
+            cookie = {"Cookie": f"sessionid={self.session}", "Accept": "text/html"}
+            return Target("page", "/customers/?" + urlencode(params), cookie)
+        headers = {"Authorization": f"Token {self.token}", "Accept": "application/json"}
+        params["page_size"] = 50
+        if roll < 0.70:
+            kind = rng.choice(list(SEARCHES))
+            params.update(search=rng.choice(SEARCHES[kind]), page=1)
+            kind = f"search:{kind}"
+        elif roll < 0.85:
+            kind = rng.choice(list(self.exact))
+            params.update(search=rng.choice(self.exact[kind]), page=1)
+            kind = f"exact:{kind}"
+        else:
+            params.update(rng.choice(FILTERS))
+            kind = "filter"
+        path = "/api/v1/customers/?" + urlencode(params, doseq=True)
+        return Target(kind, path, headers, missing_ok=params["page"] > 1)
 
 
-class Readers:
-    """N threads reading the customer list like staff do, each on its own keep-alive connection."""
+def exact_values(path: Path, rows: int = 300) -> dict[str, list[str]]:
+    """Whole marks, phones (as typed in the file) and emails of the file's first rows: what staff paste to find one
+    customer."""
+    from python_calamine import CalamineWorkbook
 
-    def __init__(self, port: int, token: str, count: int, seed: int, think: float = 0.0) -> None:
-        self.port = port
-        self.token = token
-        self.count = count
-        self.seed = seed
-        self.think = think
-        self.epoch = 0  # bumped by pause(): `next` links from before an emptied table are dropped
-        self.running = threading.Event()  # cleared: paused
-        self.stopping = threading.Event()
-        self.lock = threading.Lock()
-        self.stats = ReaderStats()
-        self.in_flight = 0
-        self.threads = [
-            threading.Thread(target=self._loop, args=(index,), name=f"reader-{index}", daemon=True)
-            for index in range(count)
-        ]
+    table = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(nrows=rows + 1)
+    header = [str(cell).strip().lower() for cell in table[0]]
+
+    def column(name: str) -> list[str]:
+        index = header.index(name)
+        return [str(row[index]).strip() for row in table[1:] if str(row[index]).strip()]
+
+    return {"mark": column("shipping mark"), "phone": column("phone number"), "email": column("email address")}
+
+
+def sign_in(env: dict[str, str]) -> tuple[str, str]:
+    """A superuser `bench`: its API token and a session key (the list page signs in with a cookie)."""
+    code = (
+        "from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model\n"
+        "from django.contrib.sessions.backends.db import SessionStore\n"
+        "from primepre.accounts.tokens import issue_token\n"
+        "user = get_user_model().objects.create_superuser(username='bench', email='', password=None)\n"
+        "session = SessionStore()\n"
+        "session[SESSION_KEY] = str(user.pk)\n"
+        "session[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n"
+        "session[HASH_SESSION_KEY] = user.get_session_auth_hash()\n"
+        "session.create()\n"
+        "print('BENCH-TOKEN=' + issue_token(user)[1] + ' SESSION=' + session.session_key)\n"
+    )
+    match = re.search(r"^BENCH-TOKEN=(\w+) SESSION=(\w+)$", manage(env, "shell", "-c", code), re.MULTILINE)
+    if not match:
+        raise BenchError("no token or session printed by manage.py shell")
+    return match.group(1), match.group(2)
+
+
+def empty_customers(url: str) -> None:
+    """TRUNCATE the customer table (and what references it), leaving the import jobs."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute("TRUNCATE customers_customer RESTART IDENTITY CASCADE")
+
+
+def parked_job(env: dict[str, str]) -> int:
+    """An import job that stays queued (no task runs it): a progress stream on it stays open, as a tab does on a job
+    queued behind another."""
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        "from primepre.imports.models import ImportJob\n"
+        "job = ImportJob.objects.create(created_by=get_user_model().objects.get(username='bench'))\n"
+        "print(f'PARKED={job.pk}')\n"
+    )
+    match = re.search(r"^PARKED=(\d+)$", manage(env, "shell", "-c", code), re.MULTILINE)
+    if not match:
+        raise BenchError("no job printed by manage.py shell")
+    return int(match.group(1))
+
+
+# --- imports, one after another -------------------------------------------------------------------------------------
+
+
+class ImportDriver:
+    """Imports the file again and again until stopped: tables emptied first (the loops paused meanwhile), upload,
+    follow to `event: end`. `windows` are the (start, end) perf_counter spans of the imports."""
+
+    def __init__(
+        self, port: int, token: str, path: Path, database_url: str, loops: list[OpenLoop], keep_jobs: bool = False
+    ) -> None:
+        self.port, self.token, self.path, self.database_url, self.loops = port, token, path, database_url, loops
+        self.keep_jobs = keep_jobs  # empty the customer table only: import jobs made meanwhile stay
+        self.stop = threading.Event()
+        self.windows: list[tuple[float, float]] = []
+        self.imports: list[dict[str, Any]] = []
+        self.current: tuple[int, int] | None = None  # (import number, job id) of the running import
+        self.error = ""
+        self.thread = threading.Thread(target=self._loop, name="imports", daemon=True)
 
     def start(self) -> None:
-        self.running.set()
-        for thread in self.threads:
-            thread.start()
+        self.thread.start()
 
-    def pause(self) -> None:
-        """Stop sending and wait for the requests in flight (a TRUNCATE should not queue behind them, nor they)."""
-        self.running.clear()
-        self.epoch += 1
-        deadline = time.perf_counter() + READER_TIMEOUT * 2
-        while time.perf_counter() < deadline:
-            with self.lock:
-                if self.in_flight == 0:
-                    return
-            time.sleep(0.01)
+    def finish(self) -> None:
+        """Stop after the import that is running (it is always followed to its end)."""
+        self.stop.set()
+        self.thread.join(IMPORT_TIMEOUT)
 
-    def resume(self) -> None:
-        self.running.set()
+    def within(self, moment: float) -> bool:
+        return any(start <= moment < end for start, end in self.windows)
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.running.set()
-        for thread in self.threads:
-            thread.join(timeout=READER_TIMEOUT * 3)
-
-    def _query(self, rng: random.Random) -> tuple[str, str]:
-        """(path, kind): the kind names the search term, else the filter, for the per-kind latency table."""
-        params: dict[str, Any] = {"page_size": 50}
-        params.update(rng.choice(FILTERS))
-        if rng.random() < 0.7:
-            params["search"] = rng.choice(SEARCHES)
-        kind = f"search={params['search']}" if "search" in params else urlencode(params, doseq=True)
-        return "/api/v1/customers/?" + urlencode(params, doseq=True), kind
-
-    def _get(self, conn: http.client.HTTPConnection, path: str, reused: bool) -> tuple[int, bytes]:
-        headers = {"Authorization": f"Token {self.token}", "Accept": "application/json"}
+    def _loop(self) -> None:
         try:
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            if not reused:
-                raise
-            conn.close()  # the server closed the idle connection (keep-alive timeout, worker recycled): once more
-            with self.lock:
-                self.stats.keepalive_retries += 1
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read()
+            while not self.stop.is_set():
+                for loop in self.loops:
+                    loop.pause()
+                if self.keep_jobs:
+                    empty_customers(self.database_url)
+                else:
+                    empty_postgres_tables(self.database_url)
+                for loop in self.loops:
+                    loop.resume()
+                self._one()
+        except (BenchError, OSError, http.client.HTTPException) as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
 
-    def _loop(self, index: int) -> None:
-        rng = random.Random(self.seed * 1000 + index)  # noqa: S311 - load shape, not a secret
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=READER_TIMEOUT)
-        used = False
-        path: str | None = None
-        pages = epoch = 0
-        kind = "list"
-        while not self.stopping.is_set():
-            if not self.running.is_set():
-                self.running.wait()
-                continue
-            if epoch != self.epoch:
-                path, epoch = None, self.epoch
-            if path is None or pages >= FOLLOW_NEXT:
-                (path, kind), pages = self._query(rng), 0
-            with self.lock:
-                self.in_flight += 1
-            started = time.perf_counter()
-            status: int | None = None
-            body = b""
-            problem = ""
-            try:
-                status, body = self._get(conn, path, reused=used)
-                used = True
-            except (OSError, http.client.HTTPException) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-                conn.close()
-                used = False
-            elapsed = time.perf_counter() - started
-            failed = status is None or not 200 <= status < 300
-            next_path = None
-            if not failed:
-                with contextlib.suppress(ValueError, AttributeError):
-                    next_url = json.loads(body).get("next")
-                    if next_url and rng.random() < 0.5:
-                        parts = urlsplit(next_url)
-                        next_path = f"{parts.path}?{parts.query}"
-            with self.lock:
-                self.in_flight -= 1
-                self.stats.requests += 1
-                self.stats.latencies.append((started, elapsed))
-                self.stats.by_kind.setdefault(kind, []).append(elapsed)
-                key = str(status) if status is not None else "exception"
-                self.stats.statuses[key] = self.stats.statuses.get(key, 0) + 1
-                if failed:
-                    self.stats.errors += 1
-                    if len(self.stats.error_samples) < 10:
-                        detail = problem or body[:300].decode(errors="replace")
-                        self.stats.error_samples.append(f"GET {path} → {status}: {detail}")
-            path, pages = (next_path, pages + 1) if next_path else (None, 0)
-            if self.think:
-                self.stopping.wait(self.think)
-        conn.close()
-
-    def window_ms(self, start: float, end: float) -> dict[str, float | None]:
-        """Latency percentiles of the requests sent between `start` and `end` (perf_counter)."""
-        with self.lock:
-            return _percentiles(sorted(seconds for sent, seconds in self.stats.latencies if start <= sent < end))
-
-    def report(self) -> dict[str, Any]:
-        with self.lock:
-            latencies = sorted(seconds for _, seconds in self.stats.latencies)
-            return {
-                "readers": self.count,
-                "requests": self.stats.requests,
-                "errors": self.stats.errors,
-                "keepalive_retries": self.stats.keepalive_retries,
-                "statuses": dict(sorted(self.stats.statuses.items())),
-                "error_samples": list(self.stats.error_samples),
-                "slowest_kinds_ms": {
-                    kind: _percentiles(sorted(values)) | {"requests": len(values)}
-                    for kind, values in sorted(self.stats.by_kind.items(), key=lambda item: -statistics.fmean(item[1]))[
-                        :8
-                    ]
-                },
-                "latency_ms": _percentiles(latencies),
+    def _one(self) -> None:
+        started = time.perf_counter()
+        upload_seconds, job = upload(self.port, self.token, self.path, "xlsx", IMPORT_TIMEOUT)
+        self.current = (len(self.imports) + 1, job["id"])
+        final, _, _ = follow(self.port, self.token, job["id"], IMPORT_TIMEOUT, "text/event-stream")
+        ended = time.perf_counter()
+        self.windows.append((started, ended))
+        counts = final.get("counts") or {}
+        self.imports.append(
+            {
+                "status": final.get("status"),
+                "seconds": round(ended - started, 2),
+                "upload_seconds": round(upload_seconds, 2),
+                "job_seconds": final.get("seconds"),
+                "created": counts.get("created"),
+                "failed": counts.get("failed"),
             }
+        )
 
 
-def _percentiles(latencies: list[float]) -> dict[str, float | None]:
-    if not latencies:
-        return {"p50": None, "p95": None, "p99": None, "max": None, "mean": None}
-
-    def pick(q: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)
-
-    return {
-        "p50": pick(0.50),
-        "p95": pick(0.95),
-        "p99": pick(0.99),
-        "max": round(latencies[-1] * 1000, 1),
-        "mean": round(statistics.fmean(latencies) * 1000, 1),
-    }
-
-
-# --- one configuration --------------------------------------------------------------------------------------------
+# --- the phases -----------------------------------------------------------------------------------------------------
 
 
 @dataclass
 class Setup:
+    port: int
     database_url: str
-    base_env: dict[str, str]
     token: str
-    static_root: Path
-    workdir: Path
-    files: list[tuple[int, Path, dict[str, Any]]]
-    readers: int
-    reader_timeout: float
-    import_timeout: float
+    session: str
+    path: Path
+    exact: dict[str, list[str]]
+    rate: float
+    requests: int
+    steps: list[float]
+    step_seconds: float
+    slow_clients: int
+    streams: int
+    hold_seconds: float
+    sample_rate: float
     seed: int
-    think: float
-    readers_after: float = 0.0
+    env: dict[str, str]  # for manage.py commands against the stack's database
 
 
-def run_config(setup: Setup, name: str, overrides: dict[str, str]) -> dict[str, Any]:
-    """Start bin/start with these overrides, run both imports under the readers, stop it; the figures."""
-    port = free_port()
-    env = stack_env(setup.base_env, port, setup.static_root, overrides)
-    log_path = setup.workdir / f"stack-{re.sub(r'[^A-Za-z0-9]+', '_', name)}.log"
+@dataclass
+class Phases:
+    """Raw results of every phase (figures are computed once the stack has stopped and its log is complete)."""
+
+    during: list[Result] = field(default_factory=list)
+    quiet: list[Result] = field(default_factory=list)
+    saturation: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    hold: dict[str, Any] = field(default_factory=dict)
+    imports: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _run_loop(loop: OpenLoop, rate: float, seconds: float, until: Any = None) -> None:
+    """The loop at `rate` for `seconds`, or until `until()` is true (checked every second)."""
+    stop = threading.Event()
+    sender = threading.Thread(target=loop.run, args=(rate, stop, seconds), daemon=True)
+    sender.start()
+    started = time.perf_counter()
+    while sender.is_alive() and time.perf_counter() - started < seconds:
+        if until is not None and until():
+            break
+        time.sleep(1.0)
+    stop.set()
+    sender.join(seconds + 60)
+
+
+def during_imports(setup: Setup, phases: Phases) -> None:
+    loop = OpenLoop(setup.port, Mix(setup.token, setup.session, setup.exact), setup.seed)
+    driver = ImportDriver(setup.port, setup.token, setup.path, setup.database_url, [loop])
+    driver.start()
+
+    def enough() -> bool:
+        return sum(1 for item in list(loop.results) if driver.within(item.scheduled)) >= setup.requests
+
+    _run_loop(loop, setup.rate, IMPORT_TIMEOUT * 4, until=lambda: enough() or not driver.thread.is_alive())
+    driver.stop.set()
+    _run_loop(loop, setup.rate, IMPORT_TIMEOUT, until=lambda: not driver.thread.is_alive())  # to the end of the last
+    driver.finish()
+    if driver.error:
+        raise BenchError(f"imports: {driver.error}")
+    phases.during = [item for item in loop.results if driver.within(item.scheduled)]
+    phases.imports = driver.imports
+    print(f"  during imports: {len(phases.during)} requests over {len(driver.imports)} imports")
+
+
+def without_import(setup: Setup, phases: Phases) -> None:
+    loop = OpenLoop(setup.port, Mix(setup.token, setup.session, setup.exact), setup.seed + 1)
+    _run_loop(loop, setup.rate, setup.requests / setup.rate * 3, until=lambda: len(loop.results) >= setup.requests)
+    phases.quiet = list(loop.results)
+    print(f"  no import: {len(phases.quiet)} requests")
+
+
+def saturation(setup: Setup, phases: Phases, with_import: bool) -> None:
+    """Each rate of `steps` for step_seconds until p99 passes SATURATION_P99_MS."""
+    name = "import" if with_import else "quiet"
+    steps = phases.saturation.setdefault(name, [])
+    for index, rate in enumerate(setup.steps):
+        loop = OpenLoop(setup.port, Mix(setup.token, setup.session, setup.exact), setup.seed + 10 + index)
+        driver = ImportDriver(setup.port, setup.token, setup.path, setup.database_url, [loop]) if with_import else None
+        if driver is not None:
+            driver.start()
+            time.sleep(1.0)  # the first import under way
+        _run_loop(loop, rate, setup.step_seconds)
+        if driver is not None:
+            driver.finish()
+        results = [item for item in loop.results if driver is None or driver.within(item.scheduled)]
+        figures = percentiles([item.seconds for item in results])
+        steps.append({"rate": rate, "requests": len(results), "failed": sum(map(failed, results)), **figures})
+        print(f"  saturation ({name}) {rate:g}/s: {len(results)} requests, p99 {figures['p99']} ms")
+        if figures["p99"] is None or figures["p99"] > SATURATION_P99_MS:
+            break
+
+
+def hold(setup: Setup, phases: Phases, sampler: Any) -> None:
+    """Slow clients and open streams while imports run, /healthz and the list page sampled meanwhile."""
+    health = OpenLoop(setup.port, lambda rng: Target("healthz", "/healthz", {}), setup.seed + 100)
+    cookie = {"Cookie": f"sessionid={setup.session}", "Accept": "text/html"}
+    pages = OpenLoop(setup.port, lambda rng: Target("list page", "/customers/", cookie), setup.seed + 101)
+    driver = ImportDriver(setup.port, setup.token, setup.path, setup.database_url, [health, pages], keep_jobs=True)
+    slow = SlowClients(setup.port, setup.slow_clients)
+    parked = (0, parked_job(setup.env))
+    streams = StreamHolders(setup.port, setup.token, setup.streams, lambda: parked)
+    driver.start()
+    slow.start()
+    streams.start()
+    time.sleep(3.0)  # everyone connected
+    sampler.reset_window()
+    sample = threading.Thread(target=_run_loop, args=(pages, setup.sample_rate, setup.hold_seconds), daemon=True)
+    sample.start()
+    _run_loop(health, setup.sample_rate, setup.hold_seconds)
+    sample.join(setup.hold_seconds + 60)
+    peak = sampler.window_peak_mb()
+    streams.close()
+    slow.close()
+    driver.finish()
+    phases.hold = {
+        "healthz": health.results,
+        "list_page": pages.results,
+        "peak_total_rss_mb": peak,
+        "slow_clients": {
+            "open_min": min(slow.open_samples[3:] or [0]),
+            "opened": slow.opened,
+            "cut": slow.cut,
+            "refused": slow.refused,
+            "answers": slow.answers,
+        },
+        "streams": {
+            "open_min": min(streams.open_samples[3:] or [0]),
+            "opened": streams.opened,
+            "errors": streams.errors,
+        },
+        "imports": len(driver.imports),
+    }
+    print(f"  hold: {len(health.results)} /healthz, {len(pages.results)} list pages, {len(driver.imports)} imports")
+
+
+# --- one run --------------------------------------------------------------------------------------------------------
+
+
+def run(setup: Setup, env: dict[str, str], log_path: Path, skip: set[str]) -> dict[str, Any]:
+    """Start bin/start, run the phases, stop it; the figures."""
     stack = Stack(env, log_path)
-    record: dict[str, Any] = {"config": name, "overrides": overrides, "port": port, "log": str(log_path)}
+    record: dict[str, Any] = {"port": setup.port, "log": str(log_path)}
+    phases = Phases()
     sampler: StackSampler | None = None
-    readers: Readers | None = None
-    print(f"\n=== {name}: bin/start on 127.0.0.1:{port}" + (f" with {overrides}" if overrides else ""))
     try:
         empty_postgres_tables(setup.database_url)
         stack.start()
         sampler = StackSampler(stack)
         sampler.start()
-        ready = stack.wait_ready(port)
-        match = re.search(r"\[SERVER-READY\].*?workers=(\d+) threads=(\d+)", stack.log())
-        record["workers"], record["threads"] = (int(match.group(1)), int(match.group(2))) if match else (None, None)
-        record["ready_seconds"] = round(ready, 1)
+        record["ready_seconds"] = round(stack.wait_ready(setup.port), 1)
         record["idle_rss_mb"] = sampler.report()["peak_total_rss_mb"]
-        print(
-            f"ready in {ready:.1f} s: {record['workers']} gunicorn workers × {record['threads']} threads; "
-            f"stack RSS at start {record['idle_rss_mb']} MB"
-        )
-        accept = sse_accept_header(port, setup.token)
-        readers = Readers(port, setup.token, setup.readers, setup.seed, setup.think)
-        imports = []
-        readers_started = time.perf_counter()
-        deadline = readers_started + setup.reader_timeout
-        readers.start()
-        for index, (size, path, meta) in enumerate(setup.files):
-            if index:
-                readers.pause()
-                empty_postgres_tables(setup.database_url)
-                readers.resume()
-            stack.check_alive()
-            sampler.reset_window()
-            started = time.perf_counter()
-            timeout = max(1.0, min(setup.import_timeout, deadline - started))
-            upload_seconds, job = upload(port, setup.token, path, "xlsx", timeout)
-            final, _, _ = follow(port, setup.token, job["id"], timeout, accept)
-            ended = time.perf_counter()
-            seconds = ended - started
-            counts = final.get("counts") or {}
-            imports.append(
-                {
-                    "rows": size,
-                    "file": path.name,
-                    "planted_bad": meta.get("planted_total"),
-                    "status": final.get("status"),
-                    "error": final.get("error"),
-                    "counts": counts,
-                    "upload_seconds": round(upload_seconds, 3),
-                    "seconds": round(seconds, 3),
-                    "job_seconds": round(final["seconds"], 2) if final.get("seconds") is not None else None,
-                    "peak_total_rss_mb": sampler.window_peak_mb(),
-                    "reader_latency_ms": readers.window_ms(started, ended),
-                }
-            )
-            print(
-                f"  import {size:>7,} rows: {final.get('status')} in {seconds:.2f} s (upload {upload_seconds:.2f} s), "
-                f"read {counts.get('read')}, created {counts.get('created')}, failed {counts.get('failed')} "
-                f"(planted {meta.get('planted_total')}); stack peak {sampler.window_peak_mb()} MB"
-            )
-        record["imports"] = imports
-        readers.stop()
-        record["reader_seconds"] = round(time.perf_counter() - readers_started, 2)
-        if setup.readers_after > 0:
-            # The same readers on the full table with nothing else running: what the imports cost them.
-            quiet = Readers(port, setup.token, setup.readers, setup.seed + 1, setup.think)
-            quiet.start()
-            time.sleep(setup.readers_after)
-            quiet.stop()
-            record["readers_after_imports"] = quiet.report() | {"seconds": setup.readers_after}
+        print(f"ready in {record['ready_seconds']} s; stack RSS at start {record['idle_rss_mb']} MB")
+        during_imports(setup, phases)
+        without_import(setup, phases)
+        if "saturation" not in skip:
+            saturation(setup, phases, with_import=False)
+            saturation(setup, phases, with_import=True)
+        if "hold" not in skip:
+            hold(setup, phases, sampler)
     except (BenchError, OSError, ValueError, http.client.HTTPException) as exc:
         record["failure"] = f"{type(exc).__name__}: {exc}"
         print(f"  FAILED: {str(exc)[-1500:]}")
     finally:
-        if readers is not None:
-            readers.stop()
-            record["reads"] = readers.report()
         record["stop"] = stack.stop()
         if sampler is not None:
             sampler.stop()
             record["memory"] = sampler.report()
-        log = stack.log()
-        spawned = len(re.findall(r"\[WORKER-SPAWN\]", log))
-        record["worker_spawns"] = spawned
-        record["worker_aborts"] = len(re.findall(r"\[WORKER-ABORT\]", log))
-        # Time inside Django (our [REQUEST] line), without the wait for a gunicorn thread and the client's side.
-        server_ms = [
-            int(ms) / 1000 for ms in re.findall(r"\[REQUEST\] method=GET path=/api/v1/customers/ .*?ms=(\d+)", log)
-        ]
-        record["reader_server_ms"] = _percentiles(sorted(server_ms)) | {"requests": len(server_ms)}
-        record["log_errors"] = [line for line in log.splitlines() if re.search(r"Traceback|\[ERROR\]|CRITICAL", line)][
-            :10
-        ]
+    log = stack.log()
+    record.update(figures(phases, server_times(log)))
+    record["log_errors"] = [line for line in log.splitlines() if re.search(r"Traceback|\\[ERROR\\]|CRITICAL", line)][
+        :10
+    ]
+    record["worker_spawns"] = log.count("[WORKER-SPAWN]")
     record["verdict"] = verdict(record)
-    print_config(record)
     return record
 
 
+def figures(phases: Phases, times: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    def summary(results: list[Result]) -> dict[str, Any]:
+        return {
+            "latency_ms": percentiles([item.seconds for item in results]),
+            "failed": sum(map(failed, results)),
+            "failures": [f"{item.kind} {item.status} {item.error}"[:200] for item in results if failed(item)][:5],
+            "by_kind": breakdown(results, times),
+        }
+
+    hold = dict(phases.hold)
+    for name in ("healthz", "list_page"):
+        if name in hold:
+            hold[name] = summary(hold[name])
+    return {
+        "imports": phases.imports,
+        "during": summary(phases.during),
+        "quiet": summary(phases.quiet),
+        "saturation": {
+            name: {"steps": steps, "throughput": _throughput(steps)} for name, steps in phases.saturation.items()
+        },
+        "hold": hold,
+    }
+
+
+def _throughput(steps: list[dict[str, Any]]) -> dict[str, float | None]:
+    """The last rate whose p99 stayed within SATURATION_P99_MS, and the first that passed it."""
+    below = [step["rate"] for step in steps if step["p99"] is not None and step["p99"] <= SATURATION_P99_MS]
+    above = [step["rate"] for step in steps if step["p99"] is None or step["p99"] > SATURATION_P99_MS]
+    return {"within": max(below) if below else None, "past": min(above) if above else None}
+
+
 def verdict(record: dict[str, Any]) -> dict[str, bool | None]:
-    memory = record.get("memory", {})
-    reads = record.get("reads", {})
-    imports = record.get("imports", [])
-    p99 = reads.get("latency_ms", {}).get("p99")
+    def p99_ok(block: dict[str, Any], target: float, minimum: int = 0) -> bool | None:
+        latency = (block or {}).get("latency_ms", {})
+        if latency.get("p99") is None:
+            return None
+        return latency["p99"] <= target and latency["n"] >= minimum
+
+    hold = record.get("hold") or {}
+    memory = record.get("memory") or {}
+    failed_total = sum((record.get(name) or {}).get("failed", 0) for name in ("during", "quiet"))
+    failed_total += sum((hold.get(name) or {}).get("failed", 0) for name in ("healthz", "list_page"))
     return {
         "peak_total_rss": memory.get("peak_total_rss_mb", 1e9) <= TARGET_TOTAL_RSS_MB if memory else None,
-        "no_failed_requests": (reads.get("errors") == 0 and not record.get("failure")) if reads else None,
-        "reader_p99": p99 <= TARGET_P99_MS if p99 is not None else None,
-        "imports_succeeded": bool(imports) and all(item["status"] == "succeeded" for item in imports),
+        "no_failed_requests": failed_total == 0 and "failure" not in record,
+        "p99_during_import": p99_ok(record.get("during"), TARGET_P99_DURING_MS, 2000),
+        "p99_without_import": p99_ok(record.get("quiet"), TARGET_P99_QUIET_MS, 2000),
+        "hold_healthz_p99": p99_ok(hold.get("healthz"), TARGET_P99_HOLD_MS) if hold else None,
+        "hold_list_page_p99": p99_ok(hold.get("list_page"), TARGET_P99_HOLD_MS) if hold else None,
+        "hold_memory": hold["peak_total_rss_mb"] <= TARGET_TOTAL_RSS_MB if hold else None,
+        "imports_succeeded": bool(record.get("imports")) and all(i["status"] == "succeeded" for i in record["imports"]),
     }
+
+
+# --- the report -----------------------------------------------------------------------------------------------------
 
 
 def _mark(ok: bool | None) -> str:
     return "-" if ok is None else ("PASS" if ok else "MISS")
 
 
-def print_config(record: dict[str, Any]) -> None:
-    memory = record.get("memory", {})
-    reads = record.get("reads", {})
-    checks = record["verdict"]
-    latency = reads.get("latency_ms", {})
-    print(f"--- {record['config']}: {record.get('workers')} workers × {record.get('threads')} threads")
+def _latency(block: dict[str, Any]) -> str:
+    lat = block.get("latency_ms", {})
+    figures = f"p50 {lat.get('p50')}  p95 {lat.get('p95')}  p99 {lat.get('p99')}  max {lat.get('max')} ms"
+    return f"{figures} ({lat.get('n')} requests)"
+
+
+def print_report(record: dict[str, Any]) -> None:
+    checks, memory = record["verdict"], record.get("memory") or {}
+    print("\n=== results")
     if memory:
         print(
-            f"peak total RSS of the stack: {memory['peak_total_rss_mb']} MB (target ≤ {TARGET_TOTAL_RSS_MB:g}) "
-            f"{_mark(checks['peak_total_rss'])}   [peak total PSS: {memory['peak_total_pss_mb']} MB; "
-            f"{memory['samples']} samples]"
+            f"stack peak RSS: {memory['peak_total_rss_mb']} MB (target ≤ {TARGET_TOTAL_RSS_MB:g}) "
+            f"{_mark(checks['peak_total_rss'])}  [peak PSS {memory['peak_total_pss_mb']} MB]"
         )
-        print("peak RSS per process:")
-        for role, rss in memory["peak_rss_by_role_mb"].items():
-            print(f"  {role:<22} {rss:>7.1f} MB")
+        print("  at the peak: " + ", ".join(f"{role} {rss}" for role, rss in memory["peak_total_breakdown_mb"].items()))
+        print("  peak per process: " + ", ".join(f"{r} {v}" for r, v in memory["peak_rss_by_role_mb"].items()))
+    imports = record.get("imports") or []
+    if imports:
+        seconds = sorted(item["seconds"] for item in imports)
         print(
-            "at the peak instant: "
-            + ", ".join(f"{role} {rss}" for role, rss in memory["peak_total_breakdown_mb"].items())
-            + f"; gunicorn worker processes seen: {memory['gunicorn_worker_pids_seen']}"
-            f" ([WORKER-SPAWN] lines: {record.get('worker_spawns')})"
+            f"imports of {len(imports)} × the file: {sum(i['status'] == 'succeeded' for i in imports)} succeeded, "
+            f"upload → end {seconds[0]}–{seconds[-1]} s (median {seconds[len(seconds) // 2]})"
         )
-    for item in record.get("imports", []):
-        counts = item["counts"]
-        print(
-            f"import {item['rows']:>7,}: {item['status']}, upload → done {item['seconds']:.2f} s "
-            f"(job {item['job_seconds']} s), read {counts.get('read')}, created {counts.get('created')}, "
-            f"updated {counts.get('updated')}, failed {counts.get('failed')} (planted {item['planted_bad']}); "
-            f"reader p99 meanwhile {item['reader_latency_ms']['p99']} ms"
-        )
-    if reads:
-        print(
-            f"readers: {reads['readers']} threads, {reads['requests']} requests in {record.get('reader_seconds')} s, "
-            f"errors {reads['errors']} {_mark(checks['no_failed_requests'])} (statuses {reads['statuses']}, "
-            f"keep-alive reconnects {reads['keepalive_retries']})"
-        )
-        print(
-            f"reader latency ms: p50 {latency.get('p50')}  p95 {latency.get('p95')}  p99 {latency.get('p99')} "
-            f"(target ≤ {TARGET_P99_MS:g}) {_mark(checks['reader_p99'])}  max {latency.get('max')}"
-        )
-        inside = record.get("reader_server_ms", {})
-        print(
-            f"  of which inside Django ([REQUEST] ms, {inside.get('requests')} lines): p50 {inside.get('p50')}  "
-            f"p95 {inside.get('p95')}  p99 {inside.get('p99')}  max {inside.get('max')}"
-        )
-        print(
-            "  slowest query kinds (mean ms): "
-            + ", ".join(f"{kind} {values['mean']}" for kind, values in list(reads["slowest_kinds_ms"].items())[:5])
-        )
-        for sample in reads["error_samples"][:5]:
-            print(f"  error: {sample[:300]}")
-    after = record.get("readers_after_imports")
-    if after:
-        quiet = after["latency_ms"]
-        print(
-            f"readers after the imports, no import running ({after['seconds']:g} s, table full): "
-            f"{after['requests']} requests, errors {after['errors']}, latency ms p50 {quiet['p50']}  "
-            f"p95 {quiet['p95']}  p99 {quiet['p99']}  max {quiet['max']}"
-        )
-    stop = record.get("stop", {})
-    print(
-        f"stop: exit code {stop.get('exit_code')} after {stop.get('seconds')} s"
-        + (", SIGKILLed" if stop.get("sigkill") else "")
-        + (f"; LEFT BEHIND (killed): {stop['left']}" if stop.get("left") else "")
-    )
+    during, quiet = record.get("during") or {}, record.get("quiet") or {}
+    print(f"failed requests: {during.get('failed', 0) + quiet.get('failed', 0)} {_mark(checks['no_failed_requests'])}")
+    for sample in (during.get("failures") or []) + (quiet.get("failures") or []):
+        print(f"  failed: {sample}")
+    print(f"readers during imports: {_latency(during)}  target p99 ≤ {TARGET_P99_DURING_MS:g} over ≥ 2,000 "
+          f"{_mark(checks['p99_during_import'])}")  # fmt: skip
+    print(f"readers, no import:     {_latency(quiet)}  target p99 ≤ {TARGET_P99_QUIET_MS:g} over ≥ 2,000 "
+          f"{_mark(checks['p99_without_import'])}")  # fmt: skip
+    for name, block in (("during imports", during), ("no import", quiet)):
+        _print_kinds(name, block.get("by_kind") or {})
+    for name, block in (record.get("saturation") or {}).items():
+        steps = ", ".join(f"{step['rate']:g}/s p99 {step['p99']}" for step in block["steps"])
+        label = "with imports" if name == "import" else "no import"
+        print(f"saturation ({label}): p99 ≤ {SATURATION_P99_MS:g} ms up to {block['throughput']['within']} req/s, "
+              f"past it at {block['throughput']['past']} [{steps}]")  # fmt: skip
+    _print_hold(record.get("hold") or {}, checks)
+    stop = record.get("stop") or {}
+    killed = ", SIGKILLed" if stop.get("sigkill") else ""
+    left = f"; LEFT BEHIND: {stop['left']}" if stop.get("left") else ""
+    print(f"stop: exit code {stop.get('exit_code')} after {stop.get('seconds')} s{killed}{left}")
     for line in record.get("log_errors", []):
         print(f"  log: {line[:300]}")
 
 
-def print_sweep(records: list[dict[str, Any]]) -> None:
-    print("\n=== summary")
-    header = f"{'config':<22} {'workers':>7} {'peak RSS MB':>11} {'peak PSS MB':>11} {'requests':>8} {'errors':>6} "
-    header += f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'7k s':>6} {'100k s':>6}"
-    print(header)
-    for record in records:
-        memory = record.get("memory", {})
-        reads = record.get("reads", {})
-        latency = reads.get("latency_ms", {})
-        seconds = {item["rows"]: item["seconds"] for item in record.get("imports", [])}
+def _print_kinds(name: str, kinds: dict[str, Any]) -> None:
+    print(
+        f"  where the time goes, {name} (ms: client p50/p99 | inside Django p50/p99 | wait for a turn p99 | rest p99):"
+    )
+    for kind, row in kinds.items():
+        client, django, wait, rest = row["client"], row["django"], row["wait"], row["rest"]
         print(
-            f"{record['config']:<22} {record.get('workers')!s:>7} {memory.get('peak_total_rss_mb')!s:>11} "
-            f"{memory.get('peak_total_pss_mb')!s:>11} {reads.get('requests')!s:>8} {reads.get('errors')!s:>6} "
-            f"{latency.get('p50')!s:>7} {latency.get('p99')!s:>7} {latency.get('max')!s:>7} "
-            f"{seconds.get(7000, '-')!s:>6} {seconds.get(100000, '-')!s:>6}"
+            f"    {kind:<14} {client['n']:>5}  {client['p50']!s:>6} {client['p99']!s:>7} | {django['p50']!s:>6} "
+            f"{django['p99']!s:>7} | {wait['p99']!s:>6} | {rest['p99']!s:>6}"
         )
 
 
-# --- main ---------------------------------------------------------------------------------------------------------
+def _print_hold(hold: dict[str, Any], checks: dict[str, bool | None]) -> None:
+    if not hold:
+        return
+    slow, streams = hold["slow_clients"], hold["streams"]
+    print(
+        f"slow clients + open streams: {slow['open_min']}+ slow-body connections open (opened {slow['opened']}, cut by "
+        f"the server {slow['cut']} {slow['answers']}, refused {slow['refused']}), {streams['open_min']}+ streams open "
+        f"(opened {streams['opened']}, errors {streams['errors']}), {hold['imports']} imports meanwhile"
+    )
+    for label, name, check in (
+        ("/healthz: ", "healthz", "hold_healthz_p99"),
+        ("list page:", "list_page", "hold_list_page_p99"),
+    ):
+        print(f"  {label} {_latency(hold[name])}  target p99 ≤ {TARGET_P99_HOLD_MS:g} {_mark(checks[check])}")
+    failures = hold["healthz"]["failed"] + hold["list_page"]["failed"]
+    print(
+        f"  stack peak RSS meanwhile: {hold['peak_total_rss_mb']} MB (target ≤ {TARGET_TOTAL_RSS_MB:g}) "
+        f"{_mark(checks['hold_memory'])}; failed requests {failures}"
+    )
+
+
+# --- main -------------------------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Measure the one-service production stack (see bench/README.md).")
-    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra environment (repeat)")
-    parser.add_argument("--sweep", action="store_true", help="also run with WEB_CONCURRENCY=1, 2 and 3")
-    parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"rows of the xlsx files, in order ({DEFAULT_SIZES})")
-    parser.add_argument("--readers", type=int, default=20)
-    parser.add_argument("--reader-timeout", type=float, default=900.0, help="cap on the readers' run, seconds")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per import before giving up")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_PROD_DATABASE_URL", DEFAULT_DATABASE_URL))
-    parser.add_argument("--think-ms", type=float, default=0.0, help="pause between a reader's requests (0: none)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--readers-after", type=float, default=0.0, help="seconds of reading once the imports are done (0: none)"
-    )
-    parser.add_argument(
-        "--trigram-index", action="store_true", help="add a pg_trgm index on search_text (a trade-off study)"
-    )
-    parser.add_argument("--keep-database", action="store_true")
-    parser.add_argument("--results", type=Path, default=OUT / "prod_results.json")
+    add = parser.add_argument
+    add("--env", action="append", default=[], metavar="KEY=VALUE", help="extra environment for the stack (repeat)")
+    add("--rows", type=int, default=100_000, help="rows of the imported .xlsx")
+    add("--rate", type=float, default=20.0, help="reader requests per second (Poisson arrivals)")
+    add("--requests", type=int, default=2000, help="reader requests during imports, and again without")
+    add("--steps", default="20,30,40,60,80,100", help="rates of the saturation search")
+    add("--step-seconds", type=float, default=15.0)
+    add("--slow-clients", type=int, default=50)
+    add("--streams", type=int, default=20)
+    add("--hold-seconds", type=float, default=60.0)
+    add("--sample-rate", type=float, default=5.0, help="/healthz and list-page requests per second, each, in the hold")
+    add("--skip", action="append", default=[], choices=["saturation", "hold"])
+    add("--database-url", default=os.environ.get("BENCH_PROD_DATABASE_URL", DEFAULT_DATABASE_URL))
+    add("--trigram-index", action="store_true", help="add a pg_trgm index on search_text (a trade-off study)")
+    add("--seed", type=int, default=1)
+    add("--keep-database", action="store_true")
+    add("--results", type=Path, default=OUT / "prod_results.json")
     args = parser.parse_args(argv)
-    overrides = {}
+    args.overrides = {}
     for item in args.env:
         key, sep, value = item.partition("=")
         if not sep or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", key):
             parser.error(f"--env takes KEY=VALUE, not {item!r}")
-        overrides[key] = value
-    args.overrides = overrides
-    args.sizes = [int(size.strip().replace("_", "")) for size in args.sizes.split(",") if size.strip()]
-    if args.readers < 1 or not args.sizes:
-        parser.error("--readers ≥ 1 and --sizes are needed")
+        args.overrides[key] = value
+    args.steps = [float(step) for step in args.steps.split(",") if step.strip()]
+    if args.rate <= 0 or args.requests < 1 or not args.steps:
+        parser.error("--rate > 0, --requests ≥ 1 and --steps are needed")
     check_database_url(args.database_url)
     return args
 
@@ -819,45 +897,26 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     started = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
-    files = []
-    for size in args.sizes:
-        path, meta = ensure_file(size, "xlsx", args.seed, 0.02, "standard")
-        files.append((size, path, meta))
+    path, _ = ensure_file(args.rows, "xlsx", args.seed, 0.02, "standard")
     version = recreate_database(args.database_url)
     print(f"postgres: created {redact(args.database_url)} (server {version})")
     workdir = Path(tempfile.mkdtemp(prefix="primepre-prod-bench-"))
-    static_root = workdir / "static"
     base_env = service_env(args.database_url, workdir)
-    base_env["STATIC_ROOT"] = str(static_root)
-    configs = [("default" if not args.overrides else "--env " + " ".join(args.env), args.overrides)]
-    if args.sweep:
-        configs += [(f"WEB_CONCURRENCY={n}", {**args.overrides, "WEB_CONCURRENCY": n}) for n in SWEEP]
-    records: list[dict[str, Any]] = []
     try:
-        step = time.perf_counter()
         manage(base_env, "migrate", "--noinput")
         if args.trigram_index:
             add_trigram_index(args.database_url)
-            print("added the trigram index on search_text (--trigram-index)")
         manage(base_env, "collectstatic", "--noinput")
-        token = create_token(base_env)
-        print(f"migrated, collected static files and made a token in {time.perf_counter() - step:.1f} s")
+        token, session = sign_in(base_env)
+        port = free_port()
         setup = Setup(
-            args.database_url,
+            port, args.database_url, token, session, path, exact_values(path), args.rate, args.requests, args.steps,
+            args.step_seconds, args.slow_clients, args.streams, args.hold_seconds, args.sample_rate, args.seed,
             base_env,
-            token,
-            static_root,
-            workdir,
-            files,
-            args.readers,
-            args.reader_timeout,
-            args.timeout,
-            args.seed,
-            args.think_ms / 1000,
-            args.readers_after,
-        )
-        for name, overrides in configs:
-            records.append(run_config(setup, name, overrides))
+        )  # fmt: skip
+        env = stack_env(base_env, port, workdir / "static", args.overrides)
+        print(f"=== bin/start on 127.0.0.1:{port}" + (f" with {args.overrides}" if args.overrides else ""))
+        record = run(setup, env, workdir / "stack.log", set(args.skip))
     except BenchError as exc:
         print(f"\nFAILED: {exc}")
         return 2
@@ -866,31 +925,25 @@ def main(argv: list[str] | None = None) -> int:
             with contextlib.suppress(Exception):
                 drop_database(args.database_url)
         shutil.rmtree(workdir, ignore_errors=True)
-    if len(records) > 1:
-        print_sweep(records)
-    elapsed = time.perf_counter() - started
+    print_report(record)
     report = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "elapsed_seconds": round(elapsed, 1),
-        "args": {
-            "env": args.env,
-            "sweep": args.sweep,
-            "sizes": args.sizes,
-            "readers": args.readers,
-            "think_ms": args.think_ms,
-            "readers_after": args.readers_after,
-            "trigram_index": args.trigram_index,
-            "database_url": redact(args.database_url),
+        "elapsed_seconds": round(time.perf_counter() - started, 1),
+        "args": {key: value for key, value in vars(args).items() if key not in {"results", "database_url"}},
+        "targets": {
+            "peak_total_rss_mb": TARGET_TOTAL_RSS_MB,
+            "failed_requests": 0,
+            "reader_p99_ms_during_import": TARGET_P99_DURING_MS,
+            "reader_p99_ms_without_import": TARGET_P99_QUIET_MS,
+            "hold_p99_ms": TARGET_P99_HOLD_MS,
         },
-        "targets": {"peak_total_rss_mb": TARGET_TOTAL_RSS_MB, "failed_requests": 0, "reader_p99_ms": TARGET_P99_MS},
-        "environment": environment() | {"postgres": version, "stack": "bin/start (honcho + Procfile)"},
-        "results": records,
+        "environment": environment() | {"postgres": version, "stack": "bin/start (Procfile)"},
+        "result": record,
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(f"\nwrote {args.results.relative_to(ROOT) if args.results.is_relative_to(ROOT) else args.results}")
-    print(f"({elapsed:.0f} s in all)")
-    return 0 if all(record["verdict"]["imports_succeeded"] and "failure" not in record for record in records) else 1
+    print(f"\nwrote {args.results}  ({time.perf_counter() - started:.0f} s in all)")
+    return 0 if record["verdict"]["imports_succeeded"] and "failure" not in record else 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Gunicorn, sized for a small box (512 MB by default).
+"""Gunicorn, sized for a small box (512 MB by default), running uvicorn workers (config/server.py) on Django's ASGI
+application (config/asgi.py).
 
-Imports run in the task worker, so web requests are short: a short timeout, threads for concurrency (a slow client
-holds a thread, not the whole worker), and as many worker processes as the memory budget allows after the import
-worker and the master are paid for. Every figure can be overridden from the environment.
+Imports run in the task worker, so web requests are short. A worker holds slow clients and progress streams in its
+event loop, not in threads, and runs at most WEB_MAX_ACTIVE_REQUESTS requests' Django code at once (config/settings.py);
+there are as many worker processes as the memory budget allows after the import worker and the master are paid for.
+Every figure can be overridden from the environment.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def _int(name: str, default: int) -> int:
 
 
 # The defaults are the peaks `make bench-prod` measures in one-service mode (figures in bench/README.md): a web
-# worker (4 threads) is WEB_WORKER_MB; the import worker on a 100,000-row file, honcho and its helpers and the
+# worker is WEB_WORKER_MB; the import worker on a 100,000-row file, bin/start and the
 # gunicorn master (not preloading, which costs more) together are RESERVED_MB. Workers are added only while the whole
 # stack stays within three quarters of the budget: 1 worker at 512 MB, 4 (the most) at 1 GB.
 MEMORY_BUDGET_MB = _int("WEB_MEMORY_BUDGET_MB", 512)
@@ -29,14 +31,18 @@ WEB_WORKER_MB = _int("WEB_WORKER_MB", 80)
 RESERVED_MB = _int("WEB_RESERVED_MB", 230)  # import worker + honcho + master, when they share the box
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_int('PORT', 8000)}"  # noqa: S104 - the platform routes to this port
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+wsgi_app = "config.asgi:application"  # the ASGI application, whatever gunicorn's setting is called
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "config.server.Worker")
 workers = _int("WEB_CONCURRENCY", max(1, min(4, (MEMORY_BUDGET_MB * 3 // 4 - RESERVED_MB) // WEB_WORKER_MB)))
-threads = _int("GUNICORN_THREADS", 4)
-timeout = _int("GUNICORN_TIMEOUT", 30)  # imports never run in a request any more
+# A worker whose event loop has not run for this long (something blocked it) is killed and replaced. Requests run in
+# threads, so a slow request does not trip it.
+timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
-keepalive = 5
+keepalive = 5  # seconds an idle keep-alive connection stays open (uvicorn's timeout_keep_alive)
 # A safety net against slow leaks, not a crutch: thousands of requests, jittered so workers do not recycle together.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+# Not with a single worker (the 512 MB box): while it is replaced (Django's start-up, about 2 s) nothing answers, which
+# `make bench-prod` saw as a 1.5 s stall every 2,000 requests.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000 if workers > 1 else 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 # `make run` sets GUNICORN_RELOAD=1: restart workers when code changes (incompatible with preloading).
 reload = os.environ.get("GUNICORN_RELOAD", "").strip() in {"1", "true", "yes"}
@@ -66,10 +72,9 @@ def _rss_mb(pid: int | None = None) -> float:
 
 def when_ready(server: Any) -> None:
     logger.info(
-        "[SERVER-READY] bind=%s workers=%s threads=%s worker_class=%s timeout=%ss budget_mb=%s worker_mb=%s",
+        "[SERVER-READY] bind=%s workers=%s worker_class=%s timeout=%ss budget_mb=%s worker_mb=%s",
         bind,
         workers,
-        threads,
         worker_class,
         timeout,
         MEMORY_BUDGET_MB,
@@ -81,12 +86,28 @@ def post_fork(server: Any, worker: Any) -> None:
     logger.info("[WORKER-SPAWN] pid=%s", worker.pid)
 
 
+def post_worker_init(worker: Any) -> None:
+    """In the worker, once the application (and so the settings) is loaded."""
+    from django.conf import settings
+
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    logger.info(
+        "[WORKER-READY] pid=%s max_active=%s db_pool=%s body_timeout=%ss body_min_rate=%s",
+        worker.pid,
+        settings.WEB_MAX_ACTIVE_REQUESTS,
+        f"{pool['min_size']}-{pool['max_size']}" if pool else "off",
+        f"{settings.REQUEST_BODY_TIMEOUT_SECONDS:g}",
+        settings.REQUEST_BODY_MIN_RATE,
+    )
+
+
 def worker_exit(server: Any, worker: Any) -> None:
     logger.info("[WORKER-EXIT] pid=%s rss_mb=%.0f", worker.pid, _rss_mb())
 
 
 def worker_abort(worker: Any) -> None:
-    """SIGABRT: the request ran past `timeout`. The RSS says whether memory was the reason."""
+    """SIGABRT: the worker did not report for `timeout` (gthread: a request ran past it). The RSS says whether memory
+    was the reason. (The uvicorn worker takes SIGABRT's default action: gunicorn logs `WORKER TIMEOUT` instead.)"""
     logger.error("[WORKER-ABORT] pid=%s rss_mb=%.0f reason=timeout", worker.pid, _rss_mb())
 
 

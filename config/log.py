@@ -94,14 +94,18 @@ class RequestIdMiddleware:
             # id is gone. Unhandled exceptions are still logged, with their traceback, inside the request.
             response._has_been_logged = True  # type: ignore[attr-defined]
             elapsed_ms = (time.perf_counter() - started) * 1000
+            # Under the ASGI server (config/asgi.py): how long the request waited for its turn before Django ran it.
+            queued_at = getattr(request, "queued_at", None)
+            wait_ms = (started - queued_at) * 1000 if queued_at is not None else 0.0
             level = logging.WARNING if response.status_code >= 500 else logging.INFO
             request_logger.log(
                 level,
-                "[REQUEST] method=%s path=%s status=%s ms=%.0f user=%s",
+                "[REQUEST] method=%s path=%s status=%s ms=%.1f wait_ms=%.1f user=%s",
                 request.method,
                 request.path,
                 response.status_code,
                 elapsed_ms,
+                wait_ms,
                 getattr(getattr(request, "user", None), "pk", None) or "-",
             )
             return response

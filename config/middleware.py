@@ -18,7 +18,7 @@ _DRAIN_CHUNK = 1 << 20
 
 
 @cache
-def _upload_paths() -> dict[str, bool]:
+def upload_paths() -> dict[str, bool]:
     """The two places a spreadsheet is uploaded, and whether the answer there is JSON."""
     return {reverse("import-list"): True, reverse("imports:upload"): False}
 
@@ -38,7 +38,7 @@ class UploadLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        wants_json = _upload_paths().get(request.path) if request.method == "POST" else None
+        wants_json = upload_paths().get(request.path) if request.method == "POST" else None
         if wants_json is not None and self._too_large(request):
             return _refusal(request, wants_json)
         return self.get_response(request)

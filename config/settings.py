@@ -118,7 +118,21 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"  # what the web server runs (config/server.py, config/gunicorn.py)
 WSGI_APPLICATION = "config.wsgi.application"
+
+# The web server (config/asgi.py): requests whose Django code runs at once (the others wait their turn in the event
+# loop, which costs them nothing but time; on 2 cores, 2, 4 and 8 gave the same latency in `make bench-prod`, and 4
+# leaves room for a slow upload or export), and how slowly a request body may arrive: REQUEST_BODY_MIN_RATE bytes a
+# second on average after a grace of REQUEST_BODY_TIMEOUT_SECONDS, else 408 (a 1 byte/s client is cut after the
+# grace; a 50 MB upload at 1 Mbit/s passes).
+WEB_MAX_ACTIVE_REQUESTS = env_int("WEB_MAX_ACTIVE_REQUESTS", 4)
+REQUEST_BODY_TIMEOUT_SECONDS = float(env_str("REQUEST_BODY_TIMEOUT_SECONDS", "20"))
+REQUEST_BODY_MIN_RATE = env_int("REQUEST_BODY_MIN_RATE", 500)
+if WEB_MAX_ACTIVE_REQUESTS < 1 or REQUEST_BODY_TIMEOUT_SECONDS <= 0 or REQUEST_BODY_MIN_RATE < 1:
+    raise ImproperlyConfigured(
+        "WEB_MAX_ACTIVE_REQUESTS, REQUEST_BODY_TIMEOUT_SECONDS and REQUEST_BODY_MIN_RATE must be positive."
+    )
 
 TEMPLATES = [
     {
@@ -148,6 +162,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI each request's code runs in a thread of its own, so a persistent connection is never reused: the web
+    # process (config/asgi.py sets DB_POOL) takes connections from a pool, one per request running at once plus a
+    # few for streamed exports and progress streams between their reads. The import worker and the CLI keep one
+    # connection per thread (DB_CONN_MAX_AGE).
+    if env_bool("DB_POOL", False):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DB_POOL_MAX_SIZE", WEB_MAX_ACTIVE_REQUESTS + 4),
+            "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10),  # waiting for a free connection, then an error
+            "max_idle": 300,  # an idle connection past the minimum is closed after 5 minutes
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -236,6 +262,9 @@ IMPORT_HEARTBEAT_TIMEOUT_SECONDS = env_int("IMPORT_HEARTBEAT_TIMEOUT_SECONDS", 6
 # the import worker checks every hour. 0 keeps them for ever.
 IMPORT_FILE_RETENTION_DAYS = env_int("IMPORT_FILE_RETENTION_DAYS", 30)
 IMPORT_WORKER_NICE = env_int("IMPORT_WORKER_NICE", 10)  # CPU priority of the import worker below the web server
+# The worker's PostgreSQL sessions at the same priority, when the server runs on this machine and may be reniced
+# (primepre/imports/management/commands/import_worker.py).
+IMPORT_WORKER_DB_NICE = env_bool("IMPORT_WORKER_DB_NICE", True)
 IMPORT_SSE_POLL_SECONDS = float(env_str("IMPORT_SSE_POLL_SECONDS", "0.2"))
 IMPORT_SSE_MAX_SECONDS = env_int("IMPORT_SSE_MAX_SECONDS", 300)  # then the browser reconnects
 IMPORT_SSE_HEARTBEAT_SECONDS = float(env_str("IMPORT_SSE_HEARTBEAT_SECONDS", "10"))  # a comment when nothing changed
@@ -243,7 +272,7 @@ IMPORT_SSE_HEARTBEAT_SECONDS = float(env_str("IMPORT_SSE_HEARTBEAT_SECONDS", "10
 # header, row error and preview page is bounded by it.
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
 # Memory one import may add to its process: RSS growth is checked after every batch and the import fails with
-# `memory_limit` past it. Sized for the 512 MB one-service plan, after what honcho, gunicorn, the web worker and an
+# `memory_limit` past it. Sized for the 512 MB one-service plan, after what bin/start, gunicorn, the web worker and an
 # idle import worker hold (figures in bench/README.md). The worker (and the CLI) also set RLIMIT_DATA to what they
 # hold plus a quarter above this, which turns one huge allocation into a MemoryError (or ends that process alone).
 IMPORT_MAX_RSS_MB = env_int("IMPORT_MAX_RSS_MB", 250)

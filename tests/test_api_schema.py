@@ -70,6 +70,8 @@ NOT_IN_ANY_SCHEMA = {
     "invalid_phone",  # customers: a number phonenumbers cannot place
     "unsupported_format",  # imports: bytes that are no spreadsheet
     "bad_field",  # imports: `columns` naming a field the sheet does not have
+    "bad_mapping",  # imports/remap: a column past the file's last one, or a header it does not have
+    "unknown_sheet",  # imports/remap: a sheet the workbook does not have
     "no_recipients",  # sms/send: neither `customer_ids` nor `filter`
     "unique",  # customers: the phone, mark or email of another customer
     "invalid_placeholder",  # sms/send: a `{name}` in the text that is not one the message can fill in per recipient

@@ -1,5 +1,5 @@
-"""The production server for real: gunicorn with config/gunicorn.py, and `bin/start` (one-service mode), as
-subprocesses on loopback, with DEBUG off and config.settings.
+"""The production server for real: gunicorn with config/gunicorn.py (uvicorn workers on config.asgi), and `bin/start`
+(one-service mode), as subprocesses on loopback, with DEBUG off and config.settings.
 
 - an upload over the limit, sent with its Content-Length as a browser does, gets the 413 JSON with the CORS header
   (not a reset connection, not a 502);
@@ -101,8 +101,8 @@ class Running:
         return members
 
     def alive(self) -> list[psutil.Process]:
-        """Processes of the tree (ever seen) still running: honcho starts each Procfile line in a session of its
-        own, so they are not in bin/start's process group and have to be followed by pid."""
+        """Processes of the tree (ever seen) still running: bin/start runs each Procfile line in a session of its
+        own, so they are not in its process group and have to be followed by pid."""
         left = []
         for process in self.seen.values():
             with contextlib.suppress(psutil.Error):
@@ -201,11 +201,11 @@ def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def gunicorn(server_env: dict[str, str], tmp_path: Path) -> Iterator[Running]:
-    """`gunicorn config.wsgi -c config/gunicorn.py`: one worker, four threads, on a free loopback port."""
+    """`gunicorn config.asgi:application -c config/gunicorn.py` (uvicorn workers): one worker, on a loopback port."""
     port = free_port()
-    env = server_env | {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "4"}
+    env = server_env | {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1"}
     server = start(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py"],
+        [sys.executable, "-m", "gunicorn", "config.asgi:application", "-c", "config/gunicorn.py"],
         env,
         port,
         tmp_path / "gunicorn.log",
@@ -318,7 +318,7 @@ def test_bin_start_serves_and_stops_on_sigterm(database_url: str, tmp_path: Path
         left = [f"{p.pid} {' '.join(p.cmdline())}" for p in stack.alive()]
         assert stack.proc.poll() is not None, f"bin/start still running after {STOP_TIMEOUT:g} s"
         assert not left, f"left running after SIGTERM ({seconds:.1f} s): {left}\n{stack.log()[-3000:]}"
-        # honcho exits 143 (128 + SIGTERM) when it was told to stop; 0 would be a clean exit too.
+        # bin/start exits 143 (128 + SIGTERM) when it was told to stop; 0 would be a clean exit too.
         assert stack.proc.returncode in (0, 143), (stack.proc.returncode, stack.log()[-3000:])
         assert seconds < STOP_TIMEOUT
     finally:

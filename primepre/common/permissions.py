@@ -11,14 +11,49 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions, permissions
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from .paging import COUNT_LIMIT, BoundedPaginator
 
 
 class Pagination(PageNumberPagination):
     """`?page=` and `?page_size=` are whole numbers from 1 (page_size up to 500), as the schema says; anything else is
-    a 400 naming the parameter, where DRF would silently fall back to the default page size or answer 404."""
+    a 400 naming the parameter, where DRF would silently fall back to the default page size or answer 404.
+
+    `count` is exact up to COUNT_LIMIT rows; past it `count` is the limit and `count_exact` is false ("10,000+"):
+    counting every match of a search is a second scan of the table (primepre/common/paging.py)."""
 
     page_size_query_param = "page_size"
     max_page_size = 500
+    django_paginator_class = BoundedPaginator
+
+    def get_paginated_response(self, data: Any) -> Response:
+        paginator = self.page.paginator
+        return Response(
+            {
+                "count": paginator.display_count,
+                "count_exact": paginator.count_is_exact,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        documented = super().get_paginated_response_schema(schema)
+        documented["required"] = ["count", "count_exact", "results"]
+        documented["properties"]["count"] = {
+            "type": "integer",
+            "minimum": 0,
+            "example": 123,
+            "description": f"Rows in the whole list, counted exactly up to {COUNT_LIMIT:,} (or as far as the page "
+            "asked for reaches); when `count_exact` is false there are more rows than this.",
+        }
+        documented["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": "Whether `count` is the exact number of rows (false: more than `count`).",
+        }
+        return documented
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         for name, most in ((self.page_query_param, None), (self.page_size_query_param, self.max_page_size)):

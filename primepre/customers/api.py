@@ -7,6 +7,7 @@ is rejected in one place is rejected everywhere with the same code.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 
 from primepre.common.api import ModelValidated
 from primepre.common.filters import StrictFilterBackend
+from primepre.common.paging import BoundedPaginator
 from primepre.common.permissions import Pagination
 
 from .filters import CustomerFilter
@@ -83,7 +85,13 @@ class CustomerSerializer(ModelValidated, serializers.ModelSerializer):
 
 
 class CustomerPagination(Pagination):
-    """`page_size` up to 500 for users who may export, up to VIEWER_PAGE_SIZE for the others."""
+    """`page_size` up to 500 for users who may export, up to VIEWER_PAGE_SIZE for the others. A search's page and
+    count come from one scan of the table (primepre/common/paging.py)."""
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        searching = bool(request.query_params.get("search", "").strip())
+        self.django_paginator_class = partial(BoundedPaginator, count_with_page=searching)
+        return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request: Request) -> int | None:
         size = super().get_page_size(request)

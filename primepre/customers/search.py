@@ -4,6 +4,7 @@ format, shipping marks however they are spaced or cased, names and emails."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -65,21 +66,68 @@ def search_condition(query: str) -> Q | None:
     return condition
 
 
-def exact_first(queryset: QuerySet, query: str) -> QuerySet:
-    """The customer whose mark (however spaced or cased) or phone (in any format) is exactly the query comes first,
-    then the queryset's own order: staff who type a whole mark are looking for that customer, not its neighbours."""
-    key = mark_key(" ".join(query[:SEARCH_MAX_LENGTH].split()))
+@dataclass(frozen=True)
+class ExactLookup:
+    """What a query would be if it named one customer exactly: a mark key, and a whole phone number (E.164) or email
+    address when it is one. Each is unique in the table, with its own index."""
+
+    mark_key: str
+    phone: str = ""
+    email: str = ""
+
+    def condition(self) -> Q:
+        condition = Q(mark_key=self.mark_key)
+        if self.phone:
+            condition |= Q(phone=self.phone)
+        if self.email:
+            condition |= Q(email=self.email)
+        return condition
+
+    def is_whole(self, phone: str, email: str | None) -> bool:
+        """A customer found by its whole phone number or email address: nobody else can hold it."""
+        return bool((self.phone and phone == self.phone) or (self.email and email == self.email))
+
+
+def exact_lookup(query: str) -> ExactLookup | None:
+    query = " ".join(query[:SEARCH_MAX_LENGTH].split())
+    key = mark_key(query)
     if not key:
-        return queryset
-    exact = Q(mark_key=key)
-    phone = normalise_phone(query, settings.DEFAULT_PHONE_REGION) if _PHONE_LIKE.match(query.strip()) else None
-    if phone is not None and phone.ok:
-        exact |= Q(phone=phone.e164)
-    ordering = queryset.query.order_by or queryset.model._meta.ordering
-    rank = Case(When(exact, then=Value(0)), default=Value(1), output_field=IntegerField())
-    return queryset.annotate(search_rank=rank).order_by("search_rank", *ordering)
+        return None
+    if _PHONE_LIKE.match(query):
+        phone = normalise_phone(query, settings.DEFAULT_PHONE_REGION)
+        return ExactLookup(key, phone=phone.e164 if phone.ok else "")
+    if "@" in query and " " not in query:
+        return ExactLookup(key, email=query.lower())
+    return ExactLookup(key)
 
 
 def search_customers(queryset: QuerySet, query: str) -> QuerySet:
+    """Customers matching a free-text query, an exact match first.
+
+    The exact match is looked up first, through the unique indexes on mark key, phone and email (one indexed query).
+    A whole phone number or email address that belongs to a customer is the answer, with no scan of the table: no
+    one else can hold it. Otherwise it is every customer whose `search_text` matches, the exact one (a mark typed in
+    full) first, then the queryset's own order; with no exact match the order is the queryset's alone, so the
+    database reads the rows in its index's order and stops at the page's end instead of sorting every match.
+    """
     condition = search_condition(query)
-    return queryset if condition is None else exact_first(queryset.filter(condition), query)
+    if condition is None:
+        return queryset
+    exact = exact_lookup(query)
+    found = (
+        []
+        if exact is None
+        else list(queryset.filter(exact.condition()).order_by().values_list("pk", "phone", "email")[:3])
+    )
+    if any(exact.is_whole(phone, email) for _, phone, email in found):  # type: ignore[union-attr]
+        return queryset.filter(pk__in=[pk for pk, _, _ in found])
+    matching = queryset.filter(condition)
+    return _exact_first(matching, [pk for pk, _, _ in found]) if found else matching
+
+
+def _exact_first(queryset: QuerySet, pks: list[int]) -> QuerySet:
+    """These customers first, then the queryset's own order: staff who type a whole mark are looking for that
+    customer, not its neighbours."""
+    ordering = queryset.query.order_by or queryset.model._meta.ordering
+    rank = Case(When(pk__in=pks, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return queryset.annotate(search_rank=rank).order_by("search_rank", *ordering)

@@ -452,7 +452,9 @@ def release(job: ImportJob) -> bool:
     Concurrency: one conditional UPDATE on the lease, so a run that had lost the job changes nothing."""
     return bool(
         ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING, worker_token=job.worker_token).update(
-            status=ImportStatus.QUEUED, worker_token="", attempts=F("attempts") - 1  # claim counted this run
+            status=ImportStatus.QUEUED,
+            worker_token="",
+            attempts=F("attempts") - 1,  # claim counted this run
         )
     )
 

@@ -4,12 +4,22 @@ thin wrappers, the job's state changes are `jobs` transitions and the run is `se
 The task carries only the job id: the file is in storage and the job row holds everything else, so any worker on any
 machine can run or resume it. A worker that dies mid-job stops sending heartbeats; `recover_stalled_jobs` (run by
 every worker, see the `import_worker` command) queues such jobs again and they resume after their checkpoint.
+
+A worker told to stop (SIGTERM from a deploy or from bin/start, SIGINT) stops its import between two batches, once the
+last one's checkpoint has committed, and puts the job back in the queue (`jobs.release`): the next worker resumes it
+at once. That takes a batch's time (well under a second); a worker killed outright (SIGKILL, out of memory) is the
+stalled-job sweep's case.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +35,14 @@ from .services import execute_job
 logger = logging.getLogger("primepre.imports")
 
 
+class WorkerStopping(BaseException):
+    """Raised between two batches once the worker was told to stop. A BaseException, so that no handler of failed
+    imports takes it for one: the job did not fail, it is handed back to the queue."""
+
+
+_stop_requested = threading.Event()
+
+
 @task()
 def run_import_job(job_id: int) -> None:
     job = ImportJob.objects.filter(pk=job_id).first()
@@ -32,11 +50,48 @@ def run_import_job(job_id: int) -> None:
         logger.warning("[IMPORT-FAIL] job=%s reason=no such job", job_id)
         return
 
-    def cancelled() -> bool:
+    def should_stop() -> bool:
+        if _stop_requested.is_set():
+            raise WorkerStopping()
         return ImportJob.objects.filter(pk=job_id, status=ImportStatus.CANCELLED).exists()
 
-    with log_context(f"job-{job_id}"):
-        execute_job(job, should_stop=cancelled)
+    with log_context(f"job-{job_id}"), _stop_between_batches_on_signal():
+        try:
+            execute_job(job, should_stop=should_stop)
+        except WorkerStopping:
+            if jobs.release(job):
+                logger.info(
+                    "[IMPORT-PAUSED] job=%s rows=%s reason=the worker is stopping; queued again, resumes after row %s",
+                    job.pk,
+                    job.rows_read,
+                    job.checkpoint_row,
+                )
+                run_import_job.enqueue(job.pk)
+
+
+@contextlib.contextmanager
+def _stop_between_batches_on_signal() -> Iterator[None]:
+    """While an import runs in a worker's main thread: SIGTERM and SIGINT also ask it to stop after the current batch,
+    then reach the worker's own handler (django-tasks-db's stops after the task). A process with no handler of its
+    own (the default action: end now) is left as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum: int, frame: Any) -> None:
+        _stop_requested.set()
+        previous[signum](signum, frame)  # type: ignore[operator] - only callables are chained below
+
+    # Python's own SIGINT handler raises KeyboardInterrupt, which ends the import at once anyway.
+    chained = [signum for signum, old in previous.items() if callable(old) and old is not signal.default_int_handler]
+    for signum in chained:
+        signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum in chained:
+            signal.signal(signum, previous[signum])
 
 
 def queue_job(job: ImportJob) -> None:

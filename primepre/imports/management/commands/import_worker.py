@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
+from django.db.backends.signals import connection_created
 
 from primepre.imports.process import configure_import_process
 from primepre.imports.retention import purge_import_files
@@ -53,8 +54,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, interval: float, batch: bool, startup_delay: bool, **options: Any) -> None:
         if settings.IMPORT_WORKER_NICE:
-            # Imports are background work: when they share the CPU with the web server, requests go first.
-            os.nice(settings.IMPORT_WORKER_NICE)
+            # Imports are background work: when they share the CPU with the web server, requests go first. To that
+            # level, not by it: under `make run` the autoreloader's child runs this again.
+            os.nice(max(0, settings.IMPORT_WORKER_NICE - os.getpriority(os.PRIO_PROCESS, 0)))
+            if settings.IMPORT_WORKER_DB_NICE:
+                connection_created.connect(_lower_database_session_priority, dispatch_uid="import-worker-db-nice")
         # This process only runs imports: a file that would take more memory than the box has fails its job (or, in
         # native code that aborts, ends this process, which the stalled-job sweep retries a bounded number of times).
         data_limit = configure_import_process() if self.own_process else None
@@ -64,13 +68,15 @@ class Command(BaseCommand):
         recovery.start()
         logger.info(
             "[WORKER-START] backend=%s interval=%s heartbeat_timeout=%ss max_rss_mb=%s data_limit_mb=%s "
-            "max_attempts=%s",
+            "max_attempts=%s nice=%s db_nice=%s",
             settings.TASKS_BACKEND,
             interval,
             settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS,
             settings.IMPORT_MAX_RSS_MB,
             data_limit // 2**20 if data_limit else "none",
             settings.IMPORT_MAX_ATTEMPTS,
+            os.getpriority(os.PRIO_PROCESS, 0),
+            "local-only" if settings.IMPORT_WORKER_NICE and settings.IMPORT_WORKER_DB_NICE else "off",
         )
         try:
             if settings.TASKS_BACKEND == "rq":
@@ -97,3 +103,28 @@ class Command(BaseCommand):
                     purge_import_files()
             except Exception:  # a failed sweep is retried on the next period
                 logger.exception("[WORKER-RECOVERY-FAIL]")
+
+
+_LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+
+
+def _lower_database_session_priority(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """The import's PostgreSQL session at the worker's CPU priority too, where the operating system lets us: the server
+    on this machine and a user allowed to renice its processes (root, or the server's own user). PostgreSQL itself
+    offers no priority a session could lower without a superuser's extension; a managed database is on another
+    machine, where the import's queries do not compete with the web server for this one's CPU anyway."""
+    host = str(connection.settings_dict.get("HOST") or "")
+    if connection.vendor != "postgresql" or not (host in _LOCAL_HOSTS or host.startswith("/")):  # "/…": a socket
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{backend}/cmdline", "rb") as cmdline:
+            if not cmdline.read().startswith(b"postgres"):
+                return  # the same number, another process: the server is in another namespace after all
+        os.setpriority(os.PRIO_PROCESS, backend, os.getpriority(os.PRIO_PROCESS, 0))
+    except OSError as exc:  # not ours to renice, or gone
+        logger.debug("[WORKER-DB-NICE] backend=%s skipped=%s", backend, exc.__class__.__name__)
+        return
+    logger.debug("[WORKER-DB-NICE] backend=%s nice=%s", backend, os.getpriority(os.PRIO_PROCESS, 0))
