@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -34,10 +31,11 @@ from primepre.common.permissions import requires_any
 from . import jobs
 from .errors import ImportFileError, too_large_body
 from .jobs import JobRefused, authorize_submit, import_permissions
-from .models import FINISHED_STATUSES, ImportJob, ImportRowError, ImportStatus
+from .models import ImportChange, ImportJob, ImportRowError, ImportRowWarning, ImportStatus
 from .options import (
     ColumnsField,
     ImportOptionsSerializer,
+    ImportRemapSerializer,
     ImportUploadSerializer,
     Submission,
     UploadedFileField,
@@ -48,6 +46,7 @@ from .readers import _json_shape
 from .report import iter_csv_report_rows, write_xlsx_report
 from .schema import get_schema
 from .services import store_file
+from .stream import event_stream
 
 # How the options' own fields appear in the OpenAPI schema (set here: options.py also serves the CLI, which does not
 # load the schema generator).
@@ -75,6 +74,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
     eta_seconds = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     error = serializers.SerializerMethodField()
+    saved_mapping = serializers.SerializerMethodField(
+        help_text="The saved mapping the columns came from (a correction made in an earlier import of files with the "
+        'same headers): {"id", "job": the import it was corrected in, "date"}; null when detected or chosen.'
+    )
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -92,6 +95,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "sheet_name",
             "header_row",
             "column_mapping",
+            "saved_mapping",
             "unknown_columns",
             "options",
             "counts",
@@ -128,12 +132,18 @@ class ImportJobSerializer(serializers.ModelSerializer):
     def get_error(self, job: ImportJob) -> dict[str, str] | None:
         return {"code": job.error_code, "message": job.error_message} if job.error_code else None
 
+    def get_saved_mapping(self, job: ImportJob) -> dict[str, Any] | None:
+        return (job.column_mapping or {}).get("saved_mapping") or None
+
     def get_links(self, job: ImportJob) -> dict[str, str]:
         base = reverse("import-detail", args=[job.pk])
         return {
             "self": base,
+            "remap": f"{base}remap/",
             "events": f"{base}events/",
             "errors": f"{base}errors/",
+            "warnings": f"{base}warnings/",
+            "changes": f"{base}changes/",
             "errors_xlsx": f"{base}errors.xlsx",
             "errors_csv": f"{base}errors.csv",
             "customers": f"{reverse('customer-list')}?import_job={job.pk}",
@@ -146,8 +156,31 @@ class RowErrorSerializer(serializers.ModelSerializer):
         fields = ["row_number", "errors", "values"]
 
 
+class RowWarningSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRowWarning
+        fields = ["row_number", "dropped", "values"]
+        extra_kwargs = {
+            "dropped": {"help_text": 'The cells left out: [{"column", "field", "code", "message", "value"}].'}
+        }
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    """What an upsert changes on one record (a preview) or changed (a run): the changed fields before and after."""
+
+    record = serializers.IntegerField(source="customer_id", allow_null=True, help_text="The customer's id.")
+    before = serializers.SerializerMethodField(help_text="The changed fields' values before the import.")
+
+    class Meta:
+        model = ImportChange
+        fields = ["row_number", "record", "before", "after"]
+
+    def get_before(self, change: ImportChange) -> dict[str, Any]:
+        return {name: value for name, value in change.before.items() if name in change.after}
+
+
 def _refused(exc: JobRefused) -> Response:
-    return Response(error_body(exc.code, exc.message), status=exc.http_status)
+    return Response(error_body(exc.code, exc.message, **exc.details), status=exc.http_status)
 
 
 def _too_large() -> Response:
@@ -329,6 +362,29 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return self._act(jobs.confirm, status.HTTP_202_ACCEPTED)
 
     @extend_schema(
+        summary="Preview again with other columns, on another sheet, or (an empty body) with the columns detected",
+        request=ImportRemapSerializer,
+        responses={
+            202: ImportJobSerializer,
+            **error_responses(
+                _400="`validation_error`; `bad_mapping`: a field we do not import, a column number past the file's "
+                "last column (`columns`: how many it has) or a header it lacks (`headers`); `unknown_sheet`: no such "
+                "sheet (`sheets`: the workbook's)",
+                _409="`not_remappable`: only a preview, a failed import or one waiting for its columns",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def remap(self, request: Request, pk: str | None = None) -> Response:
+        serializer = ImportRemapSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        chosen = serializer.validated_data
+        return self._act(
+            lambda job, user: jobs.remap(job, user, chosen.get("columns") or {}, chosen.get("sheet")),
+            status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(
         summary="Stop an import between batches (committed batches stay)",
         request=None,
         responses={200: ImportJobSerializer, **error_responses(_409="`not_cancellable`: the import has ended")},
@@ -353,6 +409,26 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         page = self.paginate_queryset(job.row_errors.order_by("row_number"))
         return self.get_paginated_response(RowErrorSerializer(page, many=True).data)
 
+    @extend_schema(
+        summary="The rows imported without some invalid optional cells (option invalid_optional), paginated",
+        responses=RowWarningSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def warnings(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        page = self.paginate_queryset(job.row_warnings.order_by("row_number"))
+        return self.get_paginated_response(RowWarningSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="What an upsert changes (a preview) or changed (a run): each record's fields before and after",
+        responses=ChangeSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def changes(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        page = self.paginate_queryset(job.changes.order_by("row_number"))
+        return self.get_paginated_response(ChangeSerializer(page, many=True).data)
+
     @extend_schema(summary="The failed rows as a fixable .xlsx", responses={(200, "application/octet-stream"): None})
     def errors_xlsx(self, request: Request, pk: str | None = None) -> FileResponse:
         job = self.get_object()
@@ -375,35 +451,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, EventStreamRenderer])
     def events(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         job = self.get_object()
-        serializer = self.get_serializer
-
-        def stream() -> Iterator[str]:
-            yield "retry: 2000\n\n"
-            deadline = time.monotonic() + settings.IMPORT_SSE_MAX_SECONDS
-            last = None
-            written = time.monotonic()
-            while True:
-                current = ImportJob.objects.select_related("created_by").get(pk=job.pk)
-                payload = json.dumps(serializer(current).data, cls=DjangoJSONEncoder)
-                if payload != last:
-                    yield f"event: progress\ndata: {payload}\n\n"
-                    last, written = payload, time.monotonic()
-                if current.status in FINISHED_STATUSES:  # a confirmed preview goes on with a new stream
-                    yield f"event: end\ndata: {payload}\n\n"
-                    return
-                if time.monotonic() > deadline:
-                    return  # the browser reconnects (retry) and gets a fresh stream
-                if time.monotonic() - written >= settings.IMPORT_SSE_HEARTBEAT_SECONDS:
-                    # A comment, ignored by EventSource: writing is how a closed page is noticed, so a job that does
-                    # not move (queued, no worker) does not hold a server thread and a connection for minutes.
-                    yield ": keep-alive\n\n"
-                    written = time.monotonic()
-                time.sleep(settings.IMPORT_SSE_POLL_SECONDS)
-
-        response = StreamingHttpResponse(stream(), content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
+        return event_stream(job.pk, lambda current: self.get_serializer(current).data, request._request)
 
     @extend_schema(
         summary="The import template: headers, an example row and the limits",

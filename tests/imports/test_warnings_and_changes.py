@@ -246,3 +246,42 @@ def test_changes_are_paged(tmp_path: Path, wizard, staff_user) -> None:
     second = wizard.get(f"/imports/{job.pk}/", {"changes_page": 2})
     assert [row["row"] for row in second.context["change_rows"]] == list(range(27, 32))
     assert "changes_page=1" in second.content.decode()
+
+
+# --- the API ------------------------------------------------------------------------------------------------------
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_the_api_lists_an_upserts_changes(tmp_path: Path, admin_user) -> None:
+    ama, _ = _existing()
+    upsert = run_import(_upsert_file(tmp_path), mode="upsert", dry_run=True, user=admin_user)
+    body = _api(admin_user).get(f"/api/v1/imports/{upsert.pk}/changes/").json()
+    assert body["count"] == 2
+    first = body["results"][0]
+    assert first["record"] == ama.pk and first["row_number"] == 2
+    assert first["after"] == {"last_name": "Owusu-Ansah", "email": "ama@example.com", "region": "AH"}
+    assert first["before"] == {"last_name": "Owusu", "email": ama.email, "region": ama.region}  # no updated_at
+
+
+def test_the_api_lists_the_rows_imported_without_some_cells(tmp_path: Path, admin_user) -> None:
+    warned = run_import(_file(tmp_path), invalid_optional="import_without", user=admin_user)
+    client = _api(admin_user)
+    body = client.get(f"/api/v1/imports/{warned.pk}/warnings/").json()
+    assert body["count"] == 4
+    assert body["results"][0]["row_number"] == 2
+    assert body["results"][0]["dropped"][0] | {"message": ""} == {
+        "column": "Email",
+        "field": "email",
+        "code": "invalid_email",
+        "message": "",
+        "value": "ama@",
+    }
+    links = client.get(f"/api/v1/imports/{warned.pk}/").json()["links"]
+    assert links["warnings"].endswith(f"/imports/{warned.pk}/warnings/")
