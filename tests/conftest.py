@@ -7,11 +7,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from primepre.accounts.roles import ADMIN_GROUP, STAFF_GROUP, sync_roles
@@ -145,6 +146,32 @@ def staff_api(staff_user) -> APIClient:
     client = APIClient()
     client.force_authenticate(staff_user)
     return client
+
+
+@pytest.fixture
+def wizard_for(django_capture_on_commit_callbacks) -> Callable[..., Client]:
+    """A signed-in page client for `user` whose `post_and_run(url, data)` posts, runs the task the post queued (as the
+    worker would, when the request's transaction commits) and follows the redirect like a browser."""
+
+    def make(user: Any) -> Client:
+        client = Client()
+        client.force_login(user)
+
+        def post_and_run(url: str, data: dict[str, Any]) -> Any:
+            with django_capture_on_commit_callbacks(execute=True):
+                response = client.post(url, data)
+            return client.get(response["Location"]) if response.status_code == 302 else response
+
+        client.post_and_run = post_and_run  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def wizard(wizard_for, staff_user) -> Client:
+    """The import wizard as the Staff user sees it (see `wizard_for`)."""
+    return wizard_for(staff_user)
 
 
 @pytest.fixture

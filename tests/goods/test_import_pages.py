@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from primepre.goods.models import GoodsReceipt
 from primepre.imports.models import ImportJob
@@ -23,37 +22,24 @@ def media_root(settings, tmp_path: Path) -> None:
     settings.SMS_BACKEND = "locmem"
 
 
-def _client(user, django_capture_on_commit_callbacks):
-    client = Client()
-    client.force_login(user)
-
-    def post(url: str, data: dict):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(url, data)
-        return client.get(response["Location"]) if response.status_code == 302 else response
-
-    client.post_and_run = post  # type: ignore[attr-defined]
-    return client
-
-
-def test_warehouse_is_offered_goods_sheets_only(warehouse_user, django_capture_on_commit_callbacks):
-    page = _client(warehouse_user, django_capture_on_commit_callbacks).get("/imports/new/").content.decode()
+def test_warehouse_is_offered_goods_sheets_only(warehouse_user, wizard_for):
+    page = wizard_for(warehouse_user).get("/imports/new/").content.decode()
     assert "Import goods received" in page and 'name="warehouse"' in page
     assert 'name="mode"' not in page and "Kind of sheet" not in page  # one kind: no tabs
     assert "your role may not send SMS" in page
 
 
-def test_admin_chooses_the_kind_of_sheet(admin_user, django_capture_on_commit_callbacks):
-    client = _client(admin_user, django_capture_on_commit_callbacks)
+def test_admin_chooses_the_kind_of_sheet(admin_user, wizard_for):
+    client = wizard_for(admin_user)
     assert 'aria-label="Kind of sheet"' in client.get("/imports/new/").content.decode()
     assert 'name="send_receipt_sms"' in client.get("/imports/new/?schema=goods").content.decode()
 
 
-def test_a_goods_sheet_previewed_then_recorded(admin_user, tmp_path, django_capture_on_commit_callbacks):
+def test_a_goods_sheet_previewed_then_recorded(admin_user, tmp_path, wizard_for):
     make_customer(shipping_mark="PM4 KOFI", phone="+233241110001")
     rows = [["PM4 KOFI", "2026-11-28", "shoes", 3, "0.5", "SF1"], ["ZZ9 NOBODY", "28/11/2026", "bags", 1, "0,2", ""]]
     path = write_csv(tmp_path / "goods.csv", HEADER, rows)
-    client = _client(admin_user, django_capture_on_commit_callbacks)
+    client = wizard_for(admin_user)
     with open(path, "rb") as handle:
         form = {"file": handle, "schema": "goods", "warehouse": "YW", "default_method": "sea", "send_receipt_sms": "1"}
         review = client.post_and_run("/imports/new/", form).content.decode()

@@ -20,21 +20,6 @@ URL = "/api/v1/imports/"
 NUMBA = "Mark,First Name,Last Name,Numba\nPM1 AMA,Ama,Owusu,0241234567\nPM2 YAW,Yaw,Boateng,0201234567\n"
 
 
-@pytest.fixture
-def wizard(staff_user, django_capture_on_commit_callbacks) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-
-    def post(url: str, data: dict):
-        """Post, run the queued task (as the worker would), then follow the redirect like a browser."""
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(url, data)
-        return client.get(response["Location"]) if response.status_code == 302 else response
-
-    client.post_and_run = post  # type: ignore[attr-defined]
-    return client
-
-
 def _upload(wizard: Client, path: Path, **fields: str):
     with open(path, "rb") as handle:
         return wizard.post_and_run("/imports/new/", {"file": handle, **fields})  # type: ignore[attr-defined]

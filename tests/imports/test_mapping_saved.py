@@ -23,20 +23,6 @@ ODD = ["Mark", "First Name", "Last Name", "Numba", "E-post"]
 CHOICES = {"column_0": "shipping_mark", "column_1": "first_name", "column_2": "last_name", "column_3": "phone"}
 
 
-@pytest.fixture
-def wizard(staff_user, django_capture_on_commit_callbacks) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-
-    def post(url: str, data: dict):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(url, data)
-        return client.get(response["Location"]) if response.status_code == 302 else response
-
-    client.post_and_run = post  # type: ignore[attr-defined]
-    return client
-
-
 def _upload(client: Client, path: Path):
     with open(path, "rb") as handle:
         return client.post_and_run("/imports/new/", {"file": handle})  # type: ignore[attr-defined]

@@ -154,23 +154,6 @@ def test_a_confirmed_upsert_keeps_its_own_changes_for_the_result_and_undo(tmp_pa
 # --- the review's pages -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def wizard(staff_user, django_capture_on_commit_callbacks):
-    from django.test import Client
-
-    client = Client()
-    client.force_login(staff_user)
-
-    def post(url: str, data: dict):
-        """Post, let the queued task run (as the worker would), then follow the redirect like a browser."""
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(url, data)
-        return client.get(response["Location"]) if response.status_code == 302 else response
-
-    client.post_and_run = post
-    return client
-
-
 def test_the_review_offers_to_import_rows_without_their_bad_optional_cells(tmp_path: Path, wizard) -> None:
     with open(_file(tmp_path), "rb") as handle:
         page = wizard.post_and_run("/imports/new/", {"file": handle, "mode": "create"})
