@@ -103,8 +103,10 @@ def row_error_records(job_id: int, failures: list[Failure], mapping: ColumnMappi
                 {"column": column_of(error.field), "field": error.field, "code": error.code, "message": error.message}
                 for error in failure.errors
             ],
-            [
-                value if type(value) is str and len(value) < 100 and "\x00" not in value else json_safe(value)
+            [  # json_safe's own answer for the common cell (a short text), without the call
+                value
+                if type(value) is str and len(value) <= STORED_CELL_MAX_CHARS and "\x00" not in value
+                else json_safe(value)
                 for value in failure.values[:width]
             ],
         )

@@ -258,7 +258,9 @@ def run_import(
             job=job,
             batch_size=batch_size or int(job.options.get("batch_size") or settings.IMPORT_BATCH_SIZE),
             budget=budget,
-            optional_fields=frozenset() if job.options.get("invalid_optional") else schema.optional_fields,
+            optional_fields=frozenset()
+            if job.options.get("invalid_optional") == "import_without"
+            else schema.optional_fields,
         )
         stack.enter_context(bulk_write_session())
         for batch in stack.enter_context(producer.running()).batches():

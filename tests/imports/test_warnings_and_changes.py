@@ -180,6 +180,17 @@ def test_the_review_offers_to_import_rows_without_their_bad_optional_cells(tmp_p
     assert Customer.objects.count() == 5
 
 
+def test_switching_back_to_fail_still_offers_the_choice(tmp_path: Path, wizard) -> None:
+    with open(_file(tmp_path), "rb") as handle:
+        job = wizard.post_and_run("/imports/new/", {"file": handle, "mode": "create"}).context["job"]
+    url = f"/imports/{job.pk}/"
+    wizard.post_and_run(url, {"action": "invalid_optional", "invalid_optional": "import_without"})
+    page = wizard.post_and_run(url, {"action": "invalid_optional", "invalid_optional": "fail"})
+    job.refresh_from_db()
+    assert (job.options["invalid_optional"], job.created, job.failed, job.row_warnings.count()) == ("fail", 1, 5, 0)
+    assert "<strong>4</strong> rows fail only on such a cell." in page.content.decode()
+
+
 def test_a_bad_choice_is_a_message_not_a_500(tmp_path: Path, wizard) -> None:
     with open(_file(tmp_path), "rb") as handle:
         job = wizard.post_and_run("/imports/new/", {"file": handle, "mode": "create"}).context["job"]
