@@ -169,6 +169,12 @@ def wizard_for(django_capture_on_commit_callbacks) -> Callable[..., Client]:
 
 
 @pytest.fixture
+def client_of(wizard_for, staff_user) -> Client:
+    """The pages as the Staff user sees them, signed in."""
+    return wizard_for(staff_user)
+
+
+@pytest.fixture
 def wizard(wizard_for, staff_user) -> Client:
     """The import wizard as the Staff user sees it (see `wizard_for`)."""
     return wizard_for(staff_user)

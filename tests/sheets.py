@@ -151,21 +151,14 @@ def _write_xlsx(path: Path, data: list[list[Any]]) -> None:
     workbook.close()
 
 
-def write_far_ods(path: Path) -> Path:
-    """A hostile .ods of under 1 KB whose one value sits at row 5,003, column 16,001: calamine (the only reader of .ods)
-    allocates that whole range at once. Under the worker's RLIMIT_DATA the allocation fails in native code, which
-    aborts the process (tests/imports/test_worker.py; bench/probe.py measures it)."""
-    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
+def write_ods(path: Path, tables: str) -> Path:
+    """An .ods whose spreadsheet holds `tables` (`<table:table>` elements), written as LibreOffice lays it out."""
     content = (
         '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
         'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
         'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
         'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
-        '<office:spreadsheet><table:table table:name="Customers">'
-        f"<table:table-row>{cell.format('Shipping Mark')}</table:table-row>"
-        '<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
-        f'<table:table-row><table:table-cell table:number-columns-repeated="16000"/>{cell.format("x")}'
-        "</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
+        f"<office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"
     )
     manifest = (
         '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
@@ -179,3 +172,18 @@ def write_far_ods(path: Path) -> Path:
         archive.writestr("content.xml", content)
         archive.writestr("META-INF/manifest.xml", manifest)
     return path
+
+
+def write_far_ods(path: Path) -> Path:
+    """A hostile .ods of under 1 KB whose one value sits at row 5,003, column 16,001: calamine (the only reader of .ods)
+    allocates that whole range at once. Under the worker's RLIMIT_DATA the allocation fails in native code, which
+    aborts the process (tests/imports/test_worker.py; bench/probe.py measures it)."""
+    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
+    return write_ods(
+        path,
+        '<table:table table:name="Customers">'
+        f"<table:table-row>{cell.format('Shipping Mark')}</table:table-row>"
+        '<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
+        f'<table:table-row><table:table-cell table:number-columns-repeated="16000"/>{cell.format("x")}'
+        "</table:table-row></table:table>",
+    )

@@ -13,13 +13,6 @@ from primepre.accounts.models import User
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client_of(staff_user) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-    return client
-
-
 def test_every_page_links_to_my_account(client_of: Client) -> None:
     html = client_of.get("/").content.decode()
     assert '<a href="/account/" id="account-link">kwame.staff' in html

@@ -15,13 +15,6 @@ from .factories import make_customer
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client_of(staff_user) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-    return client
-
-
 def _chips(html: str) -> dict[str, dict]:
     """Each chip's value → the query its remove link leads to."""
     found = re.findall(r'<span class="chip">([^<]+) <a href="\?([^"]*)"', html)

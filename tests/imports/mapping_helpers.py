@@ -4,13 +4,14 @@ two text rows, then "Customers" with Shipping Mark, First Name, Last Name, Phone
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 import xlsxwriter
+
+from ..sheets import write_ods
 
 FILES = Path(__file__).parent / "files_mapping"
 INSTRUCTIONS = [["How to fill in this workbook"], ["One customer per row on the Customers sheet."]]
@@ -46,26 +47,7 @@ def _ods_table(name: str, rows: Sequence[Sequence[Any]]) -> str:
 
 
 def write_ods_sheets(path: Path, sheets: Sheets) -> Path:
-    content = (
-        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
-        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
-        "<office:spreadsheet>" + "".join(_ods_table(name, rows) for name, rows in sheets) + "</office:spreadsheet>"
-        "</office:body></office:document-content>"
-    )
-    manifest = (
-        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-        '<manifest:file-entry manifest:full-path="/" '
-        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
-    )
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        archive.writestr("content.xml", content)
-        archive.writestr("META-INF/manifest.xml", manifest)
-    return path
+    return write_ods(path, "".join(_ods_table(name, rows) for name, rows in sheets))
 
 
 def instructions_then_customers(tmp_path: Path, file_format: str) -> Path:
