@@ -8,7 +8,6 @@ on disk once it passes `spill_after` rows, keeping memory flat however large the
 
 from __future__ import annotations
 
-import operator
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -42,15 +41,6 @@ class KeyIndex:
             query = f"SELECT key, row FROM keys_{kind} WHERE key IN ({placeholders})"  # noqa: S608 - kind is ours
             found.update(self._db.execute(query, chunk))
         return found
-
-    @property
-    def in_memory(self) -> bool:
-        return self._memory is not None
-
-    def memory(self, kind: str) -> dict[str, int]:
-        """The in-memory index of `kind` (key → first row), while the index has not moved to disk."""
-        assert self._memory is not None
-        return self._memory[kind]
 
     def add(self, kind: str, items: Sequence[tuple[str, int]]) -> None:
         """Register (key, row) pairs; keys must not be in the index yet (callers `find` first)."""
@@ -103,8 +93,6 @@ class InFileDedupe:
     def filter(self, rows: list[Any], failures: list[Any]) -> list[Any]:
         from .writer import Failure
 
-        if self.index.in_memory:
-            return self._filter_in_memory(rows, failures)
         earlier = {
             key.attr: self.index.find(key.attr, [v for row in rows if (v := getattr(row, key.attr))])
             for key in self.keys
@@ -124,32 +112,6 @@ class InFileDedupe:
         for attr, seen in batch_seen.items():
             if seen:
                 self.index.add(attr, list(seen.items()))
-        self.index.rows_added(len(rows))
-        return accepted
-
-    def _filter_in_memory(self, rows: list[Any], failures: list[Any]) -> list[Any]:
-        """The same answers as the general path, one dict lookup per key and row: with the index in memory, the rows
-        earlier in this batch go straight into it. The spilled index answers the same (tests/imports: the dedupe tests
-        run on both)."""
-        from .writer import Failure
-
-        known = [self.index.memory(key.attr) for key in self.keys]
-        values_of = operator.attrgetter(*(key.attr for key in self.keys))
-        accepted: list[Any] = []
-        for row in rows:
-            values = values_of(row) if len(self.keys) > 1 else (values_of(row),)
-            if any(value and value in seen for value, seen in zip(values, known, strict=True)):
-                errors = [
-                    FieldError(key.field, "duplicate_in_file", f"Same {key.label} as row {seen[value]} of this file.")
-                    for key, value, seen in zip(self.keys, values, known, strict=True)
-                    if value and value in seen
-                ]
-                failures.append(Failure(row.row_number, row.values, errors))
-                continue
-            for value, seen in zip(values, known, strict=True):
-                if value:
-                    seen[value] = row.row_number
-            accepted.append(row)
         self.index.rows_added(len(rows))
         return accepted
 

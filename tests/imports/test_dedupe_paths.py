@@ -1,4 +1,4 @@
-"""The in-file dedupe's in-memory fast path gives the answers of its general path (the one the spilled index uses)."""
+"""The in-file dedupe gives the same answers with its index in memory and moved to disk."""
 
 from __future__ import annotations
 
@@ -47,12 +47,12 @@ def _answers(rows: list[Row], spill_after: int, batch: int) -> tuple[list[int], 
     ]
 
 
-def test_the_fast_path_agrees_with_the_spilled_index() -> None:
+def test_the_index_in_memory_agrees_with_the_spilled_index() -> None:
     for seed in range(5):
         rows = _rows(seed, 1500)
         fast = _answers(rows, spill_after=10**9, batch=250)
-        general = _answers(rows, spill_after=0, batch=250)  # on disk after the first batch
-        assert fast == general
+        spilled = _answers(rows, spill_after=0, batch=250)  # on disk after the first batch
+        assert fast == spilled
         assert fast[1]  # the data has duplicates of every kind
         assert {code for _, errors in fast[1] for _, code, _ in errors} == {"duplicate_in_file"}
         assert {field for _, errors in fast[1] for field, _, _ in errors} == {"phone", "shipping_mark", "email"}
