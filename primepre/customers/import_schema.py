@@ -411,6 +411,9 @@ class CustomerSchema(ImportSchema):
             needed["customers.send_sms"] = "Sending welcome SMS"
         return needed
 
+    def planner_columns(self) -> tuple[Any, tuple[str, ...]]:
+        return Customer, ("region", "customer_type", "created_at", "last_name", "import_job")
+
     def after_import(self, job: Any) -> None:
         if job.options.get("send_welcome_sms"):
             queue_welcomes(job)

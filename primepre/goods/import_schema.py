@@ -227,6 +227,9 @@ class GoodsSchema(ImportSchema):
     def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
         return {"customers.send_sms": "Telling customers their goods arrived (SMS)"} if options.get(SMS_OPTION) else {}
 
+    def planner_columns(self) -> tuple[Any, tuple[str, ...]]:
+        return GoodsReceipt, ("received_on", "warehouse", "method", "status", "customer", "created_at", "import_job")
+
     def after_import(self, job: Any) -> None:
         if job.options.get(SMS_OPTION):
             queue_receipts_of(job)

@@ -161,6 +161,11 @@ class ImportSchema:
         them on every path: submit, confirm, remap)."""
         return {}
 
+    def planner_columns(self) -> tuple[Any, tuple[str, ...]] | None:
+        """The model an import writes and the fields its lists filter and sort on: analysed right after a large
+        import (imports/statistics.py). None: nothing to analyse."""
+        return None
+
     def after_import(self, job: Any) -> None:
         """What a finished (not previewed) run does once its rows are committed, e.g. queue SMS. Never raises."""
 

@@ -28,6 +28,7 @@ from .models import ImportJob, ImportStatus, SavedMapping
 from .pipeline import ImportCancelled, ImportProgress, LeaseLost, run_import
 from .readers import detect_format, list_sheets, open_rows
 from .schema import get_schema
+from .statistics import refresh_statistics
 
 logger = logging.getLogger("primepre.imports")
 CHUNK = 1 << 20
@@ -118,7 +119,10 @@ def execute_job(
         return job
     jobs.finish(job, ending.status, ending.code, ending.message)
     if ending.status == ImportStatus.SUCCEEDED:
-        get_schema(job.schema).after_import(job)
+        schema = get_schema(job.schema)
+        if (planned := schema.planner_columns()) is not None:
+            refresh_statistics(*planned, written=job.created + job.updated)
+        schema.after_import(job)
         remember_mapping(job)
     if ending.status in (ImportStatus.SUCCEEDED, ImportStatus.PREVIEWED):
         _log_complete(job)
