@@ -23,6 +23,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.base import BaseHandler
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 
@@ -170,22 +171,33 @@ class RequestGuard:
 
 
 class Handler(ASGIHandler):
-    """Django's ASGI handler with a bound on requests running at once, connections handed back before the body is
-    sent, and synchronous streaming bodies sent chunk by chunk."""
+    """Django's ASGI handler with a bound on requests running at once, each request's middleware and view run in one
+    thread hop, connections handed back before the body is sent, and synchronous streaming bodies sent chunk by
+    chunk.
+
+    One hop: Django's own async chain crosses between the event loop and the request's thread at every boundary of
+    sync-only and async-capable middleware and again for the view, and under load every crossing waits for the GIL
+    and the loop's turn. Every middleware here and every view but the progress stream is synchronous, so the chain
+    is built in sync mode, as under WSGI, and entered once; an async view (the stream) is run by Django's sync
+    handler on the loop, as it is under WSGI."""
 
     def __init__(self, max_active: int) -> None:
-        super().__init__()
+        BaseHandler.__init__(self)
+        self.load_middleware(is_async=False)
         self.max_active = max_active
         self.active = asyncio.Semaphore(max_active)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         request.queued_at = time.perf_counter()  # type: ignore[attr-defined] - config.log reports the wait
         async with self.active:
-            response = await super().get_response_async(request)
-            if not response.streaming:
-                # The body is built: the connections go back to the pool now, not after a slow client has read it.
-                # (A streaming body may still read the database; Django closes its connections at the end.)
-                await sync_to_async(close_old_connections)()
+            return await sync_to_async(self._respond, thread_sensitive=True)(request)
+
+    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if not response.streaming:
+            # The body is built: the connections go back to the pool now, not after a slow client has read it.
+            # (A streaming body may still read the database; Django closes its connections at the end.)
+            close_old_connections()
         return response
 
     async def send_response(self, response: HttpResponseBase, send: Send) -> None:
