@@ -100,3 +100,25 @@ def test_the_api_counts_a_search_in_its_page_query(staff_api: APIClient) -> None
         body = staff_api.get(URL, {"search": "kwabena", "page_size": 2}).json()
     assert (body["count"], body["count_exact"], len(body["results"])) == (3, True, 2)
     assert not _counts(queries) or all("OVER" in sql.upper() for sql in _counts(queries))
+
+
+@pytest.mark.parametrize("ordering", [("-created_at", "-id"), ("last_name", "first_name", "pk"), ("-last_name", "id")])
+def test_a_counted_page_holds_the_rows_the_ordered_query_gives(ordering: tuple[str, ...]) -> None:
+    """The count is taken in a subquery and the order applied outside it: every page is what the plain ordered
+    queryset gives, the exact-first rank of a search included."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    for n in range(11):
+        make_customer(
+            first_name=["Kofi", "Ama", "Esi"][n % 3], last_name=["Mensah", "Owusu"][n % 2], shipping_mark=f"P{n}"
+        )
+    queryset = Customer.objects.exclude(first_name="Esi").order_by(*ordering)
+    ranked = queryset.annotate(
+        rank=Case(When(shipping_mark="P4", then=Value(0)), default=Value(1), output_field=IntegerField())
+    ).order_by("rank", *ordering)
+    for listed in (queryset, ranked):
+        expected = [customer.pk for customer in listed]
+        paginator = BoundedPaginator(listed, 3, count_with_page=True)
+        pages = [[row.pk for row in paginator.page(number)] for number in (1, 2, 3)]
+        assert paginator.count == len(expected) == 8
+        assert pages == [expected[0:3], expected[3:6], expected[6:8]]
