@@ -669,6 +669,51 @@ def hold(setup: Setup, phases: Phases, sampler: Any) -> None:
     print(f"  hold: {len(health.results)} /healthz, {len(pages.results)} list pages, {len(driver.imports)} imports")
 
 
+# --- where the CPU goes ---------------------------------------------------------------------------------------------
+
+
+CpuSnapshot = dict[tuple[str, int, float], float]  # (role, pid, start time) → CPU seconds so far
+
+
+def cpu_seconds(stack: Stack) -> CpuSnapshot:
+    """CPU seconds (user + system) used so far by each process of: the web workers, the import worker, every
+    PostgreSQL server process on this machine, this bench (the load generator); and the whole machine (everything
+    not idle)."""
+    found: CpuSnapshot = {}
+
+    def add(role: str, process: psutil.Process) -> None:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            found[(role, process.pid, process.create_time())] = times.user + times.system
+
+    for member in stack.tree():
+        with contextlib.suppress(psutil.Error):
+            cmdline = " ".join(member.cmdline())
+            role = "import_worker" if "import_worker" in cmdline else "web" if "gunicorn" in cmdline else ""
+            if role:
+                add(role, member)
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] in ("postgres", "postmaster"):
+            add("postgres", process)
+    add("bench", psutil.Process())
+    machine = psutil.cpu_times()
+    found[("machine", 0, 0.0)] = sum(
+        getattr(machine, name, 0.0) for name in ("user", "system", "nice", "irq", "softirq", "steal")
+    )
+    return found
+
+
+def cpu_used(before: CpuSnapshot, after: CpuSnapshot, requests: int, seconds: float) -> dict[str, Any]:
+    """Per reader request, in CPU milliseconds, by role; and how busy the machine's cores were. A process that ended
+    meanwhile is left out (its last figures are gone); one that started counts from zero."""
+    used: dict[str, float] = {}
+    for key, value in after.items():
+        used[key[0]] = used.get(key[0], 0.0) + value - before.get(key, 0.0)
+    per_request = {role: round(value * 1000 / max(requests, 1), 1) for role, value in sorted(used.items())}
+    busy = used.get("machine", 0.0) / max(seconds, 1e-9) / (psutil.cpu_count() or 1)
+    return {"ms_per_request": per_request, "machine_busy_percent": round(busy * 100, 1), "seconds": round(seconds, 1)}
+
+
 # --- one run --------------------------------------------------------------------------------------------------------
 
 
@@ -687,7 +732,9 @@ def run(setup: Setup, env: dict[str, str], log_path: Path, skip: set[str]) -> di
         record["idle_rss_mb"] = sampler.report()["peak_total_rss_mb"]
         print(f"ready in {record['ready_seconds']} s; stack RSS at start {record['idle_rss_mb']} MB")
         during_imports(setup, phases)
+        before, started = cpu_seconds(stack), time.perf_counter()
         without_import(setup, phases)
+        record["quiet_cpu"] = cpu_used(before, cpu_seconds(stack), len(phases.quiet), time.perf_counter() - started)
         if "saturation" not in skip:
             saturation(setup, phases, with_import=False)
             saturation(setup, phases, with_import=True)
@@ -805,6 +852,14 @@ def print_report(record: dict[str, Any]) -> None:
           f"{_mark(checks['p99_without_import'])}")  # fmt: skip
     for name, block in (("during imports", during), ("no import", quiet)):
         _print_kinds(name, block.get("by_kind") or {})
+    if cpu := record.get("quiet_cpu"):
+        used = cpu["ms_per_request"]
+        print(
+            f"  CPU per request, no import (ms): web {used.get('web')}, PostgreSQL {used.get('postgres')}, "
+            f"this bench {used.get('bench')}, import worker {used.get('import_worker')}, "
+            f"whole machine {used.get('machine')}; "
+            f"cores {cpu['machine_busy_percent']}% busy"
+        )
     for name, block in (record.get("saturation") or {}).items():
         steps = ", ".join(f"{step['rate']:g}/s p99 {step['p99']}" for step in block["steps"])
         label = "with imports" if name == "import" else "no import"
