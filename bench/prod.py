@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/prod.py [--rate 20] [--requests 2000] [--rows 100000] [--steps 20,30,40,60,80,100]
                                    [--slow-clients 50] [--streams 20] [--hold-seconds 60] [--env KEY=VALUE ...]
-                                   [--skip-saturation] [--skip-hold] [--database-url postgres://…/primepre_prod_bench]
+                                   [--skip during|saturation|hold ...] [--mix readers|healthz]
+                                   [--database-url postgres://…/primepre_prod_bench]
 
 `bin/start` (running the Procfile's two lines side by side: gunicorn with uvicorn workers, config/gunicorn.py, and
 `manage.py import_worker`) is started exactly as deployed, on a free loopback port, against a fresh PostgreSQL database
@@ -552,6 +553,12 @@ class Setup:
     sample_rate: float
     seed: int
     env: dict[str, str]  # for manage.py commands against the stack's database
+    mix: str = "readers"  # or "healthz": /healthz alone, the fixed cost of a request through the stack
+
+    def readers(self) -> Any:
+        if self.mix == "healthz":
+            return lambda rng: Target("healthz", "/healthz", {})
+        return Mix(self.token, self.session, self.exact)
 
 
 @dataclass
@@ -580,7 +587,7 @@ def _run_loop(loop: OpenLoop, rate: float, seconds: float, until: Any = None) ->
 
 
 def during_imports(setup: Setup, phases: Phases) -> None:
-    loop = OpenLoop(setup.port, Mix(setup.token, setup.session, setup.exact), setup.seed)
+    loop = OpenLoop(setup.port, setup.readers(), setup.seed)
     driver = ImportDriver(setup.port, setup.token, setup.path, setup.database_url, [loop])
     driver.start()
 
@@ -599,7 +606,7 @@ def during_imports(setup: Setup, phases: Phases) -> None:
 
 
 def without_import(setup: Setup, phases: Phases) -> None:
-    loop = OpenLoop(setup.port, Mix(setup.token, setup.session, setup.exact), setup.seed + 1)
+    loop = OpenLoop(setup.port, setup.readers(), setup.seed + 1)
     _run_loop(loop, setup.rate, setup.requests / setup.rate * 3, until=lambda: len(loop.results) >= setup.requests)
     phases.quiet = list(loop.results)
     print(f"  no import: {len(phases.quiet)} requests")
@@ -610,7 +617,7 @@ def saturation(setup: Setup, phases: Phases, with_import: bool) -> None:
     name = "import" if with_import else "quiet"
     steps = phases.saturation.setdefault(name, [])
     for index, rate in enumerate(setup.steps):
-        loop = OpenLoop(setup.port, Mix(setup.token, setup.session, setup.exact), setup.seed + 10 + index)
+        loop = OpenLoop(setup.port, setup.readers(), setup.seed + 10 + index)
         driver = ImportDriver(setup.port, setup.token, setup.path, setup.database_url, [loop]) if with_import else None
         if driver is not None:
             driver.start()
@@ -731,7 +738,8 @@ def run(setup: Setup, env: dict[str, str], log_path: Path, skip: set[str]) -> di
         record["ready_seconds"] = round(stack.wait_ready(setup.port), 1)
         record["idle_rss_mb"] = sampler.report()["peak_total_rss_mb"]
         print(f"ready in {record['ready_seconds']} s; stack RSS at start {record['idle_rss_mb']} MB")
-        during_imports(setup, phases)
+        if "during" not in skip:
+            during_imports(setup, phases)
         before, started = cpu_seconds(stack), time.perf_counter()
         without_import(setup, phases)
         record["quiet_cpu"] = cpu_used(before, cpu_seconds(stack), len(phases.quiet), time.perf_counter() - started)
@@ -923,7 +931,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--streams", type=int, default=20)
     add("--hold-seconds", type=float, default=60.0)
     add("--sample-rate", type=float, default=5.0, help="/healthz and list-page requests per second, each, in the hold")
-    add("--skip", action="append", default=[], choices=["saturation", "hold"])
+    add("--skip", action="append", default=[], choices=["during", "saturation", "hold"])
+    add("--mix", default="readers", choices=["readers", "healthz"], help="healthz: the fixed cost of a request alone")
     add("--database-url", default=os.environ.get("BENCH_PROD_DATABASE_URL", DEFAULT_DATABASE_URL))
     add("--trigram-index", action="store_true", help="add a pg_trgm index on search_text (a trade-off study)")
     add("--seed", type=int, default=1)
@@ -967,7 +976,7 @@ def main(argv: list[str] | None = None) -> int:
         setup = Setup(
             port, args.database_url, token, session, path, exact_values(path), args.rate, args.requests, args.steps,
             args.step_seconds, args.slow_clients, args.streams, args.hold_seconds, args.sample_rate, args.seed,
-            base_env,
+            base_env, args.mix,
         )  # fmt: skip
         env = stack_env(base_env, port, workdir / "static", args.overrides)
         print(f"=== bin/start on 127.0.0.1:{port}" + (f" with {args.overrides}" if args.overrides else ""))
