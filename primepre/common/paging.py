@@ -66,7 +66,7 @@ class BoundedPaginator(Paginator):
         column's index over the whole table to feed the count, a heap read per row, where a sequential scan is
         cheaper (bench/README.md)."""
         queryset = self.object_list
-        ordering = list(queryset.query.order_by or queryset.model._meta.ordering)
+        ordering = list(queryset.query.order_by or queryset.model._meta.ordering) or ["pk"]
         if not all(isinstance(item, str) and item.lstrip("-") not in ("", "?") for item in ordering):
             counted = queryset.annotate(paging_total=Window(Count("pk")))  # an expression to order by: as it is
             return list(counted.values_list("pk", "paging_total")[bottom : bottom + self.per_page])

@@ -73,7 +73,7 @@ def _words_or_mark(words: list[str], key: str) -> Q:
     - the longest word is asked first: it is the rarest, so the others are asked of fewer rows.
     A test compares the result with the plain condition for queries of every kind.
     """
-    words = sorted(set(words), key=len, reverse=True)
+    words = sorted(set(words), key=lambda word: (-len(word), word))
     if len(words) == 1 and key and key in words[0]:
         return Q(search_text__contains=key)
     condition = Q()
