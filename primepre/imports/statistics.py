@@ -14,13 +14,16 @@ import logging
 import time
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 logger = logging.getLogger("primepre.imports")
 
 # autovacuum_analyze_threshold and autovacuum_analyze_scale_factor's defaults.
 ANALYZE_THRESHOLD_ROWS = 50
 ANALYZE_SCALE_FACTOR = 0.1
+# A first estimate, until autovacuum's own round samples at the server's target (100: 30,000 rows): 10 samples 3,000
+# rows, enough for a filter's most common values and a date's histogram, at a fifth of the time an import waits.
+SAMPLE_STATISTICS_TARGET = 10
 
 
 def needs_analyze(written: int, rows_before: float) -> bool:
@@ -47,7 +50,9 @@ def refresh_statistics(model: Any, columns: tuple[str, ...], written: int) -> bo
                 return False
             started = time.perf_counter()
             quote = connection.ops.quote_name
-            cursor.execute(f"ANALYZE {quote(table)} ({', '.join(quote(name) for name in names)})")
+            with transaction.atomic():  # SET LOCAL ends with it
+                cursor.execute(f"SET LOCAL default_statistics_target = {SAMPLE_STATISTICS_TARGET}")
+                cursor.execute(f"ANALYZE {quote(table)} ({', '.join(quote(name) for name in names)})")
     except DatabaseError:
         logger.warning("[IMPORT-ANALYZE-FAIL] table=%s", table, exc_info=True)
         return False

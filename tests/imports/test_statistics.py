@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from primepre.customers.models import Customer
-from primepre.imports.statistics import needs_analyze, refresh_statistics
+from primepre.imports.statistics import SAMPLE_STATISTICS_TARGET, needs_analyze, refresh_statistics
 
 from .helpers import HEADER, run_import, write_csv
 
@@ -38,7 +38,9 @@ def _analysed_columns(table: str) -> set[str]:
 
 
 def _rows(first: int, count: int) -> list[list[str]]:
-    return [[f"PM{n}", "Kofi", "Mensah", f"024{n:07d}", "", "AA" if n % 3 else "AH", ""] for n in range(first, count)]
+    return [
+        [f"PM{n}", "Kofi", f"Mensah{n}", f"024{n:07d}", "", "AA" if n % 3 else "AH", ""] for n in range(first, count)
+    ]
 
 
 def test_a_large_import_is_analysed_at_once_on_postgresql(tmp_path: Path) -> None:
@@ -55,6 +57,13 @@ def test_a_large_import_is_analysed_at_once_on_postgresql(tmp_path: Path) -> Non
 
     assert job.created == 199
     assert _analysed_columns(table) == {"region", "customer_type", "created_at", "last_name", "import_job_id"}
+    with connection.cursor() as cursor:  # a first estimate: the small sample's histogram (11 bounds), not 101
+        cursor.execute(
+            "SELECT cardinality(histogram_bounds::text::text[]) FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename = %s AND attname = 'last_name'",
+            [table],
+        )
+        assert cursor.fetchone()[0] == SAMPLE_STATISTICS_TARGET + 1
 
 
 def test_a_small_write_into_a_large_table_is_left_to_autovacuum(tmp_path: Path) -> None:
