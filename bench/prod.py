@@ -437,10 +437,16 @@ def sign_in(env: dict[str, str]) -> tuple[str, str]:
         "session.create()\n"
         "print('BENCH-TOKEN=' + issue_token(user)[1] + ' SESSION=' + session.session_key)\n"
     )
-    match = re.search(r"^BENCH-TOKEN=(\w+) SESSION=(\w+)$", manage(env, "shell", "-c", code), re.MULTILINE)
-    if not match:
-        raise BenchError("no token or session printed by manage.py shell")
+    match = shell_line(env, code, r"^BENCH-TOKEN=(\w+) SESSION=(\w+)$", "a token and a session")
     return match.group(1), match.group(2)
+
+
+def shell_line(env: dict[str, str], code: str, pattern: str, what: str) -> re.Match[str]:
+    """Run `code` in `manage.py shell` and find the line it printed that matches `pattern`."""
+    match = re.search(pattern, manage(env, "shell", "-c", code), re.MULTILINE)
+    if not match:
+        raise BenchError(f"no {what} printed by manage.py shell")
+    return match
 
 
 def empty_customers(url: str) -> None:
@@ -461,10 +467,7 @@ def parked_job(env: dict[str, str]) -> int:
         "job = ImportJob.objects.create(created_by=get_user_model().objects.get(username='bench'))\n"
         "print(f'PARKED={job.pk}')\n"
     )
-    match = re.search(r"^PARKED=(\d+)$", manage(env, "shell", "-c", code), re.MULTILINE)
-    if not match:
-        raise BenchError("no job printed by manage.py shell")
-    return int(match.group(1))
+    return int(shell_line(env, code, r"^PARKED=(\d+)$", "job").group(1))
 
 
 # --- imports, one after another -------------------------------------------------------------------------------------
