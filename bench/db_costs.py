@@ -10,7 +10,10 @@ For each database: a fresh benchmark database is migrated and the `make bench` C
   index it had before, without the index on import_job_id, without the search_text column, and (PostgreSQL) with
   a pg_trgm index on search_text;
 - reads: a search as the app asks it (`search_text LIKE '%kofi%'`) against the five `UPPER(…) LIKE` conditions it
-  replaced, and the region filter's count without and with the DISTINCT django-filter added (mean of 5);
+  replaced; multi-word and phone searches with every LIKE against only those that can change the answer
+  (customers/search.py); a search's page and count as one ordered query against the count in a subquery
+  (common/paging.py), after `VACUUM ANALYZE`; how many customers each search matches; and the region filter's count
+  without and with the DISTINCT django-filter added (mean of 5);
 - SQLite only: the rows again in 2,000-row committed batches, with the default settings and with those an import
   sets for its connection (a larger page cache, rarer WAL checkpoints).
 The benchmark database is dropped at the end. Nothing here is asserted; it prints seconds and milliseconds.
@@ -116,6 +119,58 @@ def variants(db: Connection) -> list[tuple[str, Callable[[], None]]]:
     return chosen
 
 
+def _like(*patterns: str) -> str:
+    return " AND ".join(f"search_text LIKE '%{pattern}%'" for pattern in patterns)
+
+
+def _page(condition: str) -> str:
+    """A search's page and count as `BoundedPaginator` asks them: in a subquery (now), one ordered query (before)."""
+    inner = f"SELECT id, created_at, COUNT(id) OVER () AS total FROM {CUSTOMER_TABLE} WHERE {condition}"
+    return f"SELECT id, total FROM ({inner}) AS s ORDER BY created_at DESC, id DESC LIMIT 50"
+
+
+def _page_before(condition: str) -> str:
+    return (
+        f"SELECT id, COUNT(id) OVER () FROM {CUSTOMER_TABLE} WHERE {condition} "
+        "ORDER BY created_at DESC, id DESC LIMIT 50"
+    )
+
+
+READS = [
+    ("search, search_text LIKE (now)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {_like('kofi')}"),
+    ("search, five UPPER() LIKEs (before)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {OLD_SEARCH}"),
+    # customers/search.py asks only the LIKEs that can change the answer
+    ("'ama owusu', every LIKE (before)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE ({_like('ama', 'owusu')}) "
+     f"OR {_like('amaowusu')}"),
+    ("'ama owusu', the LIKEs that count (now)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {_like('owusu', 'ama')}"),
+    ("'pm 123 kofi', every LIKE (before)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE "
+     f"({_like('pm', '123', 'kofi')}) OR {_like('pm123kofi')}"),
+    ("'pm 123 kofi', the LIKEs that count (now)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE "
+     f"{_like('kofi', '123', 'pm')}"),
+    ("'0241', every LIKE (before)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {_like('0241')} OR {_like('241')}"),
+    ("'0241', the LIKEs that count (now)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {_like('241')}"),
+    # common/paging.py: the count in a subquery, the order and the page outside it
+    ("page + count 'kofi', one ordered query (before)", _page_before(_like("kofi"))),
+    ("page + count 'kofi', count in a subquery (now)", _page(_like("kofi"))),
+    ("page + count 'yahoo', one ordered query (before)", _page_before(_like("yahoo"))),
+    ("page + count 'yahoo', count in a subquery (now)", _page(_like("yahoo"))),
+    ("page + count '241', one ordered query (before)", _page_before(_like("241"))),
+    ("page + count '241', count in a subquery (now)", _page(_like("241"))),
+    ("region count (now)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {REGIONS}"),
+    (
+        "region count with DISTINCT (before)",
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT {ALL_COLUMNS} FROM {CUSTOMER_TABLE} WHERE {REGIONS}) AS s",
+    ),
+]  # fmt: skip
+
+
+def matches_of(db: Connection) -> str:
+    """How broad the searches above are: the customers each one matches."""
+    terms = ("kofi", "yahoo", "241", "gmail", "23324")
+    found = [db.run(f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {_like(term)}")[0][0] for term in terms]
+    return ", ".join(f"'{term}' {count:,}" for term, count in zip(terms, found, strict=True))
+
+
 def measure(kind: str, rows: int) -> None:
     database = create_database(kind)
     if database is None:
@@ -165,19 +220,8 @@ def measure(kind: str, rows: int) -> None:
         if kind == "postgres":
             db.run(f"VACUUM ANALYZE {CUSTOMER_TABLE}")
         print(f"{kind}: reading {count:,} customers, mean of 5:")
-        reads = [
-            (
-                "search, search_text LIKE (now)",
-                f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE search_text LIKE '%kofi%'",
-            ),
-            ("search, five UPPER() LIKEs (before)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {OLD_SEARCH}"),
-            ("region count (now)", f"SELECT COUNT(*) FROM {CUSTOMER_TABLE} WHERE {REGIONS}"),
-            (
-                "region count with DISTINCT (before)",
-                f"SELECT COUNT(*) FROM (SELECT DISTINCT {ALL_COLUMNS} FROM {CUSTOMER_TABLE} WHERE {REGIONS}) AS s",
-            ),
-        ]
-        for label, sql in reads:
+        print(f"  matches: {matches_of(db)}")
+        for label, sql in READS:
             db.run(sql)  # warm
             mean = sum(db.timed(sql) for _ in range(5)) / 5
             print(f"  {label:<48} {mean * 1000:6.1f} ms")
