@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from twilio.http.http_client import TwilioHttpClient
 
 from primepre.customers.phones import mask_phone
 
@@ -93,7 +92,11 @@ class TwilioBackend(BaseBackend):
     name = "twilio"
 
     def __init__(self) -> None:
-        from twilio.rest import Client  # heavy: only when Twilio is the backend
+        # Heavy (about 50 ms and the requests stack): only when Twilio is the backend, not in every process start.
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        from .twilio_http import RedirectingHttpClient
 
         self.sender = settings.TWILIO_FROM
         self.messaging_service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
@@ -125,20 +128,6 @@ class TwilioBackend(BaseBackend):
         except requests.RequestException as exc:
             raise TemporarySmsError(f"Network error talking to Twilio: {exc.__class__.__name__}", "network") from exc
         return SendResult(provider_id=message.sid)
-
-
-class RedirectingHttpClient(TwilioHttpClient):
-    """The real Twilio client, pointed at another host (a local fake of the API in tests, a proxy elsewhere)."""
-
-    def __init__(self, base_url: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.base_url = base_url.rstrip("/")
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        for prefix in ("https://api.twilio.com", "https://messaging.twilio.com"):
-            if url.startswith(prefix):
-                url = self.base_url + url[len(prefix) :]
-        return super().request(method, url, *args, **kwargs)
 
 
 def twilio_missing_settings() -> list[str]:
