@@ -1,0 +1,44 @@
+"""What a process that only runs imports (the worker, the CLI) sets up at start, checked in a fresh interpreter: these
+settings are process-wide, and the test process must keep its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _python(code: str, **env: str) -> dict:
+    clean = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    clean.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1", "DATABASE_URL": "", **env})
+    prelude = "import gc, json, sys, django\ndjango.setup()\n"
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_an_import_process_freezes_what_it_loaded_and_collects_less_often() -> None:
+    figures = _python(
+        "before = gc.get_threshold()[0]\n"
+        "from primepre.imports.process import IMPORT_GC_THRESHOLD, configure_import_process\n"
+        "configure_import_process()\n"
+        "print(json.dumps({'frozen': gc.get_freeze_count(), 'before': before, 'threshold': gc.get_threshold()[0],\n"
+        "                  'wanted': IMPORT_GC_THRESHOLD, 'switch': sys.getswitchinterval()}))\n"
+    )
+    assert figures["frozen"] > 10_000  # Django and the apps: tens of thousands of objects
+    assert figures["threshold"] == figures["wanted"] > figures["before"]
+    assert figures["switch"] <= 0.0001
+
+
+def test_a_process_start_does_not_load_twilio() -> None:
+    """Every process checks the SMS backend at start; the twilio package (and requests) loads only to send."""
+    for backend in ("twilio", "console"):
+        figures = _python("print(json.dumps({'loaded': sorted(m for m in sys.modules if m.startswith('twilio'))}))",
+                          SMS_BACKEND=backend)  # fmt: skip
+        assert figures["loaded"] == [], backend
