@@ -18,7 +18,7 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-from .phone_fast import fast_e164
+from .phone_fast import fast_e164, fast_refusal
 
 MAX_INPUT_LENGTH = 64  # longer than any phone number with formatting; anything longer is not one number
 
@@ -104,7 +104,10 @@ def normalise_phone(raw: object, region: str = "GH") -> PhoneResult:
     region = (region or "GH").upper()
     try:
         e164 = fast_e164(raw, region)
-        return PhoneResult(e164=e164) if e164 else _normalise(raw, region)
+        if e164:
+            return PhoneResult(e164=e164)
+        refused = fast_refusal(raw, region)
+        return _not_valid(refused, region) if refused else _normalise(raw, region)
     except Exception:  # noqa: BLE001 - the contract is "never raises"; phonenumbers has odd corners
         return _fail("invalid_phone", "Not a phone number.")
 
@@ -164,6 +167,10 @@ def _normalise(raw: object, region: str) -> PhoneResult:
         number = _parse(candidate, region)
         if number is not None and phonenumbers.is_valid_number(number):
             return PhoneResult(e164=phonenumbers.format_number(number, PhoneNumberFormat.E164))
+    return _not_valid(compact, region)
+
+
+def _not_valid(compact: str, region: str) -> PhoneResult:
     return _fail("invalid_phone", f"{_describe(compact, region)} is not a valid phone number.")
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from primepre.customers.phone_fast import fast_e164, is_valid_national
+from primepre.customers.phone_fast import fast_e164, fast_refusal, is_valid_national
 from primepre.customers.phones import mask_phone, normalise_phone, normalise_phone_slow
 
 KOFI = "+233241234567"
@@ -206,12 +206,47 @@ def test_the_fast_path_declines_what_it_cannot_read_confidently(raw: object) -> 
     assert fast_e164(raw, "GH") is None
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("02412345", "02412345 (read as a GH number)"),  # a digit short
+        ("0581234567", "0581234567 (read as a GH number)"),  # a range with no numbers
+        ("024-123-456712", "024123456712 (read as a GH number)"),  # two digits too many
+        ("+233 11 123 4567", "+233111234567"),
+    ],
+)
+def test_common_invalid_numbers_are_refused_without_the_full_parse(raw: str, shown: str) -> None:
+    assert fast_refusal(raw, "GH") == shown.split(" ")[0]
+    assert normalise_phone(raw, "GH") == normalise_phone_slow(raw, "GH")
+    assert normalise_phone(raw, "GH").message == f"{shown} is not a valid phone number."
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("0241234567", "GH"),  # valid: not the refusal's to answer
+        ("0000000000", "GH"),  # 00 dials abroad
+        ("447911123456", "GH"),  # a UK number that lost its +: valid as +44
+        ("233111234567", "GH"),  # the country code without +: the parse decides how to read it
+        ("+233 024 123 4567", "GH"),  # a trunk 0 after the code: the parse drops it
+        ("+234 11 123 4567", "GH"),  # another country's code
+        ("02012345", "US"),  # a region dialling abroad with 011
+        ("0581234567", "CN"),  # a region with several international prefixes
+        ("N/A", "GH"),
+        (581234567, "GH"),
+    ],
+)
+def test_the_refusal_leaves_every_other_shape_to_the_full_parse(raw: object, region: str) -> None:
+    assert fast_refusal(raw, region) is None
+
+
 digit_runs = st.text(alphabet="0123456789", min_size=1, max_size=16)
 decorated = st.builds(
     lambda prefix, body, sep: prefix + sep.join([body[:3], body[3:6], body[6:]]),
     st.sampled_from(
         [
             *("", "0", "+", "+233", "233", "00233", "+234", "+86", "00", "0233", "+2330"),
+            *("+49", "+33", "+27", "+91", "+490", "049"),  # the other regions the fast path refuses for
             *("+233 (0)", "+233(0)", "(0)", "+234 (0)", "0(0)", "+233 (0) ", "+44 (0)"),  # the trunk zero in brackets
         ]
     ),
@@ -229,7 +264,9 @@ ghana_like = st.builds(
 @settings(max_examples=3000, deadline=None)
 @given(st.one_of(decorated, ghana_like, st.integers(min_value=0, max_value=10**16), st.floats(0, 1e16)))
 def test_fast_path_agrees_with_the_full_parse(raw: object) -> None:
-    for region in ("GH", "NG", "US", "DE", "CN", "GB"):
+    """Both fast answers, the E.164 form and the refusal, against the full parse alone; FR, ZA and IN are refused
+    by the fast path as GH and DE are, the others are not."""
+    for region in ("GH", "NG", "US", "DE", "CN", "GB", "FR", "ZA", "IN"):
         assert normalise_phone(raw, region) == normalise_phone_slow(raw, region)
 
 
