@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import DomainNameValidator, EmailValidator, validate_email
 
+from primepre.common.caught import release
 from primepre.common.csvsafe import unguard
 from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema
 
@@ -114,7 +115,8 @@ def email_is_valid(email: str) -> bool:
             return True
     try:
         validate_email(email)
-    except ValidationError:
+    except ValidationError as exc:
+        release(exc)
         return False
     return True
 

@@ -18,6 +18,8 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from primepre.common.caught import release
+
 from .phone_fast import fast_e164, fast_refusal
 
 MAX_INPUT_LENGTH = 64  # longer than any phone number with formatting; anything longer is not one number
@@ -177,7 +179,8 @@ def _not_valid(compact: str, region: str) -> PhoneResult:
 def _parse(candidate: str, region: str) -> phonenumbers.PhoneNumber | None:
     try:
         return phonenumbers.parse(candidate, None if candidate.startswith("+") else region)
-    except NumberParseException:
+    except NumberParseException as exc:
+        release(exc)
         return None
 
 
