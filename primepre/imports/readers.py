@@ -297,7 +297,7 @@ def _calamine_rows(workbook: Any, table: Any, first_column: int) -> Iterator[Row
     limit = settings.IMPORT_MAX_COLUMNS
     try:
         for index, cells in enumerate(table.iter_rows(), start=1):
-            if any(cell != "" for cell in cells):
+            if cells.count("") != len(cells):  # not a blank row (any cell other than ""), in C
                 row = padding + tuple(cells) if first_column else tuple(cells)
                 yield index, row if len(row) <= limit else _fit(index, row, limit)
     finally:
@@ -479,7 +479,7 @@ def _csv_rows(handle: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
             record[0], record[1] = number, 0
             if len(cells) > limit:
                 cells = _fit(number, cells, limit)
-            if any(cell.strip() for cell in cells):
+            if "".join(cells).strip():  # not a blank row (a cell with more than whitespace), in C
                 yield number, tuple(cells)
     except csv.Error as exc:
         raise ImportFileError("corrupt_file", f"The CSV file cannot be read: {exc}.") from exc

@@ -198,3 +198,23 @@ def test_a_damaged_workbook_names_no_library_error(tmp_path) -> None:
     assert (
         job.error_code == "corrupt_file" and "Error" not in job.error_message and "save it again" in job.error_message
     )
+
+
+def test_blank_rows_are_skipped_and_rows_of_zeros_or_dashes_are_not(tmp_path) -> None:
+    """A row is blank when every cell is empty (xlsx) or only whitespace (csv); a 0, a - or a lone quote is data."""
+    import xlsxwriter
+
+    csv_path = tmp_path / "rows.csv"
+    csv_path.write_text('a,b\n , \n,\t\n0,\n,-\n"",""\n\xa0,\n', encoding="utf-8")
+    assert [number for number, _ in open_rows(csv_path).rows] == [1, 4, 5]
+    xlsx_path = tmp_path / "rows.xlsx"
+    workbook = xlsxwriter.Workbook(xlsx_path)
+    sheet = workbook.add_worksheet()
+    for row, cells in enumerate([["a", "b"], ["", ""], [0, ""], ["", "-"], [None, None], [False, ""]]):
+        for column, value in enumerate(cells):
+            if value is not None and value != "":
+                sheet.write(row, column, value)
+            elif value == "":
+                sheet.write_blank(row, column, None, workbook.add_format({"bold": True}))
+    workbook.close()
+    assert [number for number, _ in open_rows(xlsx_path).rows] == [1, 3, 4, 6]
