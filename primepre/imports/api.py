@@ -32,24 +32,23 @@ from . import jobs
 from .errors import ImportFileError, too_large_body
 from .jobs import JobRefused, authorize_submit, import_permissions
 from .models import ImportChange, ImportJob, ImportRowError, ImportRowWarning, ImportStatus
-from .options import (
+from .options import Submission, json_body_options
+from .readers import _json_shape
+from .report import iter_csv_report_rows, write_xlsx_report
+from .schema import get_schema
+from .serializers import (
     ColumnsField,
     ImportOptionsSerializer,
     ImportRemapSerializer,
     ImportUploadSerializer,
-    Submission,
     UploadedFileField,
-    json_body_options,
     parse_options,
 )
-from .readers import _json_shape
-from .report import iter_csv_report_rows, write_xlsx_report
-from .schema import get_schema
 from .services import store_file
 from .stream import event_stream
 
-# How the options' own fields appear in the OpenAPI schema (set here: options.py also serves the CLI, which does not
-# load the schema generator).
+# How the options' own fields appear in the OpenAPI schema (set here: serializers.py also serves the wizard's pages,
+# which do not load the schema generator).
 extend_schema_field(OpenApiTypes.OBJECT)(ColumnsField)
 extend_schema_field(OpenApiTypes.BINARY)(UploadedFileField)
 

@@ -299,7 +299,7 @@ def preview_with_options(job: ImportJob, user: Any, changes: Mapping[str, Any]) 
 
     Concurrency: one conditional UPDATE from `previewed` (still a dry run) back to a queued preview; a confirm that
     came first moved the job out of `previewed`, and this gets 409."""
-    from .options import parse_options
+    from .serializers import parse_options
 
     _authorize_action(user, job, "change the options of")
     unknown = set(changes) - REVIEW_OPTIONS

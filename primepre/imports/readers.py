@@ -30,7 +30,7 @@ import ijson
 import python_calamine
 from django.conf import settings
 
-from primepre.common.parsers import JsonTooDeep, json_error_text
+from primepre.common.jsonlimits import JsonTooDeep, json_error_text
 
 from .errors import ImportFileError
 from .xlsx_stream import XlsxStreamError, XlsxTooWide, iter_xlsx_rows, xlsx_sheets

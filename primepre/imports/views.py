@@ -27,8 +27,8 @@ from . import jobs, review
 from .columns import column_letter, column_rows
 from .errors import ImportFileError, human_size, too_large_message
 from .models import ImportJob, ImportRowError, ImportStatus
-from .options import describe_errors, parse_columns, parse_options
 from .schema import get_schema, schemas
+from .serializers import describe_errors, parse_columns, parse_options
 from .services import store_file
 
 HISTORY_PAGE_SIZE = 25

@@ -10,7 +10,7 @@ import pytest
 from primepre.customers.models import Customer, CustomerType
 from primepre.imports.jobs import confirm, create_job
 from primepre.imports.models import ImportChange
-from primepre.imports.options import parse_options
+from primepre.imports.serializers import parse_options
 from primepre.imports.services import execute_job, store_file
 from primepre.imports.undo import undo_job
 

@@ -14,12 +14,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework.exceptions import ValidationError
 
 from primepre.imports.errors import ImportFileError
 from primepre.imports.jobs import JobRefused, authorize_submit, create_job
 from primepre.imports.models import ImportMode, ImportStatus
-from primepre.imports.options import Submission, describe_errors, parse_options
+from primepre.imports.options import OptionsInvalid, Submission, check_options, describe_option_errors
 from primepre.imports.pipeline import ImportProgress
 from primepre.imports.process import configure_import_process
 from primepre.imports.services import execute_job, store_file
@@ -100,19 +99,21 @@ class Command(BaseCommand):
         return user
 
     def _submission(self, options: dict[str, Any], user: Any) -> Submission:
-        """The options through the API's serializer (the same checks and messages), then the importer's
-        permissions for them (`jobs.authorize_submit`), before anything is stored."""
-        data = {
+        """The options through the rules every way in shares (`options.check_options`: the API's checks and
+        messages; argparse has typed each value), then the importer's permissions for them
+        (`jobs.authorize_submit`), before anything is stored."""
+        values = {
+            "schema": "customers",
             "mode": options["mode"],
             "preview": options["dry_run"],
-            "sheet": options["sheet"],
+            "sheet": options["sheet"] or None,  # as the API: a blank value is "not given"
             "missing_mark": "generate" if options["generate_marks"] else None,
         }
         try:
-            submission = parse_options(data)
+            submission = check_options(values)
             authorize_submit(user, submission["mode"], submission["options"], submission["schema"])
-        except ValidationError as exc:
-            raise CommandError(f"{describe_errors(exc, FLAGS)} [validation_error]") from exc
+        except OptionsInvalid as exc:
+            raise CommandError(f"{describe_option_errors(exc.errors, FLAGS)} [validation_error]") from exc
         except JobRefused as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
         return submission
