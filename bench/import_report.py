@@ -44,6 +44,7 @@ def summarise_engine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     )  # the same file must give the same outcome every round
     result["wall"] = spread([run["process_seconds"] for run in good])
     result["pipeline"] = spread([run["summary"]["seconds"] for run in good])
+    result.update(_cpu(good))
     result["peak_rss_mb"] = max(run["peak_rss_mb"] for run in good)
     result["peak_pss_mb"] = max(run["peak_pss_mb"] for run in good)
     result["maxrss_mb"] = max(run["maxrss_mb"] or 0 for run in good)
@@ -55,19 +56,32 @@ def summarise_engine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _cpu(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """CPU seconds of the engine's process and of the database server, where measured: with the wall time, they say
+    what bounds it (on a machine of N cores the wall is at least the sum ÷ N, and at least the start-up plus the
+    database's part, which cannot begin before the first batch)."""
+    result = {}
+    if all(run.get("cpu_seconds") is not None for run in runs):
+        result["cpu"] = spread([run["cpu_seconds"] for run in runs])
+    if all(run.get("database_cpu_seconds") is not None for run in runs):
+        result["database_cpu"] = spread([run["database_cpu_seconds"] for run in runs])
+    return result
+
+
 def summarise_floor(floor_runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any] | None:
     """The floor is the cheaper method (by median) of those measured; every method's figures are kept."""
-    methods = {}
+    methods, cpu = {}, {}
     errors = []
     for method, runs in floor_runs.items():
         errors += [run["error"] for run in runs if "error" in run]
-        seconds = [run["summary"]["seconds"] for run in runs if "summary" in run]
-        if seconds:
-            methods[method] = spread(seconds)
+        good = [run for run in runs if "summary" in run]
+        if good:
+            methods[method] = spread([run["summary"]["seconds"] for run in good])
+            cpu[method] = _cpu(good)
     if not methods:
         return {"errors": errors} if errors else None
     chosen = min(methods, key=lambda method: methods[method]["median"])
-    return {"method": chosen, "seconds": methods[chosen], "methods": methods, "errors": errors}
+    return {"method": chosen, "seconds": methods[chosen], "methods": methods, "cpu": cpu, "errors": errors}
 
 
 def _ratio(numerator: dict[str, Any] | None, denominator: dict[str, Any] | None) -> float | None:
@@ -145,6 +159,14 @@ def _times(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}×"
 
 
+def _cpu_cell(figures: dict[str, Any]) -> str:
+    """`process + database` CPU seconds, medians (the database's part on PostgreSQL only)."""
+    if "cpu" not in figures:
+        return "-"
+    cell = f"{figures['cpu']['median']:.2f}"
+    return cell + (f" + {figures['database_cpu']['median']:.2f}" if "database_cpu" in figures else "")
+
+
 def _row(record: dict[str, Any]) -> list[str]:
     case, ratios, floor = record["case"], record["ratios"], record["floor"] or {}
     ours, theirs = record["engines"].get(OURS, {}), record["engines"].get(THEIRS, {})
@@ -166,6 +188,8 @@ def _row(record: dict[str, Any]) -> list[str]:
         _seconds(floor.get("seconds")) + (f" {FLOOR_LABELS[floor['method']]}" if floor.get("method") else ""),
         _times(ratios["wall_floor"]) + _verdict(record, "wall/floor"),
         _times(ratios["pipeline_floor"]),
+        _cpu_cell(ours),
+        _cpu_cell((floor.get("cpu") or {}).get(floor.get("method"), {})),
         _seconds(theirs.get("wall")),
         _seconds(theirs.get("pipeline")),
         _times(ratios["theirs_ours_wall"]) + _verdict(record, "theirs/ours"),
@@ -176,9 +200,10 @@ def _row(record: dict[str, Any]) -> list[str]:
 
 HEADERS = [
     "rows", "bad", "fmt", "db", "created", "failed/planted", "ours wall s", "ours pipeline s", "floor s",
-    "wall÷floor", "pipeline÷floor", "DIE wall s", "DIE pipeline s", "DIE÷ours wall", "DIE÷ours pipeline", "ours MB",
+    "wall÷floor", "pipeline÷floor", "ours CPU s", "floor CPU s", "DIE wall s", "DIE pipeline s", "DIE÷ours wall",
+    "DIE÷ours pipeline", "ours MB",
 ]  # fmt: skip
-LEFT = {1, 2, 3, 8, 15}
+LEFT = {1, 2, 3, 8, 17}
 
 
 def print_table(records: list[dict[str, Any]]) -> None:
@@ -210,6 +235,9 @@ def print_table(records: list[dict[str, Any]]) -> None:
         " start-up included; pipeline = the import's own `seconds` (file opened → last commit). floor = the"
         " database alone loading the same clean rows into the same emptied table (bench/floor.py), the cheaper"
         " method by median. DIE = django-import-export (bench/compare_import_export.py), the same two figures."
+        " CPU s = CPU seconds, medians: the process (start-up included), + the PostgreSQL server's over the same"
+        " run (on SQLite the database works inside the process); for the floor, of its own process, which only"
+        " sends prepared rows."
         f" Ratios are of medians.\nTargets (issue #15): from {RATIO_MIN_ROWS:,} rows, ours wall ≤ 1.5× the floor on"
         " PostgreSQL and ≤ 2× on SQLite, DIE wall ÷ ours wall ≥ 10; 7,000 rows on PostgreSQL ≤ 0.8 s wall; memory"
         " ≤ 160 MB at 100,000 rows and ≤ 300 MB at 1,000,000 (RSS for one process, the larger of sampled and"

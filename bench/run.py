@@ -252,6 +252,7 @@ class Sampled:
     peak_pss: int = 0  # bytes: the sum of the tree's PSS (shared pages split between the processes), sampled
     processes: int = 1  # the most processes seen in the tree at once
     timed_out: bool = False
+    cpu_seconds: float = 0.0  # user + system of the process and the children it waited for (wait4's rusage)
 
 
 @dataclass
@@ -324,15 +325,47 @@ def sample_process(cmd: list[str], env: dict[str, str], timeout: float, interval
         peak_pss=peaks.pss,
         processes=max(peaks.processes, 1),
         timed_out=wall >= timeout,
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
     )
 
 
-def measure(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
-    """Run `cmd` (see `sample_process`) and read the engine's JSON summary, its last line of output."""
+def postgres_cpu_seconds() -> float:
+    """User + system seconds of every PostgreSQL server process on this machine so far, with those of the ones that
+    ended (a backend ends with its connection, and the server adds its times to its own children's): the difference
+    across a run is what the database spent on it (the backend serving the import, and the WAL writer and
+    checkpointer it hands work to), give or take what other databases of the server did meanwhile."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if times is not None and (process.info["name"] or "").startswith("postgres"):
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def _backends_gone(before: int, timeout: float = 2.0) -> None:
+    """Wait (briefly) until the server has as many processes as before the run: the run's backend has ended and its
+    times have been added to the server's."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        count = sum(1 for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
+        if count <= before:
+            return
+        time.sleep(0.02)
+
+
+def measure(cmd: list[str], env: dict[str, str], timeout: float, kind: str = "") -> dict[str, Any]:
+    """Run `cmd` (see `sample_process`) and read the engine's JSON summary, its last line of output. On PostgreSQL
+    (`kind`), also the server's CPU seconds over the run (on SQLite the database's work is the process's own)."""
+    database_before = postgres_cpu_seconds() if kind == "postgres" else 0.0
+    server_processes = sum(1 for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
     run = sample_process(cmd, env, timeout)
+    if kind == "postgres":
+        _backends_gone(server_processes)
     record: dict[str, Any] = {
         "exit_code": run.exit_code,
         "process_seconds": round(run.seconds, 3),
+        "cpu_seconds": run.cpu_seconds,
+        "database_cpu_seconds": round(postgres_cpu_seconds() - database_before, 3) if kind == "postgres" else None,
         "peak_rss_mb": round(run.peak_rss / 2**20, 1),
         "peak_pss_mb": round(run.peak_pss / 2**20, 1),
         "processes": run.processes,
@@ -369,7 +402,7 @@ def run_floor(db: Database, dumped: dict[str, Any], args: argparse.Namespace) ->
         floor.restore_jobs(db.url, dumped)
         cmd = [python_bin(), str(BENCH / "floor.py"), dumped["file"], "--method", method]
         cmd += ["--batch-size", str(args.batch_size)] if args.batch_size else []
-        results[method] = measure(cmd, db.env(), args.timeout)
+        results[method] = measure(cmd, db.env(), args.timeout, db.kind)
     return results
 
 
@@ -411,7 +444,7 @@ def run_case(db: Database, path: Path, meta: dict[str, Any], args: argparse.Name
                     print(_progress_line(FLOOR, db, meta, measured))
                 continue
             db.empty()
-            run = measure(engine_command(engine, path, args), db.env(), args.timeout)
+            run = measure(engine_command(engine, path, args), db.env(), args.timeout, db.kind)
             runs[engine].append(run)
             print(_progress_line(engine, db, meta, run))
             if engine == OURS and dumped is None and FLOOR in engines and "summary" in run:
