@@ -14,6 +14,7 @@ never asserted. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -541,10 +542,19 @@ def run_database(kind: str, files: dict[tuple, tuple[Path, dict[str, Any]]], arg
     return records
 
 
+def compile_project() -> None:
+    """Write the project's bytecode before any run, as a deployed service's first start does: with
+    PYTHONDONTWRITEBYTECODE set (as on this machine) nothing writes it, and every CLI run would compile the
+    project's modules from source again (0.1-0.15 s of each start). Explicit, so the setting does not apply."""
+    for folder in ("config", "primepre"):
+        compileall.compile_dir(ROOT / folder, quiet=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
+    compile_project()
     print(
         f"bench: sizes {args.sizes}, bad fractions {args.bad_fractions} ({args.large_bad_fractions} and one round above"
         f" {args.repeat_max_rows:,} rows), formats {args.formats}, databases {args.databases}, engines {args.engines},"
