@@ -108,11 +108,18 @@ _EMAIL_ASCII_DOMAIN = re.compile(EMAIL_ASCII_DOMAIN_PATTERN, re.IGNORECASE)
 
 
 def email_is_valid(email: str) -> bool:
-    """Exactly `validate_email`: its common accepting path on compiled patterns, anything else asked of it."""
-    if email and "@" in email and len(email) <= 320:
-        user, _, domain = email.rpartition("@")
-        if _EMAIL_USER.match(user) and domain.isascii() and _EMAIL_ASCII_DOMAIN.match(domain):
-            return True
+    """Exactly `validate_email`, its steps in its order on compiled patterns: its answer for any address with an
+    ASCII domain, which is not an address literal (`[…]`) or allowlisted (`localhost`); anything else asked of it.
+    (Its first refusal in a process compiles its Unicode domain pattern: about 80 ms.)"""
+    if not email or "@" not in email or len(email) > 320:
+        return False
+    user, _, domain = email.rpartition("@")
+    if not _EMAIL_USER.match(user):
+        return False
+    if domain.isascii() and _EMAIL_ASCII_DOMAIN.match(domain):
+        return True
+    if domain.isascii() and domain not in validate_email.domain_allowlist and not domain.startswith("["):
+        return False
     try:
         validate_email(email)
     except ValidationError as exc:

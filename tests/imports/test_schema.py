@@ -23,8 +23,11 @@ def _django_says(value: str) -> bool:
 
 _local = st.text(alphabet="abcxyz019._+-'\"!#~ \\é", min_size=0, max_size=12)
 _domain = st.text(alphabet="abcxyz019.-é[]:_", min_size=0, max_size=20)
+_special_domains = st.sampled_from(["localhost", "LOCALHOST", "[127.0.0.1]", "[IPv6:::1]", "[300.1.1.1]", "[::1]"])
 _separators = st.sampled_from(["@", "@@", "", "@"])
-_emails = st.builds(lambda user, at, domain: f"{user}{at}{domain}", _local, _separators, _domain)
+_emails = st.builds(
+    lambda user, at, domain: f"{user}{at}{domain}", _local, _separators, st.one_of(_domain, _special_domains)
+)
 
 
 @settings(max_examples=4000, deadline=None)
