@@ -412,19 +412,34 @@ def _guard_stream(rows: Iterator[Row]) -> Iterator[Row]:
 # --- CSV / TSV -----------------------------------------------------------------------------------------------------
 
 
-def _csv_encoding_and_lines(path: Path) -> tuple[str, int]:
-    """UTF-8 (with or without BOM) or UTF-16 by BOM when the bytes say so; Windows-1252 otherwise. One pass, in C."""
+@dataclass(frozen=True)
+class CsvScan:
+    """What one pass over a CSV file's bytes finds before any row is read."""
+
+    encoding: str
+    lines: int
+    # Whether a record could hold more than CSV_MAX_DELIMITERS delimiters: only if some physical line is that long
+    # (a line's bytes bound its characters), or a quote could join lines into one record.
+    needs_guard: bool
+
+
+def _scan_csv(path: Path) -> CsvScan:
+    """UTF-8 (with or without BOM) or UTF-16 by BOM when the bytes say so, Windows-1252 otherwise; the line count; and
+    whether the rows need the per-record delimiter guard. One pass, in C."""
     with open(path, "rb") as handle:
         head = handle.read(4)
         bom = _bom_encoding(head)
         handle.seek(0)
         decoder = codecs.getincrementaldecoder(bom or "utf-8")()
-        is_utf8 = True
-        lines = 0
-        last = b""
+        is_utf8, lines, last, quoted, longest, carried = True, 0, b"", False, 0, 0
         while chunk := handle.read(1 << 20):
             lines += chunk.count(b"\n")
             last = chunk[-2:]
+            quoted = quoted or b'"' in chunk
+            if longest < CSV_MAX_DELIMITERS:
+                parts = chunk.split(b"\n")
+                longest = max(longest, carried + len(parts[0]), *map(len, parts[1:]))
+                carried = len(parts[-1]) if len(parts) > 1 else carried + len(parts[0])
             if is_utf8:
                 try:
                     decoder.decode(chunk)
@@ -436,7 +451,8 @@ def _csv_encoding_and_lines(path: Path) -> tuple[str, int]:
                     is_utf8 = False
     if not last.endswith((b"\n", b"\n\x00")):
         lines += 1  # a last line without a line break
-    return (bom or ("utf-8" if is_utf8 else "cp1252")), lines
+    encoding = bom or ("utf-8" if is_utf8 else "cp1252")
+    return CsvScan(encoding, lines, needs_guard=quoted or longest >= CSV_MAX_DELIMITERS)
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -451,11 +467,12 @@ def _sniff_delimiter(sample: str) -> str:
 
 
 def _open_csv(path: Path) -> SheetRows:
-    encoding, lines = _csv_encoding_and_lines(path)
-    handle = open(path, encoding=encoding, newline="", errors="strict")  # the generator closes it
+    scan = _scan_csv(path)
+    handle = open(path, encoding=scan.encoding, newline="", errors="strict")  # the generator closes it
     delimiter = _sniff_delimiter(handle.read(TEXT_SNIFF_BYTES))
     handle.seek(0)
-    return SheetRows(file_format="csv", rows=_csv_rows(handle, delimiter), last_row=lines, reader=f"csv/{encoding}")
+    rows = _csv_rows(handle, delimiter, guarded=scan.needs_guard)
+    return SheetRows(file_format="csv", rows=rows, last_row=scan.lines, reader=f"csv/{scan.encoding}")
 
 
 def _counted_lines(handle: io.TextIOWrapper, delimiter: str, record: list[int]) -> Iterator[str]:
@@ -470,11 +487,14 @@ def _counted_lines(handle: io.TextIOWrapper, delimiter: str, record: list[int]) 
         yield line
 
 
-def _csv_rows(handle: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
+def _csv_rows(handle: io.TextIOWrapper, delimiter: str, *, guarded: bool = True) -> Iterator[Row]:
+    """The file's records; `guarded`: each record's delimiters are counted as its lines are read (a Python step per
+    line, a tenth of reading), which a file whose scan found no quote and no long line does not need."""
     limit = settings.IMPORT_MAX_COLUMNS
     record = [0, 0]  # the number of the last record read, and the delimiters of the one being read
     try:
-        reader = csv.reader(_counted_lines(handle, delimiter, record), delimiter=delimiter, strict=False)
+        lines = _counted_lines(handle, delimiter, record) if guarded else handle
+        reader = csv.reader(lines, delimiter=delimiter, strict=False)
         for number, cells in enumerate(reader, start=1):
             record[0], record[1] = number, 0
             if len(cells) > limit:

@@ -25,7 +25,7 @@ from primepre.imports.jobs import create_job
 from primepre.imports.ledger import STORED_CELL_MAX_CHARS
 from primepre.imports.models import ImportJob, ImportStatus
 from primepre.imports.process import rss_bytes
-from primepre.imports.readers import open_rows
+from primepre.imports.readers import CSV_MAX_DELIMITERS, _scan_csv, open_rows
 from primepre.imports.services import execute_job, store_file
 from primepre.imports.tasks import recover_stalled_jobs
 
@@ -117,6 +117,31 @@ def test_a_csv_with_100000_header_cells_fails_fast(tmp_path: Path) -> None:
     assert "Row 1 has more than 16,384 columns" in _failed(job, "too_many_columns")
     assert cost["seconds"] < 1.0, cost
     assert job.column_mapping == {} and job.unknown_columns == []
+
+
+def test_a_record_joined_across_short_lines_by_quotes_is_still_counted(tmp_path: Path) -> None:
+    """Each line is short, but every line closes one quoted cell and opens the next: one record of 30,000 cells."""
+    path = tmp_path / "joined.csv"
+    path.write_text(
+        ",".join(HEADER) + '\nPM4 KOFI,Kofi,Mensah,"\n' + "".join('",' + "," * 1_000 + '"\n' for _ in range(30)) + '"\n'
+    )
+    assert "has more than 16,384 columns" in _failed(run_import(path), "too_many_columns")
+
+
+def test_the_scan_says_when_records_need_their_delimiters_counted(tmp_path: Path) -> None:
+    """Only a quote (which can join lines into a record) or a line as long as the limit needs the per-line count;
+    a long line is found across the scan's 1 MB chunks too."""
+    plain = tmp_path / "plain.csv"
+    plain.write_text("Mark,Name\n" + "PM1,Kofi\n" * 1000)
+    assert _scan_csv(plain).needs_guard is False
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('Mark,Name\nPM1,"Mensah, Kofi"\n')
+    assert _scan_csv(quoted).needs_guard is True
+    straddling = tmp_path / "straddling.csv"
+    short = "PM1,Kofi\n" * ((1 << 20) // 9)  # ends a few bytes before the first chunk's end
+    straddling.write_text(short + "," * (CSV_MAX_DELIMITERS + 10) + "\nPM2,Ama\n")
+    assert _scan_csv(straddling).needs_guard is True
+    assert _scan_csv(straddling).lines == short.count("\n") + 2
 
 
 def _wide_header(count: int) -> list[str]:
