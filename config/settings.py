@@ -276,6 +276,9 @@ IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
 # idle import worker hold (figures in bench/README.md). The worker (and the CLI) also set RLIMIT_DATA to what they
 # hold plus a quarter above this, which turns one huge allocation into a MemoryError (or ends that process alone).
 IMPORT_MAX_RSS_MB = env_int("IMPORT_MAX_RSS_MB", 250)
+# The worker and the CLI collect cyclic garbage after this many net allocations instead of Python's 700 (an import
+# keeps a batch of rows alive, which the collector re-walked at 700; imports/process.py, bench/README.md).
+IMPORT_GC_THRESHOLD = env_int("IMPORT_GC_THRESHOLD", 10_000)
 # Runs of one job: a job whose worker dies this many times (killed, out of memory) ends `failed` (`worker_crashed`).
 IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 3)
 # JSON request bodies outside the import upload (customers, SMS …): larger or deeper ones get 400 `invalid_json`.

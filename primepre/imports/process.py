@@ -96,20 +96,18 @@ def _data_bytes() -> int:
 IMPORT_SWITCH_INTERVAL = 0.0001
 
 
-# An import allocates millions of small containers (cells, rows, batches) and keeps a batch's worth alive until it is
-# written, so at Python's default (a collection every 700 net allocations) the collector keeps re-walking survivors
-# that are not garbage. The figure `make bench` was fastest with (bench/README.md). Not for the web server.
-IMPORT_GC_THRESHOLD = 10_000
-
-
 def settle_garbage_collector() -> None:
     """Move everything loaded so far (Django, the apps, the libraries: what lives as long as the process) out of the
     cyclic collector's sight, and collect less often. Otherwise every full collection an import triggers walks those
     objects again, and so does each of the interpreter's collections at exit (about 0.2 s of a CLI run's end). No
     collection first: it takes 25-35 ms at this point to find under a hundred objects of start-up garbage, which are
-    kept instead."""
+    kept instead.
+
+    Less often (IMPORT_GC_THRESHOLD net allocations, not Python's 700): an import allocates millions of small
+    containers (cells, rows, batches) and keeps a batch's worth alive until it is written, survivors the collector
+    re-walked at every collection (bench/README.md measures both). Not for the web server."""
     gc.freeze()
-    gc.set_threshold(IMPORT_GC_THRESHOLD, *gc.get_threshold()[1:])
+    gc.set_threshold(settings.IMPORT_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def configure_import_process() -> int | None:

@@ -26,10 +26,11 @@ def _python(code: str, **env: str) -> dict:
 def test_an_import_process_freezes_what_it_loaded_and_collects_less_often() -> None:
     figures = _python(
         "before = gc.get_threshold()[0]\n"
-        "from primepre.imports.process import IMPORT_GC_THRESHOLD, configure_import_process\n"
+        "from django.conf import settings\n"
+        "from primepre.imports.process import configure_import_process\n"
         "configure_import_process()\n"
         "print(json.dumps({'frozen': gc.get_freeze_count(), 'before': before, 'threshold': gc.get_threshold()[0],\n"
-        "                  'wanted': IMPORT_GC_THRESHOLD, 'switch': sys.getswitchinterval()}))\n"
+        "                  'wanted': settings.IMPORT_GC_THRESHOLD, 'switch': sys.getswitchinterval()}))\n"
     )
     assert figures["frozen"] > 10_000  # Django and the apps: tens of thousands of objects
     assert figures["threshold"] == figures["wanted"] > figures["before"]
