@@ -501,6 +501,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--timeout", type=float, default=3600.0, help="seconds per import before it is killed")
     add("--trigram-index", action="store_true", help="PostgreSQL: a pg_trgm index on search_text (trade-off study)")
     add("--results", type=Path, default=OUT / "results.json")
+    add("--env", action="append", default=[], metavar="KEY=VALUE", help="set for every run, e.g. a setting; repeatable")
     args = parser.parse_args(argv)
     args.sizes = _number_list(args.sizes or ("7000" if args.quick else ",".join(map(str, DEFAULT_SIZES))), int)
     # The 1,000,000-row files are there for memory: one share of bad rows (the costlier) keeps `make bench` shorter.
@@ -518,6 +519,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.formats) - {"xlsx", "csv"} or set(args.databases) - {"sqlite", "postgres"}
     unknown = unknown or set(args.engines) - {OURS, THEIRS, FLOOR}
     fractions = args.bad_fractions + args.large_bad_fractions
+    if any("=" not in item for item in args.env):
+        parser.error("--env takes KEY=VALUE")
     if unknown or args.repeat < 1 or not all(0 <= f < 1 for f in fractions):
         parser.error(f"unknown value(s): {sorted(unknown)}" if unknown else "--repeat ≥ 1, bad fractions in [0, 1)")
     return args
@@ -555,10 +558,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
     compile_project()
+    os.environ.update(item.split("=", 1) for item in args.env)  # every run's environment is a copy of this one
     print(
         f"bench: sizes {args.sizes}, bad fractions {args.bad_fractions} ({args.large_bad_fractions} and one round above"
         f" {args.repeat_max_rows:,} rows), formats {args.formats}, databases {args.databases}, engines {args.engines},"
-        f" {args.repeat} round(s)"
+        f" {args.repeat} round(s)" + (f", environment {' '.join(args.env)}" if args.env else "")
     )
     files = {
         (size, fraction, fmt): ensure_file(size, fmt, args.seed, fraction, args.header_style)
