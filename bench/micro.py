@@ -6,7 +6,8 @@ On the `make bench` CSV file (made by generate.py if missing), prints microsecon
 - our phone normalisation (fast path, then phonenumbers' full parse when it declines) vs the full parse alone;
 - validity of an already-split national number: our precompiled plan vs `phonenumbers.is_valid_number`;
 - email: `email_is_valid` (Django's patterns compiled once) vs Django's `validate_email`;
-- one whole row through `CustomerCleaner.clean` (customers/import_schema.py).
+- one whole row through `CustomerCleaner.clean` (customers/import_schema.py);
+- the same for what is refused: invalid phones, invalid emails, rows the cleaner fails.
 Each figure is the best of `--repeat` runs. Tests (tests/customers/test_phones.py,
 tests/imports/test_schema.py) check that the fast versions give the libraries' answers; this only measures.
 """
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     numbers = [phonenumbers.PhoneNumber(country_code=233, national_number=int(n)) for n in nationals]
     emails = [value.strip().lower() for value in column("email") if value and value.strip()]
     cleaner = CustomerCleaner(mapping.fields, region="GH", generate_marks=False)
+    refused_phones = [value for value, result in zip(phones, results, strict=True) if not result.ok]
+    refused_emails = [value for value in emails if not django_email(value)]
+    failing_rows = [item for item in rows if cleaner.clean(*item)[0] is None]
 
     cases: list[tuple[str, Callable[[Any], Any], Sequence[Any]]] = [
         ("phone, normalise_phone (ours)", lambda v: normalise_phone(v, "GH"), phones),
@@ -95,10 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         ("email, email_is_valid (ours)", email_is_valid, emails),
         ("email, Django validate_email", django_email, emails),
         ("whole row, CustomerCleaner.clean", lambda item: cleaner.clean(*item), rows),
+        ("refused phone, normalise_phone (ours)", lambda v: normalise_phone(v, "GH"), refused_phones),
+        ("refused phone, phonenumbers full parse", lambda v: normalise_phone_slow(v, "GH"), refused_phones),
+        ("refused email, email_is_valid (ours)", email_is_valid, refused_emails),
+        ("refused email, Django validate_email", django_email, refused_emails),
+        ("failing row, CustomerCleaner.clean", lambda item: cleaner.clean(*item), failing_rows),
     ]
     lines = [(label, best_us(function, values, args.repeat)) for label, function, values in cases]
     print(f"{path.name}: {len(rows):,} rows, {len(phones):,} phones, {len(nationals):,} valid +233 numbers, ", end="")
-    print(f"{len(emails):,} emails")
+    print(f"{len(emails):,} emails; refused: {len(refused_phones):,} phones, {len(refused_emails):,} emails, ", end="")
+    print(f"{len(failing_rows):,} rows failing in the cleaner")
     for label, micros in lines:
         print(f"  {label:<42} {micros:6.2f} µs")
     return 0
