@@ -169,9 +169,9 @@ def fast_e164(raw: object, region: str) -> str | None:
 def fast_refusal(raw: object, region: str) -> str | None:
     """The number as the full path's refusal shows it (`0281234567`, `+233281234567`) when the full path would refuse
     `raw` with "… is not a valid phone number.", else None: "ask the full path". Called only after `fast_e164`
-    declined, so a file's invalid numbers (a tenth of some files' rows) skip phonenumbers' parse, which cost about
-    ten valid rows each. Two shapes only, both of which the full path reads as this region's number and nothing
-    else: the trunk 0 and a national number (country codes never start with 0, and 00 is the region's only
+    declined, so a file's invalid numbers (a tenth of some files' rows) skip phonenumbers' parse (what that saves:
+    bench/README.md, "Throughput"). Two shapes only, both of which the full path reads as this region's number and
+    nothing else: the trunk 0 and a national number (country codes never start with 0, and 00 is the region's only
     international prefix), or +code and a national number without a trunk 0 (nothing left for the parse to strip).
     A test pins this to the full path (`tests/customers/test_phones.py`)."""
     if type(raw) is not str or not raw.isascii() or not _FAST_SHAPE.match(raw):

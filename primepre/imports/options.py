@@ -1,8 +1,8 @@
 """An import's options: what each kind of sheet takes, and the job's stored form of them. The same rules for every
 way in: the API and the wizard check each field's type with DRF first (`serializers.py`), then these; the CLI, whose
-arguments argparse has already typed, calls `check_options` alone, without loading DRF (about 70 ms of every run's
-start, and the worker never needs it). A bad value is a 400 `validation_error` naming the field (the CLI prints the
-same messages), never a value silently dropped; a blank form field means "not given".
+arguments argparse has already typed, calls `check_options` alone, without loading DRF (a part of every run's
+start, bench/README.md; the worker never needs it either). A bad value is a 400 `validation_error` naming the field
+(the CLI prints the same messages), never a value silently dropped; a blank form field means "not given".
 
 Who may use an option (upsert, welcome SMS) is not decided here but in `jobs.authorize_submit`.
 """

@@ -99,9 +99,9 @@ IMPORT_SWITCH_INTERVAL = 0.0001
 def settle_garbage_collector() -> None:
     """Move everything loaded so far (Django, the apps, the libraries: what lives as long as the process) out of the
     cyclic collector's sight, and collect less often. Otherwise every full collection an import triggers walks those
-    objects again, and so does each of the interpreter's collections at exit (about 0.2 s of a CLI run's end). No
-    collection first: it takes 25-35 ms at this point to find under a hundred objects of start-up garbage, which are
-    kept instead.
+    objects again, and so does each of the interpreter's collections at exit (most of a CLI run's end). No collection
+    first: at this point it costs tens of milliseconds to find under a hundred objects of start-up garbage, which are
+    kept instead (figures: bench/README.md, "Throughput").
 
     Less often (IMPORT_GC_THRESHOLD net allocations, not Python's 700): an import allocates millions of small
     containers (cells, rows, batches) and keeps a batch's worth alive until it is written, survivors the collector
