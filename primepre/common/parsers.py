@@ -3,7 +3,7 @@
 Python's `json` recurses once per nesting level: a body of a few hundred kilobytes of `[` ends in a RecursionError (a
 500) after seconds of work, and an unbounded body is read whole into memory. Here the body is read up to the limit,
 its nesting is checked in one linear pass by ijson's C parser (yajl), which keeps no per-level state in Python, and
-only then handed to `json`. The import engine reads JSON files through `iter_json_events` for the same reason.
+only then handed to `json` (`jsonlimits.py`, which the import engine's JSON reader uses too, without DRF).
 """
 
 from __future__ import annotations
@@ -17,11 +17,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-# The limits themselves live in a module without DRF, for the import engine (readers, options) that runs outside a
-# request; re-exported here for the request side.
-from .jsonlimits import JsonTooDeep, check_json_depth, iter_json_events, json_error_text
-
-__all__ = ["JSONParser", "JsonTooDeep", "check_json_depth", "iter_json_events", "json_error_text"]
+from .jsonlimits import JsonTooDeep, check_json_depth, json_error_text
 
 
 def _invalid(message: str) -> ParseError:

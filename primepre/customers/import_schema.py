@@ -116,10 +116,11 @@ def email_is_valid(email: str) -> bool:
     user, _, domain = email.rpartition("@")
     if not _EMAIL_USER.match(user):
         return False
-    if domain.isascii() and _EMAIL_ASCII_DOMAIN.match(domain):
-        return True
-    if domain.isascii() and domain not in validate_email.domain_allowlist and not domain.startswith("["):
-        return False
+    if domain.isascii():
+        if _EMAIL_ASCII_DOMAIN.match(domain):
+            return True
+        if domain not in validate_email.domain_allowlist and not domain.startswith("["):
+            return False
     try:
         validate_email(email)
     except ValidationError as exc:

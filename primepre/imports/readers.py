@@ -489,7 +489,7 @@ def _counted_lines(handle: io.TextIOWrapper, delimiter: str, record: list[int]) 
 
 def _csv_rows(handle: io.TextIOWrapper, delimiter: str, *, guarded: bool = True) -> Iterator[Row]:
     """The file's records; `guarded`: each record's delimiters are counted as its lines are read (a Python step per
-    line, a tenth of reading), which a file whose scan found no quote and no long line does not need."""
+    line), which a file whose scan found no quote and no long line does not need."""
     limit = settings.IMPORT_MAX_COLUMNS
     record = [0, 0]  # the number of the last record read, and the delimiters of the one being read
     try:

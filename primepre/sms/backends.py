@@ -92,7 +92,7 @@ class TwilioBackend(BaseBackend):
     name = "twilio"
 
     def __init__(self) -> None:
-        # Heavy (about 50 ms and the requests stack): only when Twilio is the backend, not in every process start.
+        # Heavy (twilio and the requests stack): only when Twilio is the backend, not in every process start.
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 

@@ -11,7 +11,7 @@ import ijson
 import pytest
 from rest_framework.test import APIClient
 
-from primepre.common.parsers import JsonTooDeep, check_json_depth
+from primepre.common.jsonlimits import JsonTooDeep, check_json_depth
 
 pytestmark = pytest.mark.django_db
 
