@@ -281,6 +281,13 @@ IMPORT_MAX_RSS_MB = env_int("IMPORT_MAX_RSS_MB", 250)
 IMPORT_GC_THRESHOLD = env_int("IMPORT_GC_THRESHOLD", 10_000)
 # Runs of one job: a job whose worker dies this many times (killed, out of memory) ends `failed` (`worker_crashed`).
 IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 3)
+# The import worker runs each import in a child process of its own (`manage.py run_import`), so a file that kills
+# the process reading it (native code aborting on an allocation) ends that child and fails its job, never the worker
+# (primepre/imports/isolation.py). Off: imports run inside the worker process, as the CLI and the tests run them.
+IMPORT_ISOLATION = env_bool("IMPORT_ISOLATION", True)
+# A worker told to stop gives its child this long to stop after its batch before killing it (the job then resumes
+# from its checkpoint); a child still opening its file is stopped at once and its job queued again unread.
+IMPORT_CHILD_STOP_SECONDS = env_int("IMPORT_CHILD_STOP_SECONDS", 15)
 # JSON request bodies outside the import upload (customers, SMS …): larger or deeper ones get 400 `invalid_json`.
 # The deepest body an endpoint takes is the SMS send's `{"filter": {"region": [...]}}`, 3 levels.
 API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1024 * 1024)

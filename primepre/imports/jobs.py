@@ -366,8 +366,9 @@ def _unless_resuming(field_name: str, value: Any) -> Case:
     )
 
 
-def claim(job: ImportJob) -> bool:
-    """Take `job` for this run under a new lease (`worker_token`), or say False (done, cancelled or taken).
+def claim(job: ImportJob, lease: str | None = None) -> bool:
+    """Take `job` for this run under a new lease (`worker_token`: `lease` when the worker that started this process
+    chose it, so that it can act on the job if this process dies), or say False (done, cancelled or taken).
 
     Concurrency: one conditional UPDATE (queued, or failed on our own error → running with this run's token), so of
     two workers handed the same job only one runs it. It counts the run in `attempts` in the same statement: a run
@@ -379,8 +380,9 @@ def claim(job: ImportJob) -> bool:
     with transaction.atomic():
         claimed = ImportJob.objects.filter(CLAIMABLE, pk=job.pk).update(
             status=ImportStatus.RUNNING,
-            worker_token=uuid.uuid4().hex,
+            worker_token=lease or uuid.uuid4().hex,
             heartbeat_at=now,
+            claimed_at=now,
             finished_at=None,
             attempts=F("attempts") + 1,
             started_at=started_at,
@@ -459,6 +461,85 @@ def release(job: ImportJob) -> bool:
     )
 
 
+# --- a run that died: reading (the file's doing) or writing ---------------------------------------------------------
+
+UNREADABLE_FILE_MESSAGE = (
+    "The file{name} stopped the program reading it ({how}), so it was not tried again: a spreadsheet whose cells or "
+    "text are far larger than the file looks is the usual cause. Open it in Excel or LibreOffice, keep only the "
+    "columns you import, save it as .csv (or a new .xlsx) and upload that."
+)
+
+
+def wrote_nothing() -> Q:
+    """The run that holds the job has committed no batch: its heartbeat is still its claim's (each batch moves it)."""
+    return Q(claimed_at__isnull=False, heartbeat_at__lte=F("claimed_at"))
+
+
+def fail_unreadable(job_id: int, how: str, *, lease: str | None = None, cutoff: dt.datetime | None = None) -> bool:
+    """Running, died before writing anything → failed `unreadable_file`, lease dropped, never tried again: the
+    process died opening or reading the file (native code aborting on an allocation, the kernel's memory killer),
+    and the next run would die the same way.
+
+    Concurrency: one conditional UPDATE, on the dead run's lease (the worker that started it) or on a stale
+    heartbeat (the sweep, `cutoff`), and on `wrote_nothing`, so a run that got as far as writing is left to
+    `child_died`/`requeue` and of several callers only one ends the job."""
+    which = Q(worker_token=lease) if lease else stalled(cutoff or timezone.now())
+    job = ImportJob.objects.filter(pk=job_id).only("file_name").first()
+    name = f" “{job.file_name}”" if job and job.file_name else ""
+    return bool(
+        ImportJob.objects.filter(which, wrote_nothing(), pk=job_id, status=ImportStatus.RUNNING).update(
+            status=ImportStatus.FAILED,
+            error_code="unreadable_file",
+            error_message=UNREADABLE_FILE_MESSAGE.format(name=name, how=how),
+            finished_at=timezone.now(),
+            worker_token="",
+        )
+    )
+
+
+def child_died(job_id: int, lease: str, how: str) -> str:
+    """The process running the job under `lease` died without recording an end; its worker (alive) says so.
+    Returns what became of the job: "unreadable" (it died reading: `fail_unreadable`), "requeued" (it died writing,
+    runs are left: queued again, resumes after its checkpoint), "failed" (`worker_crashed`, no runs left) or ""
+    (the run had already lost the job).
+
+    Concurrency: one conditional UPDATE per outcome, each on the dead run's lease and still `running`, with
+    conditions that exclude each other (wrote nothing / wrote, runs left / none), so exactly one applies, once."""
+    if fail_unreadable(job_id, how, lease=lease):
+        return "unreadable"
+    running = ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING, worker_token=lease)
+    if running.filter(attempts__lt=settings.IMPORT_MAX_ATTEMPTS).update(status=ImportStatus.QUEUED, worker_token=""):
+        return "requeued"
+    attempts = settings.IMPORT_MAX_ATTEMPTS
+    ended = running.update(
+        status=ImportStatus.FAILED,
+        error_code="worker_crashed",
+        error_message=WORKER_CRASHED_MESSAGE.format(attempts=attempts),
+        finished_at=timezone.now(),
+        worker_token="",
+    )
+    return "failed" if ended else ""
+
+
+NOT_STARTED_MESSAGE = "The import could not start (the process that runs it ended before taking it); it can be resumed."
+
+
+def not_started(job_id: int) -> bool:
+    """Queued, but the process started to run it died before claiming it → failed `internal_error`, which a user may
+    resume (CLAIMABLE): not the file's fault (it was never opened), and queuing it again by itself could loop for ever
+    on a broken installation.
+
+    Concurrency: one conditional UPDATE from `queued`; a worker that claimed it meanwhile made it `running`."""
+    return bool(
+        ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+            status=ImportStatus.FAILED,
+            error_code="internal_error",
+            error_message=NOT_STARTED_MESSAGE,
+            finished_at=timezone.now(),
+        )
+    )
+
+
 # --- the stalled-job sweep: requeue, give up -------------------------------------------------------------------------
 
 WORKER_CRASHED_MESSAGE = (
@@ -482,9 +563,9 @@ def requeue(job_id: int, cutoff: dt.datetime) -> bool:
     and a worker whose lease is dropped stops at its next batch (`LeaseLost`)."""
     attempts_left = Q(attempts__lt=settings.IMPORT_MAX_ATTEMPTS)
     return bool(
-        ImportJob.objects.filter(stalled(cutoff), attempts_left, pk=job_id).update(
-            status=ImportStatus.QUEUED, worker_token=""
-        )
+        ImportJob.objects.filter(stalled(cutoff), attempts_left, pk=job_id)
+        .exclude(wrote_nothing())
+        .update(status=ImportStatus.QUEUED, worker_token="")
     )
 
 
@@ -494,7 +575,9 @@ def give_up(job_id: int, attempts: int, cutoff: dt.datetime) -> bool:
     Concurrency: one conditional UPDATE with the same condition as `requeue` but the opposite attempt count, so a job
     is either requeued or ended, once, whichever sweeps run; a claim cannot race it (claims need `queued`)."""
     return bool(
-        ImportJob.objects.filter(stalled(cutoff), pk=job_id, attempts__gte=settings.IMPORT_MAX_ATTEMPTS).update(
+        ImportJob.objects.filter(stalled(cutoff), pk=job_id, attempts__gte=settings.IMPORT_MAX_ATTEMPTS)
+        .exclude(wrote_nothing())
+        .update(
             status=ImportStatus.FAILED,
             error_code="worker_crashed",
             error_message=WORKER_CRASHED_MESSAGE.format(attempts=attempts),

@@ -90,6 +90,10 @@ class ImportJob(models.Model):
     # job whose heartbeat stops is handed to another worker (tasks.recover_stalled_jobs).
     worker_token = models.CharField(max_length=32, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When this run claimed the job. Every committed batch moves the heartbeat past it, so a run whose heartbeat is
+    # still its claim time died while opening and reading its file, before writing anything: that is the file's
+    # doing (a reader that aborts), and the job is failed `unreadable_file` instead of being tried again.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     # Runs started (claims): a job whose worker dies IMPORT_MAX_ATTEMPTS times ends failed (`worker_crashed`) instead
     # of being handed on for ever, so one poison file cannot hold the queue.
     attempts = models.PositiveSmallIntegerField(default=0)

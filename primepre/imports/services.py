@@ -102,12 +102,14 @@ def execute_job(
     on_progress: Callable[[ImportProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     batch_size: int | None = None,
+    lease: str | None = None,
 ) -> ImportJob:
-    """Run `job` to the end (or resume it after its checkpoint) and record how it ended: claim, run, finish.
+    """Run `job` to the end (or resume it after its checkpoint) and record how it ended: claim (under `lease` when the
+    worker that started this process chose it), run, finish.
 
     The claim and the finish are `jobs` transitions under the run's lease, so of two workers handed the same job only
     one runs it, and a run that lost the job (to an undo, or to the stalled-job sweep) records nothing."""
-    if not jobs.claim(job):
+    if not jobs.claim(job, lease):
         return job
     try:
         ending = _run(job, on_progress=on_progress, should_stop=should_stop, batch_size=batch_size)

@@ -28,7 +28,7 @@ from django_tasks import task
 
 from primepre.common.log_context import log_context
 
-from . import jobs
+from . import isolation, jobs
 from .models import ImportJob, ImportStatus
 from .services import execute_job
 
@@ -45,6 +45,24 @@ _stop_requested = threading.Event()
 
 @task()
 def run_import_job(job_id: int) -> None:
+    """In the import worker, the job runs in a child process (`isolation`); anywhere else (the CLI, the tests' immediate
+    backend, a child), here."""
+    if not isolation.enabled():
+        run_job_here(job_id)
+        return
+    with _stop_between_batches_on_signal():
+        outcome = isolation.run_in_child(job_id, _stop_requested)
+    if outcome in ("released", "requeued"):
+        run_import_job.enqueue(job_id)
+
+
+def request_stop() -> None:
+    """Stop the running import after its current batch (the child's SIGTERM handler)."""
+    _stop_requested.set()
+
+
+def run_job_here(job_id: int, lease: str | None = None) -> None:
+    """Run the job in this process; `lease`: the worker that started this process chose the run's lease."""
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None:
         logger.warning("[IMPORT-FAIL] job=%s reason=no such job", job_id)
@@ -57,7 +75,7 @@ def run_import_job(job_id: int) -> None:
 
     with log_context(f"job-{job_id}"), _stop_between_batches_on_signal():
         try:
-            execute_job(job, should_stop=should_stop)
+            execute_job(job, should_stop=should_stop, lease=lease)
         except WorkerStopping:
             if jobs.release(job):
                 logger.info(
@@ -100,9 +118,11 @@ def queue_job(job: ImportJob) -> None:
 
 
 def recover_stalled_jobs(stale_after: dt.timedelta | None = None) -> list[int]:
-    """Queue again the jobs whose worker stopped sending heartbeats (killed, out of memory, machine gone); end as
-    `failed` (`worker_crashed`) those already run IMPORT_MAX_ATTEMPTS times, so a file that kills every worker that
-    reads it cannot hold the queue for ever. Returns the ids queued again.
+    """Queue again the jobs whose worker stopped sending heartbeats (killed, out of memory, machine gone) while
+    writing; end as `failed` (`worker_crashed`) those already run IMPORT_MAX_ATTEMPTS times, so a file that kills
+    every worker that reads it cannot hold the queue for ever; and end at once as `unreadable_file` those whose run
+    died before writing its first batch (opening and reading the file: trying again would only die again). Returns
+    the ids queued again.
 
     Safe to run from every worker at once: each job is moved by `jobs.requeue` or `jobs.give_up`, one conditional
     UPDATE each that requires it still running with a stale heartbeat, so exactly one sweep requeues or ends it.
@@ -111,7 +131,9 @@ def recover_stalled_jobs(stale_after: dt.timedelta | None = None) -> list[int]:
     cutoff = timezone.now() - stale_after
     recovered = []
     for job in ImportJob.objects.filter(jobs.stalled(cutoff)).only("pk", "attempts"):
-        if job.attempts >= settings.IMPORT_MAX_ATTEMPTS:
+        if jobs.fail_unreadable(job.pk, "its worker stopped while reading it", cutoff=cutoff):
+            logger.error("[IMPORT-FAIL] job=%s code=unreadable_file reason=its worker died reading the file", job.pk)
+        elif job.attempts >= settings.IMPORT_MAX_ATTEMPTS:
             if jobs.give_up(job.pk, job.attempts, cutoff):
                 logger.error(
                     "[IMPORT-FAIL] job=%s code=worker_crashed attempts=%s reason=its worker died on every run",

@@ -290,6 +290,8 @@ def test_a_claim_after_a_checkpoint_resumes_with_the_counts(tmp_path):
 def test_finish_records_nothing_for_a_run_that_lost_its_lease(tmp_path):
     job = _job(tmp_path, 2)
     assert jobs.claim(job)
+    wrote_at = job.claimed_at + dt.timedelta(seconds=1)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=wrote_at)  # the run committed a batch, then went silent
     stale = ImportJob.objects.get(pk=job.pk)
     assert jobs.requeue(job.pk, cutoff=stale.heartbeat_at + dt.timedelta(seconds=1))  # the sweep took it back
     assert jobs.claim(ImportJob.objects.get(pk=job.pk))  # and another worker claimed it
@@ -300,7 +302,9 @@ def test_finish_records_nothing_for_a_run_that_lost_its_lease(tmp_path):
 def test_remap_of_a_job_that_crashed_its_workers_gives_it_new_attempts(admin_user, tmp_path, settings):
     job = _job(tmp_path, 2)
     assert jobs.claim(job)
-    cutoff = ImportJob.objects.get(pk=job.pk).heartbeat_at + dt.timedelta(seconds=1)
+    wrote_at = job.claimed_at + dt.timedelta(seconds=1)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=wrote_at)  # died writing, not reading
+    cutoff = wrote_at + dt.timedelta(seconds=1)
     settings.IMPORT_MAX_ATTEMPTS = 1
     assert not jobs.requeue(job.pk, cutoff) and jobs.give_up(job.pk, 1, cutoff)
     job.refresh_from_db()

@@ -20,7 +20,7 @@ import xlsxwriter
 from django.core.management import call_command
 from django.utils import timezone
 
-from primepre.imports import readers
+from primepre.imports import jobs, readers
 from primepre.imports.jobs import create_job
 from primepre.imports.ledger import STORED_CELL_MAX_CHARS
 from primepre.imports.models import ImportJob, ImportStatus
@@ -304,11 +304,18 @@ def test_every_run_counts_as_an_attempt() -> None:
     assert job.attempts == 1
 
 
-def _stalled_job(attempts: int) -> ImportJob:
+def _stalled_job(attempts: int, wrote: bool = True) -> ImportJob:
+    """A job whose run went silent an hour ago: after writing a batch (`wrote`), or while still reading its file."""
     job = create_job(store_file(FILES / "basic.xlsx"), file_name="basic.xlsx")
     long_ago = timezone.now() - dt.timedelta(hours=1)
+    claimed = long_ago - dt.timedelta(seconds=5) if wrote else long_ago
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportStatus.RUNNING, attempts=attempts, heartbeat_at=long_ago, started_at=long_ago, worker_token="t"
+        status=ImportStatus.RUNNING,
+        attempts=attempts,
+        heartbeat_at=long_ago,
+        started_at=claimed,
+        claimed_at=claimed,
+        worker_token="t",
     )
     return job
 
@@ -329,6 +336,55 @@ def test_the_sweep_ends_a_job_that_crashed_its_worker_every_time(settings) -> No
     assert (job.status, job.error_code, job.worker_token) == (ImportStatus.FAILED, "worker_crashed", "")
     assert "3 times" in job.error_message and job.finished_at is not None
     assert recover_stalled_jobs() == []  # ended once; a second sweep finds nothing
+
+
+def test_the_sweep_ends_at_once_a_job_whose_worker_died_reading_its_file(settings) -> None:
+    """Dying before the first batch was written is the file's doing (a reader that aborts): not tried again."""
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    job = _stalled_job(attempts=1, wrote=False)
+    assert recover_stalled_jobs() == []
+    job.refresh_from_db()
+    assert (job.status, job.error_code, job.worker_token, job.attempts) == (
+        ImportStatus.FAILED,
+        "unreadable_file",
+        "",
+        1,
+    )
+    assert "“basic.xlsx”" in job.error_message and "not tried again" in job.error_message
+    assert recover_stalled_jobs() == []
+
+
+def test_a_job_from_before_claims_were_timed_is_requeued_as_before(settings) -> None:
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    job = _stalled_job(attempts=1)
+    ImportJob.objects.filter(pk=job.pk).update(claimed_at=None)
+    assert recover_stalled_jobs() == [job.pk]
+
+
+def test_a_dead_child_s_job_ends_by_what_it_was_doing(settings) -> None:
+    """`jobs.child_died`: reading → unreadable_file; writing with runs left → queued; none left → worker_crashed;
+    another run's lease → nothing."""
+    settings.IMPORT_MAX_ATTEMPTS = 2
+    reading, writing, last, other = (_stalled_job(1, wrote=False), _stalled_job(1), _stalled_job(2), _stalled_job(1))
+    assert jobs.child_died(reading.pk, "t", "the process reading it was ended by SIGABRT") == "unreadable"
+    assert jobs.child_died(writing.pk, "t", "x") == "requeued"
+    assert jobs.child_died(last.pk, "t", "x") == "failed"
+    assert jobs.child_died(other.pk, "not-its-lease", "x") == ""
+    reading.refresh_from_db()
+    assert (reading.status, reading.error_code) == (ImportStatus.FAILED, "unreadable_file")
+    assert "SIGABRT" in reading.error_message
+    assert ImportJob.objects.get(pk=writing.pk).status == ImportStatus.QUEUED
+    assert ImportJob.objects.get(pk=last.pk).error_code == "worker_crashed"
+    assert ImportJob.objects.get(pk=other.pk).status == ImportStatus.RUNNING
+
+
+def test_a_job_whose_child_died_before_claiming_it_can_be_resumed() -> None:
+    job = create_job(store_file(FILES / "basic.xlsx"), file_name="basic.xlsx")
+    assert jobs.not_started(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (ImportStatus.FAILED, "internal_error")
+    assert jobs.claim(job)  # CLAIMABLE: a resume takes it
+    assert not jobs.not_started(job.pk)  # running now: left alone
 
 
 def test_the_cli_called_in_process_leaves_the_process_limits_alone() -> None:

@@ -4,12 +4,12 @@ job whose worker is killed with SIGKILL is resumed by another worker with exact 
 from __future__ import annotations
 
 import signal
-import time
+import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from primepre.customers.models import Customer
 from primepre.imports.jobs import create_job
@@ -17,8 +17,7 @@ from primepre.imports.models import ImportJob
 from primepre.imports.services import store_file
 from primepre.imports.tasks import run_import_job
 
-from ..sheets import write_far_ods
-from .helpers import HEADER, wait_for, write_csv
+from .helpers import HEADER, wait_for, write_csv, write_xlsx
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -99,31 +98,82 @@ def test_the_redis_rq_backend_runs_imports_too(tmp_path: Path, settings, start_w
     assert Customer.objects.count() == 2000
 
 
-def _wait_until_stale(job_id: int, seconds: float = 1.5) -> None:
-    heartbeat = ImportJob.objects.get(pk=job_id).heartbeat_at
-    time.sleep(max(0.0, seconds - (timezone.now() - heartbeat).total_seconds()))
+def _child(worker: subprocess.Popen) -> psutil.Process:
+    """The process running the worker's import (`manage.py run_import`)."""
+    found: list[psutil.Process] = []
+
+    def spawned() -> bool:
+        found[:] = [p for p in psutil.Process(worker.pid).children() if "run_import" in " ".join(p.cmdline())]
+        return bool(found)
+
+    wait_for(spawned, 30, "the worker started no child for the job")
+    return found[0]
 
 
-def test_a_job_that_kills_its_worker_is_tried_three_times_then_failed(
-    tmp_path: Path, database_backend, start_worker, monkeypatch
+def _frozen_while_reading(worker: subprocess.Popen, job_id: int) -> psutil.Process:
+    """The job's child, stopped (SIGSTOP) after it claimed the job and before it wrote a batch: still reading."""
+    child = _child(worker)
+    wait_for(lambda: ImportJob.objects.get(pk=job_id).status == "running", 30, "the child never claimed the job")
+    child.suspend()
+    job = ImportJob.objects.get(pk=job_id)
+    assert job.heartbeat_at == job.claimed_at, "the child wrote a batch before it could be frozen: use a bigger file"
+    return child
+
+
+def test_a_file_that_kills_its_reader_fails_its_job_at_once_and_the_worker_lives(
+    tmp_path: Path, database_backend, start_worker
 ) -> None:
-    monkeypatch.setenv("IMPORT_MAX_RSS_MB", "200")  # the workers' RLIMIT_DATA: what they hold at start + 250 MB
-    monkeypatch.setenv("IMPORT_MAX_ATTEMPTS", "3")
-    poison = _job(write_far_ods(tmp_path / "poison.ods"))
-    run_import_job.enqueue(poison.pk)
-    for attempt in (1, 2, 3):
-        worker = start_worker(f"victim-{attempt}", heartbeat_timeout=1)
-        assert worker.wait(timeout=60) == -signal.SIGABRT
-        assert ImportJob.objects.get(pk=poison.pk).attempts == attempt
-        _wait_until_stale(poison.pk)  # the next worker's start-up sweep then requeues (or ends) the job
-    survivor = start_worker("survivor", heartbeat_timeout=1)
-    wait_for(lambda: ImportJob.objects.get(pk=poison.pk).status == "failed", 20, "the poison job was not ended")
-    poison.refresh_from_db()
-    assert (poison.error_code, poison.attempts) == ("worker_crashed", 3)
+    """A reader that aborts (native code failing an allocation: SIGABRT) ends the child alone; the job fails
+    `unreadable_file` after one run, naming the file, and the same worker runs the next job."""
+    slow = _job(write_xlsx(tmp_path / "poison.xlsx", HEADER, _rows(range(1, 60_001))))
+    worker = start_worker("survivor")
+    run_import_job.enqueue(slow.pk)
+    child = _frozen_while_reading(worker, slow.pk)
+    child.send_signal(signal.SIGABRT)
+    child.resume()
+    wait_for(lambda: ImportJob.objects.get(pk=slow.pk).status == "failed", 20, "the job was not failed")
+    slow.refresh_from_db()
+    assert (slow.error_code, slow.attempts) == ("unreadable_file", 1)
+    assert "“poison.xlsx”" in slow.error_message and "SIGABRT" in slow.error_message
     good = _job(write_csv(tmp_path / "good.csv", HEADER, _rows(range(1, 301))))
     run_import_job.enqueue(good.pk)
     wait_for(lambda: ImportJob.objects.get(pk=good.pk).status == "succeeded", 30, "the queue did not move on")
-    assert survivor.poll() is None  # the worker that ended the job is still running
-    assert Customer.objects.count() == 300
-    log = survivor.log_path.read_text()  # type: ignore[attr-defined]
-    assert f"[IMPORT-FAIL] job={poison.pk} code=worker_crashed attempts=3" in log
+    assert worker.poll() is None and Customer.objects.count() == 300
+    log = worker.log_path.read_text()  # type: ignore[attr-defined]
+    assert f"[IMPORT-CHILD-DIED] job={slow.pk}" in log and "outcome=unreadable" in log
+
+
+def test_a_child_killed_while_writing_is_resumed_at_once_with_exact_counts(
+    tmp_path: Path, database_backend, start_worker
+) -> None:
+    job = _job(write_csv(tmp_path / "big.csv", HEADER, _rows(range(1, 120_001))))
+    worker = start_worker("parent")
+    run_import_job.enqueue(job.pk)
+    child = _child(worker)
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).rows_read >= 5000, 60, "the job never started writing")
+    child.kill()  # as the kernel's memory killer would
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == "succeeded", 90, "the job was not resumed")
+    job.refresh_from_db()
+    assert (job.rows_read, job.created, job.attempts) == (120_000, 120_000, 2)
+    assert Customer.objects.count() == 120_000 and worker.poll() is None
+    log = worker.log_path.read_text()  # type: ignore[attr-defined]
+    assert "outcome=requeued" in log and f"[IMPORT-RESUME] job={job.pk}" in log
+
+
+def test_a_stopping_worker_hands_back_a_job_its_child_is_still_reading(
+    tmp_path: Path, database_backend, start_worker
+) -> None:
+    """SIGTERM (a deploy) while the child is opening the file, which it cannot leave between batches: the child is
+    stopped, the job queued again with the run not counted, and the next worker imports it whole."""
+    job = _job(write_xlsx(tmp_path / "slow.xlsx", HEADER, _rows(range(1, 60_001))))
+    first = start_worker("first")
+    run_import_job.enqueue(job.pk)
+    child = _frozen_while_reading(first, job.pk)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=20) == 0
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("queued", 0)
+    start_worker("second")
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == "succeeded", 90, "the job was not run again")
+    assert Customer.objects.count() == 60_000

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 from django.db.backends.signals import connection_created
 
+from primepre.imports import isolation
 from primepre.imports.process import configure_import_process
 from primepre.imports.retention import purge_import_files
 from primepre.imports.tasks import recover_stalled_jobs
@@ -57,26 +58,30 @@ class Command(BaseCommand):
             # Imports are background work: when they share the CPU with the web server, requests go first. To that
             # level, not by it: under `make run` the autoreloader's child runs this again.
             os.nice(max(0, settings.IMPORT_WORKER_NICE - os.getpriority(os.PRIO_PROCESS, 0)))
-            if settings.IMPORT_WORKER_DB_NICE:
-                connection_created.connect(_lower_database_session_priority, dispatch_uid="import-worker-db-nice")
-        # This process only runs imports: a file that would take more memory than the box has fails its job (or, in
-        # native code that aborts, ends this process, which the stalled-job sweep retries a bounded number of times).
-        data_limit = configure_import_process() if self.own_process else None
+            lower_database_priority()
+        # Each import runs in a child of this process (imports/isolation.py), under the import memory limit: a file
+        # that would take more memory than the box has fails its job, or, in native code that aborts, ends that child
+        # alone and fails its job `unreadable_file`. Without isolation this process reads the files itself and takes
+        # the limit.
+        if self.own_process:
+            isolation.enable()
+        data_limit = configure_import_process() if self.own_process and not isolation.enabled() else None
         stop = threading.Event()
         recovery = threading.Thread(target=self._recover_forever, args=(stop,), name="import-recovery", daemon=True)
         recover_stalled_jobs()
         recovery.start()
         logger.info(
             "[WORKER-START] backend=%s interval=%s heartbeat_timeout=%ss max_rss_mb=%s data_limit_mb=%s "
-            "max_attempts=%s nice=%s db_nice=%s",
+            "max_attempts=%s nice=%s db_nice=%s isolation=%s",
             settings.TASKS_BACKEND,
             interval,
             settings.IMPORT_HEARTBEAT_TIMEOUT_SECONDS,
             settings.IMPORT_MAX_RSS_MB,
-            data_limit // 2**20 if data_limit else "none",
+            data_limit // 2**20 if data_limit else ("per-import" if isolation.enabled() else "none"),
             settings.IMPORT_MAX_ATTEMPTS,
             os.getpriority(os.PRIO_PROCESS, 0),
             "local-only" if settings.IMPORT_WORKER_NICE and settings.IMPORT_WORKER_DB_NICE else "off",
+            "child-per-import" if isolation.enabled() else "off",
         )
         try:
             if settings.TASKS_BACKEND == "rq":
@@ -106,6 +111,13 @@ class Command(BaseCommand):
 
 
 _LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+
+
+def lower_database_priority() -> None:
+    """This process's PostgreSQL sessions at its CPU priority, when IMPORT_WORKER_DB_NICE says so (the worker and the
+    child running each import)."""
+    if settings.IMPORT_WORKER_NICE and settings.IMPORT_WORKER_DB_NICE:
+        connection_created.connect(_lower_database_session_priority, dispatch_uid="import-worker-db-nice")
 
 
 def _lower_database_session_priority(sender: Any, connection: Any, **kwargs: Any) -> None:
