@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from urllib.parse import quote
 import psutil
 import pytest
 from django.db import connection
+
+from .sheets import write_far_ods
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "https://office.primepre.example"
@@ -327,6 +330,101 @@ def test_bin_start_serves_and_stops_on_sigterm(database_url: str, tmp_path: Path
 
 def _started(log: str) -> bool:
     return "[SERVER-READY]" in log and "[WORKER-START]" in log
+
+
+class HealthPoller:
+    """/healthz every 100 ms in a thread, as the issue's probe does: the longest run of failed probes is the outage."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.results, self._stop = port, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.results.append((started, get(self.port, "/healthz", timeout=1)[0] == 200))
+            self._stop.wait(max(0.0, 0.1 - (time.monotonic() - started)))
+
+    def stop(self) -> float:
+        """Stop polling; the longest outage in seconds (0 when every probe answered)."""
+        self._stop.set()
+        self._thread.join()
+        longest, down_since = 0.0, None
+        for at, ok in self.results:
+            if not ok and down_since is None:
+                down_since = at
+            elif ok and down_since is not None:
+                longest, down_since = max(longest, at - down_since), None
+        if down_since is not None:
+            longest = max(longest, self.results[-1][0] - down_since + 0.1)
+        return longest
+
+
+def _post_file(port: int, token: str, path: Path) -> int:
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/api/v1/imports/",
+            body,
+            {"Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        response = conn.getresponse()
+        payload = json.loads(response.read())
+        assert response.status == 202, payload
+        return int(payload["id"])
+    finally:
+        conn.close()
+
+
+def _job_state(port: int, token: str, job_id: int) -> dict[str, object]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", f"/api/v1/imports/{job_id}/", headers={"Authorization": f"Token {token}"})
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+
+def test_bin_start_serves_through_poison_files_and_a_dead_worker(server_env: dict[str, str], tmp_path: Path):
+    """Issue #23's outage, through the real stack with /healthz polled every 100 ms: three files built to exhaust a
+    spreadsheet reader, queued at once, end `failed` with a code while the site answers every probe; then the worker
+    is killed outright, and bin/start starts it again (the web server never stops because of it)."""
+    port = free_port()
+    env = server_env | {"PORT": str(port), "IMPORT_HEARTBEAT_TIMEOUT_SECONDS": "5"}
+    run_manage(env, "migrate", "--noinput")
+    token = make_token(env)
+    stack = start([str(ROOT / "bin" / "start")], env, port, tmp_path / "stack.log")
+    try:
+        stack.wait_for("ready", lambda: get(port, "/readyz", timeout=2)[0] == 200)
+        stack.wait_for("worker started", lambda: _started(stack.log()))
+        poller = HealthPoller(port)
+        poison = write_far_ods(tmp_path / "far.ods")
+        ids = [_post_file(port, token, poison) for _ in range(3)]
+        stack.wait_for(
+            "ending the poison jobs",
+            lambda: all(_job_state(port, token, i)["status"] == "failed" for i in ids),
+            timeout=90,
+        )
+        worker = next(p for p in stack.tree() if "import_worker" in " ".join(p.cmdline()))
+        worker.kill()
+        stack.wait_for("restarting the worker", lambda: stack.log().count("[WORKER-START]") >= 2, timeout=30)
+        outage = poller.stop()
+        assert outage == 0, f"/healthz failed for {outage:.1f} s\n{stack.log()[-4000:]}"
+        assert "[START-WORKER-EXIT]" in stack.log()
+        errors = [_job_state(port, token, i)["error"] for i in ids]
+        assert all(error and error["code"] for error in errors), errors  # type: ignore[index]
+    finally:
+        stack.terminate(timeout=STOP_TIMEOUT)
+        stack.kill_everything()
 
 
 def test_an_oversize_upload_to_the_page_gets_a_readable_413(gunicorn: Running):
