@@ -65,6 +65,18 @@ def test_the_export_streams_the_current_filter_with_every_cell_guarded(warehouse
     assert other[1][-1] == "'@SUM(1)"
 
 
+def test_the_export_keeps_a_guarded_cell_whole_in_a_semicolon_locale(warehouse_user) -> None:
+    from primepre.common.csvsafe import guard
+
+    from ..common.test_csvstream import ATTACK, assert_no_cell_starts_a_formula
+
+    make_receipt(shipping_mark="PM9 OTHER", description=ATTACK, notes="a\t-1")
+    response = _client(warehouse_user).get("/goods/export.csv")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert '"' + guard(ATTACK) + '"' in text
+    assert_no_cell_starts_a_formula(text)
+
+
 def test_the_queue_page_shows_marks_with_suggestions(warehouse_user) -> None:
     make_customer(shipping_mark="PM4 KOFI", first_name="Kofi", last_name="Mensah")
     make_receipt(shipping_mark="PM4 K0FI", cartons=3)
