@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint install install-dev lock reset-password clean bench bench-prod fuzz
+.PHONY: run test test-fast lint install install-dev lock reset-password clean bench bench-prod fuzz chromium
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "PrimePre needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -45,12 +45,14 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Browser tests drive Debian's Chromium with Playwright (Playwright's own browser download does not work here).
-/usr/bin/chromium:
-	apt-get install -y --no-install-recommends chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+# Browser tests drive a Chromium with Playwright: CHROMIUM_PATH, Debian's /usr/bin/chromium, or Playwright's own.
+# `make test` installs Debian's package where it can (root with apt-get), else tries Playwright's download; with none,
+# the browser tests are skipped with one line, except under CI=true (tests/browser/chromium.py).
+chromium: install-dev
+	@$(PY) -m tests.browser.chromium --ensure
 
 ## test: ruff, then the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set (required under CI=true)
-test: lint /usr/bin/chromium
+test: lint chromium
 	DATABASE_URL= $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "--- the suite again on PostgreSQL ($$TEST_DATABASE_URL)"; \
