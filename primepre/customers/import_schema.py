@@ -19,7 +19,7 @@ from django.core.validators import DomainNameValidator, EmailValidator, validate
 
 from primepre.common.caught import release
 from primepre.common.csvsafe import unguard
-from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema
+from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, Filler, ImportContext, ImportSchema
 
 from .marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, mark_key
 from .models import Customer, CustomerType, normalise_email
@@ -411,6 +411,7 @@ class CustomerSchema(ImportSchema):
     undo_permissions = ("customers.delete_customer", "customers.change_customer")
     modes = ("create", "upsert")
     options = frozenset({"missing_mark", "send_welcome_sms", "invalid_optional"})
+    fillers = (Filler("shipping_mark", "missing_mark", "generate", "Make a shipping mark for each row that has none"),)
     optional_fields = OPTIONAL_FIELDS
 
     def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:

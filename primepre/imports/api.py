@@ -368,7 +368,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             **error_responses(
                 _400="`validation_error`; `bad_mapping`: a field we do not import, a column number past the file's "
                 "last column (`columns`: how many it has) or a header it lacks (`headers`); `unknown_sheet`: no such "
-                "sheet (`sheets`: the workbook's)",
+                "sheet (`sheets`: the workbook's); `not_a_fill_option`: `fill` names an option that cannot stand in "
+                "for a column",
                 _409="`not_remappable`: only a preview, a failed import or one waiting for its columns",
             ),
         },
@@ -379,7 +380,9 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         serializer.is_valid(raise_exception=True)
         chosen = serializer.validated_data
         return self._act(
-            lambda job, user: jobs.remap(job, user, chosen.get("columns") or {}, chosen.get("sheet")),
+            lambda job, user: jobs.remap(
+                job, user, chosen.get("columns") or {}, chosen.get("sheet"), chosen.get("fill") or {}
+            ),
             status.HTTP_202_ACCEPTED,
         )
 

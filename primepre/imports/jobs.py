@@ -223,10 +223,32 @@ def _known_sheet(job: ImportJob, wanted: str) -> str:
     )
 
 
-def _remapped_options(job: ImportJob, columns: Mapping[str, Any], sheet: str | None) -> dict[str, Any]:
+def _filled_options(job: ImportJob, fill: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's options with the schema's fillers set (a value) or cleared (None); only a filler's own option may
+    be changed this way, and only to its value."""
+    options = dict(job.options)
+    fillers = {filler.option: filler for filler in get_schema(job.schema).fillers}
+    for name, value in fill.items():
+        filler = fillers.get(name)
+        if filler is None or value not in (None, filler.value):
+            raise JobRefused(
+                "not_a_fill_option", f"{str(name)[:50]}={str(value)[:50]} cannot stand in for a column here.", 400
+            )
+        if value is None:
+            options.pop(name, None)
+        else:
+            options[name] = value
+    return options
+
+
+def _remapped_options(
+    job: ImportJob, columns: Mapping[str, Any], sheet: str | None, fill: Mapping[str, Any]
+) -> dict[str, Any]:
     """The options of the new preview. Another sheet starts its mapping afresh (the columns chosen were the other
-    sheet's) unless columns come with it; choices for this sheet are checked against the columns its run read."""
-    options = {name: value for name, value in job.options.items() if name not in {"saved_mapping", "columns"}}
+    sheet's) unless columns come with it; choices for this sheet are checked against the columns its run read;
+    `fill` sets or clears the options that stand in for a missing column (`_filled_options`)."""
+    filled = _filled_options(job, fill)
+    options = {name: value for name, value in filled.items() if name not in {"saved_mapping", "columns"}}
     if sheet and sheet.casefold().strip() != (job.sheet_name or "").casefold().strip():
         options["sheet"] = _known_sheet(job, sheet)
         options.pop("sheet_auto", None)
@@ -242,15 +264,22 @@ def _remapped_options(job: ImportJob, columns: Mapping[str, Any], sheet: str | N
     return options
 
 
-def remap(job: ImportJob, user: Any, columns: Mapping[str, Any], sheet: str | None = None) -> None:
+def remap(
+    job: ImportJob,
+    user: Any,
+    columns: Mapping[str, Any],
+    sheet: str | None = None,
+    fill: Mapping[str, Any] | None = None,
+) -> None:
     """Preview the job again with the user's column choices (`field → header or 0-based column`; None drops a
-    field), or on another sheet of its workbook. Choices that cannot apply to the file are refused (400).
+    field), on another sheet of its workbook, and/or with an option that stands in for a field no column feeds
+    (`fill`: the schema's fillers, e.g. {"missing_mark": "generate"}). Choices that cannot apply are refused (400).
 
     Concurrency: one conditional UPDATE from a state where no worker holds the job (previewed or failed) back to a
     queued preview; a remap racing a confirm loses to it (the confirm moved the job out of `previewed`)."""
     _authorize_action(user, job, "change the columns of")
-    authorize_submit(user, job.mode, job.options, job.schema)
-    options = _remapped_options(job, columns, sheet)
+    options = _remapped_options(job, columns, sheet, fill or {})
+    authorize_submit(user, job.mode, options, job.schema)
     updated = ImportJob.objects.filter(pk=job.pk, status__in=REMAPPABLE, undone_at__isnull=True).update(
         options=options,
         status=ImportStatus.QUEUED,

@@ -29,6 +29,18 @@ class FieldSpec:
     max_length: int | None = None
 
 
+@dataclass(frozen=True)
+class Filler:
+    """An option of the schema that stands in for a required field when no column feeds it (customers: a shipping
+    mark generated for each row without one). The mapping step offers it where it says the field has no column, so a
+    sheet that lacks the column is imported from the review, without going back to the upload."""
+
+    field: str
+    option: str
+    value: Any
+    label: str  # what the checkbox says
+
+
 @dataclass(slots=True)
 class FieldError:
     """One problem of one row: the field it concerns, a stable code and a message. The column's name in the file is
@@ -101,6 +113,7 @@ class ImportSchema:
     # Fields whose invalid cell the `invalid_optional` option may leave out instead of failing the row: the cleaner
     # then returns the row *and* its errors, which the engine records as a warning (what was left out).
     optional_fields: frozenset[str] = frozenset()
+    fillers: tuple[Filler, ...] = ()  # options that stand in for a required field no column feeds
 
     @functools.cached_property
     def labels(self) -> dict[str, str]:

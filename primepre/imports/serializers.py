@@ -197,3 +197,14 @@ class ImportRemapSerializer(serializers.Serializer):
         max_length=MAX_SHEET_CHARS,
         help_text="Another sheet of the workbook (its columns are detected afresh).",
     )
+    fill = serializers.DictField(
+        child=serializers.CharField(max_length=40, allow_null=True),
+        required=False,
+        help_text='Options that stand in for a required field no column feeds, e.g. {"missing_mark": "generate"} '
+        "(a shipping mark made for each row without one); null clears one.",
+    )
+
+    def validate_fill(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > 10 or any(len(str(name)) > 40 for name in value):
+            raise serializers.ValidationError("At most 10 options, each named in up to 40 characters.")
+        return value

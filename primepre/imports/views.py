@@ -204,10 +204,21 @@ def _mapping_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     sheets = stored.get("sheets") or []
     missing = schema.required_missing(fields, job.options) if rows else []
     labels = schema.labels
+    fillers = [
+        {
+            "option": f.option,
+            "label": f.label,
+            "field": labels[f.field],
+            "checked": job.options.get(f.option) == f.value,
+        }
+        for f in schema.fillers
+        if rows and f.field not in fields
+    ]
     return {
         "column_rows": rows,
         "field_choices": [(name, label, name in required) for name, label in labels.items()],
         "missing_fields": [labels[name] for name in missing],
+        "fillers": fillers,
         "replaces": [(labels[name], [labels[other] for other in others]) for name, others in schema.replaces.items()],
         "sheets": sheets,
         "saved": _saved_mapping(stored),
@@ -284,7 +295,7 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
             messages.success(request, "Import started. You can leave this page; it goes on.")
         elif action == "remap":
             sheet = request.POST.get("sheet") or None
-            jobs.remap(job, request.user, _chosen_columns(request, job), sheet)
+            jobs.remap(job, request.user, _chosen_columns(request, job), sheet, _chosen_fillers(request, job))
             changed = f"Sheet {sheet!r} chosen" if sheet and sheet != job.sheet_name else "Columns changed"
             messages.success(request, f"{changed}; the preview is running again.")
         elif action == "as_update":
@@ -321,6 +332,16 @@ def _chosen_columns(request: HttpRequest, job: ImportJob) -> dict[str, str | int
     if any(key.startswith("column_") for key in request.POST):
         return parse_columns(columns_by_field(request.POST, labels))
     return parse_columns({name: request.POST[f"field_{name}"] for name in labels if f"field_{name}" in request.POST})
+
+
+def _chosen_fillers(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
+    """The mapping step's "stand in for a missing column" checkboxes: ticked sets the option, unticked clears it;
+    only those the form showed (`fill_shown_<option>`), so a form without them changes nothing."""
+    return {
+        filler.option: filler.value if request.POST.get(f"fill_{filler.option}") else None
+        for filler in get_schema(job.schema).fillers
+        if f"fill_shown_{filler.option}" in request.POST
+    }
 
 
 def columns_by_field(post: Mapping[str, str], labels: Mapping[str, str]) -> dict[str, int | None]:

@@ -117,3 +117,23 @@ def test_a_two_sheet_workbook_imports_its_customer_sheet(
     expect(page.locator("#status")).to_have_text("Succeeded", timeout=60_000)
     assert set(Customer.objects.values_list("shipping_mark", flat=True)) == {"PM21 AMA", "PM22 YAW"}
     assert ImportJob.objects.get().sheet_name == "Customers"
+
+
+def test_a_sheet_without_a_mark_column_goes_in_from_the_mapping_step(
+    page: Page, tmp_path: Path, database_backend, start_worker
+) -> None:
+    """Issue #24 item 2: `Client Name` and `Cell` only. The mapping step offers "make a shipping mark" beside the
+    missing field; ticking it previews and imports, without going back to the upload page."""
+    start_worker("browser-no-mark")
+    path = write_csv(tmp_path / "no-mark.csv", ["Client Name", "Cell"], [["Kwame Mensah", "0241234567"]])
+    _upload(page, path)
+    expect(page.locator("#missing-fields")).to_contain_text("No column is chosen for Shipping Mark", timeout=60_000)
+    page.get_by_label("Make a shipping mark for each row that has none").check()
+    screenshot(page, "mapping-fills-a-missing-mark")
+    _preview_again(page)
+    expect(page.locator("#missing-fields")).to_have_count(0)
+    page.get_by_role("button", name="Import 1 new").click()
+    expect(page.locator("#status")).to_have_text("Succeeded", timeout=60_000)
+    customer = Customer.objects.get()
+    assert (customer.phone, bool(customer.shipping_mark)) == ("+233241234567", True)
+    assert page.url.rstrip("/").endswith(f"/imports/{ImportJob.objects.get().pk}")

@@ -203,3 +203,53 @@ def test_only_the_owner_remaps_and_only_before_the_import_ran(
         assert staff_api.post(f"{URL}{previewed.pk}/confirm/").status_code == 202
     again = _remap(staff_api, previewed, {"columns": {"phone": 3}}, django_capture_on_commit_callbacks)
     assert (again.status_code, again.json()["code"]) == (409, "not_remappable")
+
+
+# --- a required field no column feeds: the option that stands in for it, on the mapping step itself --------------
+
+NO_MARK = "Client Name,Cell\nKwame Mensah,0241234567\nAma Owusu,0201234567\n"
+
+
+def test_a_sheet_without_a_mark_column_is_imported_from_the_review(wizard: Client, tmp_path: Path) -> None:
+    """Issue #24 item 2: only `Client Name` and `Cell`. The mapping step says what is missing *and* offers the option
+    that fills it; ticking it previews, and the import goes in, without going back to the upload."""
+    html = _upload(wizard, _numba(tmp_path, NO_MARK)).content.decode()
+    job = ImportJob.objects.get()
+    assert job.status == "needs_mapping"
+    mapping = html[html.index('id="mapping"') : html.index("</details>", html.index('id="mapping"'))]
+    assert "No column is chosen for Shipping Mark: choose one above, or tick “Make a shipping mark" in mapping
+    assert 'name="fill_missing_mark"' in mapping and 'name="fill_shown_missing_mark"' in mapping
+    # Pressing the button without choosing still ends where it started: the dead end is what the checkbox removes.
+    choices = {"column_0": "full_name", "column_1": "phone", "fill_shown_missing_mark": "1"}
+    wizard.post_and_run(f"/imports/{job.pk}/", {"action": "remap", **choices})  # type: ignore[attr-defined]
+    job.refresh_from_db()
+    assert job.status == "needs_mapping"
+    page = wizard.post_and_run(  # type: ignore[attr-defined]
+        f"/imports/{job.pk}/", {"action": "remap", **choices, "fill_missing_mark": "1"}
+    )
+    job.refresh_from_db()
+    assert (job.status, job.created, job.options["missing_mark"]) == ("previewed", 2, "generate")
+    assert "No column is chosen" not in page.content.decode()
+    assert 'id="fill_missing_mark" name="fill_missing_mark" value="1" checked' in page.content.decode()
+    wizard.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"})  # type: ignore[attr-defined]
+    marks = dict(Customer.objects.values_list("phone", "shipping_mark"))
+    assert set(marks) == {"+233241234567", "+233201234567"} and all(marks.values())
+
+
+def test_the_api_fills_a_missing_mark_and_refuses_other_options(
+    staff_api: APIClient, tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True), open(_numba(tmp_path, NO_MARK), "rb") as handle:
+        job_id = staff_api.post(URL, {"file": handle, "preview": "true"}, format="multipart").json()["id"]
+    job = ImportJob.objects.get(pk=job_id)
+    assert job.status == "needs_mapping"
+    for fill in ({"send_welcome_sms": "true"}, {"missing_mark": "fail"}):
+        response = _remap(staff_api, job, {"fill": fill}, django_capture_on_commit_callbacks)
+        assert response.status_code == 400 and response.json()["code"] == "not_a_fill_option", response.json()
+    response = _remap(staff_api, job, {"fill": {"missing_mark": "generate"}}, django_capture_on_commit_callbacks)
+    assert response.status_code == 202
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("previewed", 2)
+    response = _remap(staff_api, job, {"fill": {"missing_mark": None}}, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert (response.status_code, job.status, "missing_mark" in job.options) == (202, "needs_mapping", False)
