@@ -15,39 +15,10 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from primepre.common.log_context import request_id_var
-from primepre.customers.phones import mask_phone
+from primepre.customers.phonemask import mask_phones_in_log
 
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 request_logger = logging.getLogger("primepre.request")
-
-# Phone numbers as they reach a log line: typed with spaces or dashes (`024 123 4567`, `+233 (0)24 123 4567`), URL-
-# or form-encoded (`%2B233…`, `024+123+4567`, `%20`), with `00` for the plus, from any country, inside a file name
-# (`customers-0241234567.xlsx`, `customers_0241234567`). One separator between digits at most, so two numbers a log
-# line keeps apart stay apart. A national number never starts right after a letter, digit or dot, so hashes, request
-# ids and decimals are left whole.
-_SEP = r"(?:[ \-]\(?|\(|\) ?|%20|\+(?=\d))?"
-_PHONE_IN_LOG = re.compile(
-    r"(?:"
-    rf"(?<![+\d])(?P<intl>\+|%2[Bb]|(?<![0-9A-Za-z%.])00)(?P<intl_digits>[1-9](?:{_SEP}\d){{6,14}})"  # 7-15 digits
-    r"|(?:(?<=%20)|(?<=%2[Bb])|(?<![0-9A-Za-z%.]))"
-    rf"(?:0(?:{_SEP}\d){{9,10}}|233(?:{_SEP}\d){{9}})"  # a trunk 0 and 9-10 digits; Ghana's 233 without its plus
-    r")"
-    r"(?![0-9A-Za-z])"
-)
-_NON_DIGITS = re.compile(r"\D")
-
-
-def _mask_match(match: re.Match[str]) -> str:
-    if match.group("intl"):
-        prefix = match.group("intl")
-        digits = _NON_DIGITS.sub("", match.group("intl_digits"))
-        return prefix + mask_phone("+" + digits)[1:]
-    return mask_phone(_NON_DIGITS.sub("", match.group(0)))
-
-
-def mask_phones_in_log(text: str) -> str:
-    """Every phone number in a log message masked (`+233 24 123 4567` → `+23324****567`); the rest unchanged."""
-    return _PHONE_IN_LOG.sub(_mask_match, text)
 
 
 class RequestIdFilter(logging.Filter):

@@ -191,8 +191,10 @@ def _describe(compact: str, region: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """`+233241234567` → `+23324****567`: enough to tell numbers apart in a log, not enough to call them."""
+    """`+233241234567` → `+23324****567`: enough to tell numbers apart in a log, not enough to call them. At least
+    four digits are hidden whatever the length (`+1234567` → `+****567`), so no seven digits in a row are shown."""
     if len(phone) <= 6:
         return "*" * len(phone)
-    head = 6 if phone.startswith("+") else 3
-    return phone[:head] + "*" * max(len(phone) - head - 3, 1) + phone[-3:]
+    plus = phone.startswith("+")
+    head = min(6 if plus else 3, max(len(phone) - 7, 1 if plus else 0))
+    return phone[:head] + "*" * (len(phone) - head - 3) + phone[-3:]

@@ -18,6 +18,7 @@ from .export import iter_csv, write_xlsx
 from .filters import PAGE_SORTS, page_filter
 from .forms import CustomerForm
 from .models import Customer, CustomerType
+from .phonemask import loggable_query
 from .regions import Region
 
 logger = logging.getLogger("primepre.customers")
@@ -85,7 +86,9 @@ def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
     filterset, _ = page_filter(request)
     queryset = filterset.qs if filterset.is_valid() else Customer.objects.none()
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    logger.info("[CUSTOMER-EXPORT] user=%s format=%s filters=%s", request.user.pk, file_format, request.GET.urlencode())
+    # The search may be a phone, in any spelling: masked here, on the decoded values (the log filter masks again).
+    filters = loggable_query(request.GET)
+    logger.info("[CUSTOMER-EXPORT] user=%s format=%s filters=%s", request.user.pk, file_format, filters)
     if file_format == "csv":
         response = StreamingHttpResponse(iter_csv(queryset), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'

@@ -22,6 +22,7 @@ from primepre.common.csvsafe import guard
 from primepre.common.csvstream import csv_lines
 from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
+from primepre.customers.phonemask import loggable_query
 from primepre.customers.phones import normalise_phone
 
 from .api import GoodsFilter
@@ -100,7 +101,8 @@ def iter_csv(queryset: Any) -> Iterator[str]:
 def goods_export(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     queryset = filterset.qs if filterset.is_valid() else GoodsReceipt.objects.none()
-    logger.info("[GOODS-EXPORT] user=%s filters=%s", request.user.pk, request.GET.urlencode())
+    # The search may be a customer's phone, in any spelling: masked on the decoded values (customers/phonemask.py).
+    logger.info("[GOODS-EXPORT] user=%s filters=%s", request.user.pk, loggable_query(request.GET))
     response = StreamingHttpResponse(iter_csv(queryset), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="goods-{stamp}.csv"'
