@@ -54,3 +54,25 @@ class User(AbstractUser):
             errors = exc.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
+
+
+class RateCounter(models.Model):
+    """One user's requests under one rate limit (`scope`): this period's count and the previous period's, from which
+    `ratelimit.py` estimates a sliding window. In the database because it is the one store every web process shares:
+    the deploy has no shared cache, and a count per process is the limit times the number of processes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    scope = models.CharField(max_length=40)
+    period = models.BigIntegerField(help_text="Which period the count is of: seconds since the epoch // its length.")
+    count = models.PositiveIntegerField(default=0)
+    previous = models.PositiveIntegerField(default=0, help_text="The count of the period before `period`.")
+
+    class Meta:
+        constraints = [
+            # One row per user and limit: the upsert that counts a request targets it (ON CONFLICT).
+            models.UniqueConstraint(fields=["user", "scope"], name="accounts_rate_counter_user_scope_unique"),
+            models.CheckConstraint(condition=~Q(scope=""), name="accounts_rate_counter_scope_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} user={self.user_id} period={self.period} count={self.count}"

@@ -10,9 +10,8 @@ import math
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, serializers, throttling, viewsets
+from rest_framework import exceptions, serializers, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +23,7 @@ from primepre.common.permissions import Pagination
 
 from .filters import CustomerFilter
 from .models import Customer
+from .readlimit import ViewerReadThrottle  # one count with the pages, shared by every process
 
 # "View" is looking customers up, a page at a time; copying the directory out is what `export_customers` is for.
 # Without it a client gets pages of at most VIEWER_PAGE_SIZE and CUSTOMER_LIST_RATE_FOR_VIEWERS reads.
@@ -98,21 +98,6 @@ class CustomerPagination(Pagination):
         if size is not None and not request.user.has_perm(EXPORT_PERMISSION):
             return min(size, VIEWER_PAGE_SIZE)
         return size
-
-
-class ViewerReadThrottle(throttling.UserRateThrottle):
-    """Reads of the directory by users without the export permission, at CUSTOMER_LIST_RATE_FOR_VIEWERS per user
-    (counted in Django's cache: per process with the default local-memory cache)."""
-
-    scope = "customer_reads_for_viewers"
-
-    def get_rate(self) -> str | None:
-        return settings.CUSTOMER_LIST_RATE_FOR_VIEWERS or None
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        if getattr(view, "action", None) not in {"list", "retrieve"} or request.user.has_perm(EXPORT_PERMISSION):
-            return True
-        return super().allow_request(request, view)
 
 
 @extend_schema_view(

@@ -19,6 +19,7 @@ from .filters import PAGE_SORTS, page_filter
 from .forms import CustomerForm
 from .models import Customer, CustomerType
 from .phonemask import loggable_query
+from .readlimit import limit_reads
 from .regions import Region
 
 logger = logging.getLogger("primepre.customers")
@@ -27,6 +28,7 @@ PAGE_SIZE = 50
 
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
+@limit_reads  # viewers: CUSTOMER_LIST_RATE_FOR_VIEWERS, one count with the API
 def customer_list(request: HttpRequest) -> HttpResponse:
     filterset, sort = page_filter(request)
     queryset = filterset.qs if filterset.is_valid() else Customer.objects.none()
@@ -55,6 +57,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
+@limit_reads  # viewers: CUSTOMER_LIST_RATE_FOR_VIEWERS, one count with the API
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     can_change = request.user.has_perm("customers.change_customer")
