@@ -32,9 +32,10 @@ def revoke_token(token: AuthToken) -> bool:
     return bool(deleted)
 
 
-def revoke_all_tokens(user: User) -> int:
-    """Revoke every token of `user` (a lost laptop, a leaked script). Concurrency: one DELETE; a token issued while
-    it runs either is deleted too or outlives it, never half."""
+def revoke_all_tokens(user: User, reason: str = "requested") -> int:
+    """Revoke every token of `user` (a lost laptop, a leaked script; a changed password or a deactivated account:
+    `signals.py`). Concurrency: one DELETE; a token issued while it runs either is deleted too or outlives it, never
+    half."""
     deleted, _ = AuthToken.objects.filter(user=user).delete()
-    logger.info("[TOKEN-REVOKED] user=%s all=%s", user.pk, deleted)
+    logger.info("[TOKEN-REVOKED] user=%s all=%s reason=%s", user.pk, deleted, reason)
     return deleted
