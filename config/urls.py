@@ -72,5 +72,6 @@ urlpatterns = [
     path("", include("primepre.web.urls")),
 ]
 
+handler400 = "config.errors.bad_request"  # too many files, a file name too long …: JSON under /api/
 handler500 = "config.errors.server_error"
 handler404 = "config.errors.not_found"
