@@ -91,9 +91,9 @@ HEADER_ALIASES: dict[str, list[str]] = {
     ],
     "received_on": [
         "date of receipt", "received", "date in", "date received", "received on", "receipt date", "receiving date",
-        "date",
+        "date", "date receipt",
     ],
-    "loaded_on": ["date of loading", "loading date", "date loaded", "loaded on", "loading"],
+    "loaded_on": ["date of loading", "loading date", "date loaded", "loaded on", "loading", "date loading"],
     "description": [
         "description", "goods", "item", "items", "product", "products", "goods description", "name of goods",
     ],
@@ -228,8 +228,13 @@ def parse_decimal(raw: object, *, what: str = "number") -> Decimal:
     return value
 
 
+# A number typed as text in Excel keeps the apostrophe that made it text when it goes through a CSV (`'100`), and
+# the system we replace quoted some (`'100'`): the quotes are not part of the number.
+_QUOTES = "'\"‘’“”"
+
+
 def _decimal_text(text: str, raw: object, what: str) -> Decimal:
-    text = _UNIT_TAIL.sub("", text).replace(" ", "").replace("\u00a0", "")
+    text = _UNIT_TAIL.sub("", text.strip(_QUOTES)).replace(" ", "").replace("\u00a0", "")
     if not text:
         raise CellError("required", f"The {what} is missing.")
     negative = text.startswith("-")

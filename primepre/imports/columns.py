@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,8 +140,13 @@ def header_key(headers: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(folded).encode()).hexdigest()
 
 
+# `E_QUANTITY`: the column's letter before the name, as the system we replace heads its templates.
+_LETTER_PREFIX = re.compile(r"^[A-Za-z]_(?=[A-Za-z])")
+
+
 def match_header(cells: tuple[Any, ...], aliases: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
-    """Fields recognised in a candidate header row (first column wins) and the cells that matched nothing."""
+    """Fields recognised in a candidate header row (first column wins) and the cells that matched nothing. A header
+    that is no alias is tried again without a column-letter prefix (`E_QUANTITY` is `QUANTITY`)."""
     fields: dict[str, int] = {}
     unknown: list[str] = []
     for index, cell in enumerate(cells):
@@ -151,6 +157,8 @@ def match_header(cells: tuple[Any, ...], aliases: Mapping[str, str]) -> tuple[di
         if folded in REPORT_COLUMNS:
             continue
         name = aliases.get(folded)
+        if name is None and _LETTER_PREFIX.match(label):
+            name = aliases.get(mark_key(_LETTER_PREFIX.sub("", label)))
         if name is None or name in fields:
             unknown.append(label)
         else:
@@ -230,10 +238,31 @@ def _first_mapping(
         return mapping, seen[position + 1 :], True
     if schema.legacy_layout and schema.looks_like_legacy(seen[0][1], region):
         return ColumnMapping(fields=dict(schema.legacy_layout), header_row=None, headers=[], **names), seen, True
+    if (position := _letters_header(seen, schema)) is not None:
+        number, cells = seen[position]
+        headers = [_label(cell) for cell in cells]
+        mapping = ColumnMapping(fields=dict(schema.legacy_layout), header_row=number, headers=headers, **names)
+        return mapping, seen[position + 1 :], True
     number, cells = seen[0]
     headers = [_label(cell) for cell in cells]
     mapping = ColumnMapping(fields={}, header_row=number, headers=headers, unknown=[h for h in headers if h], **names)
     return mapping, seen[1:], False
+
+
+def _letters_header(seen: list[tuple[int, tuple[Any, ...]]], schema: ImportSchema) -> int | None:
+    """The position of a header row that is only the column letters (`A B C D E F G H`): the columns named by
+    position, so the schema's positional layout applies below it. None when there is none, or no layout."""
+    if not schema.legacy_layout:
+        return None
+    width = max(schema.legacy_layout.values()) + 1
+    letters = [column_letter(index).casefold() for index in range(width)]
+    for position, (_, cells) in enumerate(seen):
+        labels = [_label(cell).casefold() for cell in cells]
+        while labels and not labels[-1]:
+            labels.pop()
+        if labels == letters:
+            return position
+    return None
 
 
 def _read_ahead(rows: Iterator[tuple[int, tuple[Any, ...]]], have: int) -> list[tuple[int, tuple[Any, ...]]]:

@@ -111,7 +111,10 @@ def test_not_numbers(cell: object) -> None:
     assert _code(parse_decimal, cell) == "invalid_number"
 
 
-@pytest.mark.parametrize(("cell", "value"), [("3", 3), (3, 3), (3.0, 3), ("3.0", 3), ("3,0", 3), ("12 CTNS", 12)])
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [("3", 3), (3, 3), (3.0, 3), ("3.0", 3), ("3,0", 3), ("12 CTNS", 12), ("'100", 100), ("'100'", 100), ("“7”", 7)],
+)
 def test_cartons(cell: object, value: int) -> None:
     assert parse_cartons(cell) == value
 

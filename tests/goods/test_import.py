@@ -107,6 +107,43 @@ def test_the_old_headerless_a_to_h_layout(tmp_path: Path) -> None:
     assert (receipt.description, receipt.cbm, receipt.tracking_number) == ("shoes", Decimal("0.180"), "SF1")
 
 
+# The system we replace's own goods templates (issue #24 item 3): letter-prefixed headers, or a header row that is
+# literally the column letters; day-first text dates and quantities stored as text, as its sample files hold them.
+OLD_HEADERS = [
+    "A_SHIPPING_MARK", "B_DATE_RECEIPT", "C_DATE_LOADING", "D_DESCRIPTION", "E_QUANTITY", "F_SPECIFICATIONS",
+    "G_CBM", "H_TRACKING_NO",
+]  # fmt: skip
+OLD_ROWS = [
+    ["PM4 KOFI", "25/08/2025", "27/08/2025", "Shoes", "100", "50*40*30", "6", "SF9001"],
+    ["PM7 AMA", "26/08/2025", "", "Bags", "'12", "", "0.75", "SF9002"],
+]
+
+
+@pytest.mark.parametrize("header", [OLD_HEADERS, list("ABCDEFGH")], ids=["letter-prefixed", "letters-only"])
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_the_old_system_s_own_goods_templates(tmp_path: Path, header: list[str], kind: str) -> None:
+    if kind == "csv":
+        path = write_csv(tmp_path / "old.csv", header, OLD_ROWS)
+    else:
+        path = tmp_path / "old.xlsx"
+        workbook = xlsxwriter.Workbook(path)
+        sheet = workbook.add_worksheet("Sheet1")
+        for number, cells in enumerate([header, *OLD_ROWS]):
+            sheet.write_row(number, 0, cells)  # every value a string, as the old system exported them
+        workbook.close()
+    job = import_goods(path)
+    assert (job.status, job.created, job.failed, job.header_row) == ("succeeded", 2, 0, 1), job.error_message
+    receipts = {r.shipping_mark: r for r in GoodsReceipt.objects.all()}
+    kofi, ama = receipts["PM4 KOFI"], receipts["PM7 AMA"]
+    assert (kofi.received_on, kofi.cartons, kofi.cbm, kofi.tracking_number) == (
+        dt.date(2025, 8, 25), 100, Decimal("6.000"), "SF9001"
+    )  # fmt: skip
+    assert (kofi.length_cm, ama.received_on, ama.cartons, ama.cbm) == (
+        Decimal("50.0"), dt.date(2025, 8, 26), 12, Decimal("0.750")
+    )  # fmt: skip
+    assert_reconciles(job)
+
+
 def test_a_resolved_mark_is_an_alias_later_imports_use(tmp_path: Path) -> None:
     kofi = make_customer(shipping_mark="PM4 KOFI")
     MarkAlias.objects.create(mark_key="pm4koffi", customer=kofi)
