@@ -12,6 +12,7 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
@@ -34,7 +35,8 @@ from primepre.customers.models import Customer
 from primepre.customers.search import SEARCH_MAX_LENGTH, check_search_words, search_condition
 
 from .cleaning import tracking_key
-from .models import GoodsReceipt, Method, ReceiptStatus
+from .history import save_with_history
+from .models import ChangeSource, GoodsReceipt, Method, ReceiptChange, ReceiptStatus
 from .queue import QUEUE_ORDERINGS, unknown_marks, with_suggestions
 from .resolve import MarkConflict, MarkNotQueued, assign_mark, create_customer_for_mark, leave_mark
 from .warehouses import warehouse_name, warehouses
@@ -86,6 +88,46 @@ class GoodsReceiptSerializer(ModelValidated, serializers.ModelSerializer):
 
     def get_warehouse_name(self, instance: GoodsReceipt) -> str:
         return warehouse_name(instance.warehouse)
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    before = serializers.JSONField(allow_null=True, help_text="As stored before: customer id, decimals as text.")
+    after = serializers.JSONField(allow_null=True)
+
+
+class ReceiptChangeSerializer(serializers.ModelSerializer):
+    changed_by = serializers.CharField(source="changed_by_name", help_text="Username; empty when no user made it.")
+    changes = serializers.DictField(child=FieldChangeSerializer(), help_text="Each changed field: before → after.")
+
+    class Meta:
+        model = ReceiptChange
+        fields = ["changed_at", "changed_by", "source", "changes"]
+
+
+class GoodsReceiptDetailSerializer(GoodsReceiptSerializer):
+    """One receipt with its history (the list leaves it out: one query a page, not one a receipt)."""
+
+    history = ReceiptChangeSerializer(
+        source="changes", many=True, read_only=True, help_text="Every change to the receipt, newest first."
+    )
+
+    class Meta(GoodsReceiptSerializer.Meta):
+        fields = [*GoodsReceiptSerializer.Meta.fields, "history"]
+
+
+class GoodsReceiptDetailSchema(OpenApiSerializerExtension):
+    """The detail in the schema is the receipt's own component plus `history` (allOf), not a copy of its fields: a
+    copy would put the status choices in two components, and drf-spectacular would rename their enum."""
+
+    target_class = GoodsReceiptDetailSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        receipt = auto_schema.resolve_serializer(GoodsReceiptSerializer(), direction)
+        change = auto_schema.resolve_serializer(ReceiptChangeSerializer(), direction)
+        history = {"type": "array", "items": change.ref, "readOnly": True}
+        history["description"] = "Every change to the receipt, newest first."
+        extra = {"type": "object", "properties": {"history": history}, "required": ["history"]}
+        return {"allOf": [receipt.ref, extra]}
 
 
 def search_goods(queryset: QuerySet, query: str) -> QuerySet:
@@ -151,16 +193,18 @@ class GoodsFilter(django_filters.FilterSet):
     list=extend_schema(summary="List goods receipts (search, filters, ordering, pages)", responses={
         200: GoodsReceiptSerializer(many=True), **_errors(_400="`validation_error`: a bad filter", **COMMON_ERRORS)
     }),
-    retrieve=extend_schema(summary="One goods receipt", responses={
-        200: GoodsReceiptSerializer, **_errors(_404="`not_found`", **COMMON_ERRORS)
+    retrieve=extend_schema(summary="One goods receipt, with its history", responses={
+        200: GoodsReceiptDetailSerializer, **_errors(_404="`not_found`", **COMMON_ERRORS)
     }),
-    update=extend_schema(summary="Replace a receipt's fields (the model's validation)", responses={
-        200: GoodsReceiptSerializer, **_errors(_400="`validation_error` with `fields`", _404="`not_found`",
-                                               **COMMON_ERRORS)
+    update=extend_schema(summary="Replace a receipt's fields (the model's validation; recorded in its history)",
+                         request=GoodsReceiptSerializer, responses={
+        200: GoodsReceiptDetailSerializer, **_errors(_400="`validation_error` with `fields`", _404="`not_found`",
+                                                     **COMMON_ERRORS)
     }),
-    partial_update=extend_schema(summary="Change some fields of a receipt; cancel it with status=cancelled", responses={
-        200: GoodsReceiptSerializer, **_errors(_400="`validation_error` with `fields`", _404="`not_found`",
-                                               **COMMON_ERRORS)
+    partial_update=extend_schema(summary="Change some fields of a receipt; cancel it with status=cancelled",
+                                 request=GoodsReceiptSerializer, responses={
+        200: GoodsReceiptDetailSerializer, **_errors(_400="`validation_error` with `fields`", _404="`not_found`",
+                                                     **COMMON_ERRORS)
     }),
 )  # fmt: skip
 class GoodsReceiptViewSet(
@@ -174,6 +218,23 @@ class GoodsReceiptViewSet(
     ordering_fields = ["received_on", "created_at", "cartons", "cbm", "mark_key", "status"]
     ordering = ["-received_on", "-id"]
     lookup_value_regex = r"\d+"  # so `unknown-marks/` is never read as a receipt id
+
+    def get_serializer_class(self) -> type[GoodsReceiptSerializer]:
+        return GoodsReceiptSerializer if self.action == "list" else GoodsReceiptDetailSerializer
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        return queryset if self.action == "list" else queryset.prefetch_related("changes")
+
+    def perform_update(self, serializer: GoodsReceiptSerializer) -> None:
+        """Save and record the change in one transaction; the request's fields go onto the row as stored now
+        (locked), so a concurrent edit of other fields is kept, and the history says what this one replaced."""
+
+        def apply(stored: GoodsReceipt) -> GoodsReceipt:
+            serializer.instance = stored
+            return serializer.save()
+
+        save_with_history(serializer.instance.pk, apply, self.request.user, ChangeSource.API)
 
 
 # --- the unknown-mark queue ------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from primepre.customers.marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, clean_mark, mark_key
 from primepre.customers.text import tidy_text
@@ -244,3 +245,39 @@ class MarkAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shipping_mark} → customer {self.customer_id}"
+
+
+class ChangeSource(models.TextChoices):
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    RESOLVE = "resolve", "Mark resolved"
+
+
+class ReceiptChange(models.Model):
+    """One change to a receipt: who, when, by which path, and each changed field's value before → after.
+
+    Bills, containers and customers' texts are computed from receipts (their customer, cartons, CBM, weight, status),
+    so every change to one is kept: written in the change's own transaction (`history.py`), never edited or deleted
+    (no admin of its own; PROTECT: a receipt with history is never deleted, and undo keeps changed receipts)."""
+
+    receipt = models.ForeignKey(GoodsReceipt, on_delete=models.PROTECT, related_name="changes", db_index=False)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    # The username as it was: the record still says who when the account is renamed or deleted.
+    changed_by_name = models.CharField(max_length=150, blank=True, default="")
+    source = models.CharField(max_length=8, choices=ChangeSource.choices)
+    changes = models.JSONField(help_text='Each changed field: {"cartons": {"before": 2, "after": 3}}.')
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["receipt", "changed_at"], name="goods_change_receipt_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(source__in=ChangeSource.values), name="goods_change_source_valid"),
+            # A record says what changed: an empty one would be a change nobody can read.
+            models.CheckConstraint(condition=~Q(changes={}), name="goods_change_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"receipt {self.receipt_id} {self.changed_at:%Y-%m-%d %H:%M} {', '.join(self.changes)}"

@@ -1,8 +1,8 @@
 """Resolving an unknown mark, once for all its receipts: give it to a customer, create the customer, or leave it.
 
 Each action is one transaction whose receipts move with ONE conditional UPDATE (`WHERE mark_key = … AND status =
-'unidentified'`), whatever their number. Two staff resolving the same mark at once: exactly one wins; the other gets
-`MarkConflict` (HTTP 409) and nothing of theirs is kept.
+'unidentified'`), whatever their number, and get one history record each (`history.py`). Two staff resolving the
+same mark at once: exactly one wins; the other gets `MarkConflict` (HTTP 409) and nothing of theirs is kept.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from primepre.customers.models import Customer
 
+from .history import record_resolution
 from .matching import match_marks
 from .models import GoodsReceipt, MarkAlias, ReceiptStatus
 
@@ -64,12 +65,19 @@ def _sample_mark(key: str) -> str:
     return row["shipping_mark"]
 
 
-def _claim_receipts(key: str, customer_id: int) -> int:
-    """Give every unidentified receipt with this key to the customer: one UPDATE.
+def _claim_receipts(key: str, customer_id: int, user: Any) -> int:
+    """Give every unidentified receipt with this key to the customer: one UPDATE, then one history record each
+    (`history.py`), in the caller's transaction.
 
     Concurrency: the WHERE re-checks `status = 'unidentified'` on each row as it is locked, so rows another
-    resolution took first are not touched; zero rows means somebody else resolved the mark (the caller rolls back)."""
-    return unidentified(key).update(customer_id=customer_id, status=ReceiptStatus.RECEIVED, updated_at=timezone.now())
+    resolution took first are not touched; zero rows means somebody else resolved the mark (the caller rolls back).
+    The rows this UPDATE moved are the ones it stamped with its own `updated_at`: the history names exactly them."""
+    now = timezone.now()
+    moved = unidentified(key).update(customer_id=customer_id, status=ReceiptStatus.RECEIVED, updated_at=now)
+    if moved:
+        claimed = GoodsReceipt.objects.filter(mark_key=key, customer_id=customer_id, updated_at=now)
+        record_resolution(claimed.values_list("pk", flat=True), customer_id, _user(user))
+    return moved
 
 
 def assign_mark(key: str, customer: Customer, user: Any = None) -> Resolution:
@@ -84,7 +92,7 @@ def assign_mark(key: str, customer: Customer, user: Any = None) -> Resolution:
     try:
         with transaction.atomic():
             MarkAlias.objects.create(mark_key=key, shipping_mark=label, customer=customer, created_by=_user(user))
-            moved = _claim_receipts(key, customer.pk)
+            moved = _claim_receipts(key, customer.pk, user)
             if moved == 0:
                 raise MarkConflict(f"Mark {label} was resolved by someone else just now.")
     except IntegrityError:
@@ -116,7 +124,7 @@ def create_customer_for_mark(key: str, *, first_name: str, last_name: str, phone
     try:
         with transaction.atomic():
             customer.save()
-            moved = _claim_receipts(key, customer.pk)
+            moved = _claim_receipts(key, customer.pk, user)
             if moved == 0:
                 raise MarkConflict(f"Mark {label} was resolved by someone else just now.")
     except IntegrityError:

@@ -124,10 +124,10 @@ def test_two_staff_resolving_the_same_mark_at_once_one_wins_one_gets_a_conflict(
     inside = threading.Event()
     real_claim = resolve._claim_receipts
 
-    def slow_claim(key: str, customer_id: int) -> int:
+    def slow_claim(key: str, customer_id: int, user: object) -> int:
         inside.set()
         threading.Event().wait(0.3)  # hold the first transaction open while the second one starts
-        return real_claim(key, customer_id)
+        return real_claim(key, customer_id, user)
 
     monkeypatch.setattr(resolve, "_claim_receipts", slow_claim)
     outcomes: dict[str, object] = {}
@@ -161,8 +161,8 @@ def test_create_racing_an_assign_rolls_the_new_customer_back(monkeypatch) -> Non
     inside = threading.Event()
     real_claim = resolve._claim_receipts
 
-    def slow_claim(key: str, customer_id: int) -> int:
-        moved = real_claim(key, customer_id)
+    def slow_claim(key: str, customer_id: int, user: object) -> int:
+        moved = real_claim(key, customer_id, user)
         if customer_id == kofi.pk:
             inside.set()
             threading.Event().wait(0.3)  # the assign holds its row locks while the create reaches its UPDATE
