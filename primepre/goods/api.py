@@ -43,7 +43,7 @@ from .warehouses import warehouse_name, warehouses
 
 _WRITABLE = [
     "customer", "shipping_mark", "warehouse", "received_on", "description", "cartons", "cbm", "length_cm", "width_cm",
-    "height_cm", "weight_kg", "tracking_number", "method", "status", "notes",
+    "height_cm", "weight_kg", "tracking_number", "method", "status", "notes", "specification",
 ]  # fmt: skip
 
 

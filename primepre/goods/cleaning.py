@@ -41,6 +41,7 @@ CBM_ABSOLUTE_TOLERANCE = Decimal("0.001")
 DESCRIPTION_MAX = 255
 TRACKING_MAX = 100
 NOTES_MAX = 2000
+SPECIFICATION_MAX = 200
 # Excel serial day numbers from 1954 to 2119: a plain number outside this range is not a date anybody typed.
 _SERIAL_MIN, _SERIAL_MAX = 20_000, 80_000
 YEAR_MIN, YEAR_MAX = 2000, 2099  # a receipt dated outside is a typo
@@ -297,6 +298,28 @@ def parse_dimensions(raw: object) -> tuple[Decimal, Decimal, Decimal]:
     return length, width, height
 
 
+# Digits with the separators and units dimensions are written with, and nothing else: `50*40*30`, `50x40x30cm`, also
+# the mistyped `50*40` or `50-40-30`, which must fail as dimensions rather than pass as a note.
+_DIMENSION_SHAPED = re.compile(r"^[\d\s.,*x×X/\-]*\d[\d\s.,*x×X/\-]*[*x×X/\-\s][\d\s.,*x×X/\-]*\d\s*(?:cms?)?\.?$")
+# What the sheets we replace write for "no specification".
+_NO_SPECIFICATION = frozenset({"n/a", "na", "n.a.", "-", "--", "nil", "none", "null", "/", "0"})
+
+
+def looks_like_dimensions(raw: object) -> bool:
+    """Whether a SPECIFICATIONS cell is an attempt at carton dimensions (two or more numbers with the separators and
+    units dimensions use), as opposed to a grade or a note (`Class A`, `Premium`, `N/A`), which the sheets of the
+    system we replace hold in the same column."""
+    return bool(_DIMENSION_SHAPED.match(_text(raw).lower()))
+
+
+def parse_specification(raw: object) -> str:
+    """A SPECIFICATIONS cell that is not dimensions, kept on the receipt as written; `N/A`, `-`, `nil` are blank."""
+    text = _text(raw)
+    if text.casefold() in _NO_SPECIFICATION:
+        return ""
+    return parse_text(text, limit=SPECIFICATION_MAX, what="specification")
+
+
 def computed_cbm(dimensions: tuple[Decimal, Decimal, Decimal], cartons: int) -> Decimal:
     """L×W×H (cm) × cartons / 1,000,000, unrounded."""
     length, width, height = dimensions
@@ -445,6 +468,7 @@ class GoodsRow:
     method: str
     warehouse: str
     notes: str = ""
+    specification: str = ""  # the sheet's SPECIFICATIONS when they are not dimensions (a grade, a note)
 
 
 def _blank(raw: object) -> bool:
@@ -475,7 +499,10 @@ def clean_row(
     run("description", parse_text, cells.get("description"), limit=DESCRIPTION_MAX, what="description")
     run("cartons", parse_cartons, cells.get("cartons"))
     if not _blank(cells.get("dimensions")):
-        run("dimensions", parse_dimensions, cells.get("dimensions"))
+        if looks_like_dimensions(cells.get("dimensions")):
+            run("dimensions", parse_dimensions, cells.get("dimensions"))
+        else:
+            run("specification", parse_specification, cells.get("dimensions"))
     if not _blank(cells.get("cbm")):
         run("cbm", parse_decimal, cells.get("cbm"), what="CBM")
     run("weight_kg", parse_weight, cells.get("weight_kg"))
@@ -508,6 +535,7 @@ def clean_row(
             method=values["method"],
             warehouse=values["warehouse"],
             notes=values["notes"],
+            specification=values.get("specification", ""),
         ),
         [],
     )

@@ -21,7 +21,7 @@ from .models import ChangeSource, GoodsReceipt, ReceiptChange, ReceiptStatus
 # What a receipt says, as staff and bills read it (derived keys and timestamps follow from these).
 TRACKED = (
     "customer", "shipping_mark", "warehouse", "received_on", "description", "cartons", "cbm", "length_cm", "width_cm",
-    "height_cm", "weight_kg", "tracking_number", "method", "status", "notes",
+    "height_cm", "weight_kg", "tracking_number", "method", "status", "notes", "specification",
 )  # fmt: skip
 
 

@@ -45,6 +45,7 @@ INSERT_COLUMNS = (
     "method",
     "status",
     "notes",
+    "specification",
     "created_by_id",
     "import_job_id",
     "created_at",
@@ -164,7 +165,7 @@ class GoodsWriter:
                 customer, goods.shipping_mark, goods.mark_key, goods.warehouse, _text(goods.received_on),
                 goods.description, goods.cartons, _text(goods.cbm), _text(length), _text(width), _text(height),
                 _text(goods.weight_kg), goods.tracking_number, goods.tracking_key, goods.method, status, goods.notes,
-                self.user_id, self.job_id, stamp, stamp,
+                goods.specification, self.user_id, self.job_id, stamp, stamp,
             ))  # fmt: skip
         return records
 
@@ -212,6 +213,7 @@ class GoodsSchema(ImportSchema):
             "Tracking": goods.tracking_number,
             "Method": goods.method,
             "Warehouse": goods.warehouse,
+            "Specification": goods.specification,
         }
 
     def choices(self) -> dict[str, list[tuple[str, str]]]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from primepre.customers.marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, clean_mark, mark_key
 from primepre.customers.text import tidy_text
 
-from .cleaning import DESCRIPTION_MAX, TRACKING_MAX, tracking_key
+from .cleaning import DESCRIPTION_MAX, SPECIFICATION_MAX, TRACKING_MAX, tracking_key
 from .warehouses import WAREHOUSE_CODE_MAX, warehouses
 
 
@@ -71,6 +71,9 @@ class GoodsReceipt(models.Model):
     method = models.CharField(max_length=3, choices=Method.choices, default=Method.SEA)
     status = models.CharField(max_length=12, choices=ReceiptStatus.choices, default=ReceiptStatus.RECEIVED)
     notes = models.TextField(blank=True, default="")
+    # The sheet's SPECIFICATIONS when they are not carton dimensions: the system we replace used the column for a
+    # grade or a note (`Class A`, `Premium`), which is kept as written rather than failing the line.
+    specification = models.CharField(max_length=SPECIFICATION_MAX, blank=True, default="")
     import_job = models.ForeignKey(
         "imports.ImportJob",
         null=True,

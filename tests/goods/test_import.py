@@ -144,6 +144,31 @@ def test_the_old_system_s_own_goods_templates(tmp_path: Path, header: list[str],
     assert_reconciles(job)
 
 
+def test_specifications_are_dimensions_only_when_they_look_like_them(tmp_path: Path) -> None:
+    """The old system's F column holds a grade or a note (`N/A`, `Class A`, `Standard`, `Premium`): kept on the
+    receipt as its specification (`N/A`, `-`, `nil` as blank), never a failure; dimensions, even mistyped, are still
+    read (and checked) as dimensions."""
+    rows = [
+        ["PM1 A", "25/08/2025", "", "tv", "1", "N/A", "0.3", "T1"],
+        ["PM2 B", "25/08/2025", "", "tv", "1", "Class A", "0.3", "T2"],
+        ["PM3 C", "25/08/2025", "", "tv", "1", "Standard", "0.3", "T3"],
+        ["PM4 D", "25/08/2025", "", "tv", "1", "Premium", "0.3", "T4"],
+        ["PM5 E", "25/08/2025", "", "tv", "1", "-", "0.3", "T5"],
+        ["PM6 F", "25/08/2025", "", "tv", "1", "nil", "0.3", "T6"],
+        ["PM7 G", "25/08/2025", "", "tv", "2", "50*40*30", "", "T7"],
+        ["PM8 H", "25/08/2025", "", "tv", "2", "50*40", "0.3", "T8"],  # two sides: a typo, still dimensions
+    ]
+    job = import_goods(write_csv(tmp_path / "old.csv", OLD_HEADERS, rows))
+    assert (job.created, job.failed) == (7, 1)
+    specs = dict(GoodsReceipt.objects.values_list("shipping_mark", "specification"))
+    assert specs == {
+        "PM1 A": "", "PM2 B": "Class A", "PM3 C": "Standard", "PM4 D": "Premium", "PM5 E": "", "PM6 F": "",
+        "PM7 G": "",
+    }  # fmt: skip
+    assert GoodsReceipt.objects.get(shipping_mark="PM7 G").cbm == Decimal("0.120")
+    assert errors_by_row(job) == {9: {("dimensions", "invalid_dimensions")}}
+
+
 def test_a_resolved_mark_is_an_alias_later_imports_use(tmp_path: Path) -> None:
     kofi = make_customer(shipping_mark="PM4 KOFI")
     MarkAlias.objects.create(mark_key="pm4koffi", customer=kofi)
