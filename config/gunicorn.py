@@ -52,7 +52,11 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 accesslog = None  # our [REQUEST] line (config/log.py) says more, with the request id
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")  # the platform's proxy sets X-Forwarded-*
+# No address is trusted to rewrite the client's: with `*` uvicorn replaced the client address with whatever a client's
+# own `X-Forwarded-For` said, so a locked-out attacker got a fresh address per guess and forged `ip=` in the logs.
+# The address requests reach Django with is the connection's; TRUSTED_PROXY_COUNT (primepre/accounts/lockout.py)
+# says which header entry, counted from the right, to believe instead. (The worker turns proxy headers off too.)
+forwarded_allow_ips = ""
 # Gunicorn 27's control socket is one path per user (~/.gunicorn/gunicorn.ctl): two servers on a box (tests, `make
 # run` beside a benchmark) would fight over it, and nothing here uses it.
 control_socket_disable = True

@@ -50,7 +50,12 @@ class RequestIdMiddleware:
     """Gives each request an id (or reuses a sane incoming `X-Request-ID`), echoes it, logs one line per request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        # The one rule for the client's address (TRUSTED_PROXY_COUNT). Imported here, not at the top: this module is
+        # loaded while logging is configured, before the apps whose models lockout.py imports.
+        from primepre.accounts.lockout import client_ip
+
         self.get_response = get_response
+        self.client_ip = client_ip
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
@@ -71,13 +76,14 @@ class RequestIdMiddleware:
             level = logging.WARNING if response.status_code >= 500 else logging.INFO
             request_logger.log(
                 level,
-                "[REQUEST] method=%s path=%s status=%s ms=%.1f wait_ms=%.1f user=%s",
+                "[REQUEST] method=%s path=%s status=%s ms=%.1f wait_ms=%.1f user=%s ip=%s",
                 request.method,
                 request.path,
                 response.status_code,
                 elapsed_ms,
                 wait_ms,
                 getattr(getattr(request, "user", None), "pk", None) or "-",
+                self.client_ip(request) or "-",
             )
             return response
         finally:

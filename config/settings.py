@@ -189,16 +189,19 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
 
-# Sign-in abuse (django-axes, on /login/, /admin/login/ and the API token endpoint): failures are counted per username
-# and per client address separately, so one username attacked from many addresses and one address trying many
-# usernames are both stopped for LOGIN_COOLOFF_MINUTES after LOGIN_FAILURE_LIMIT failures.
+# Sign-in abuse (django-axes, on /login/, /admin/login/ and the API token endpoint): LOGIN_FAILURE_LIMIT failures
+# within LOGIN_COOLOFF_MINUTES stop a username from that address, and an address whatever the usernames, for the
+# cool-off. Never a username everywhere: five wrong passwords from anyone would lock its owner out. A username failing
+# from many addresses is slowed down instead, each answer up to LOGIN_SLOWDOWN_MAX_SECONDS later, except at addresses
+# its owner signed in from (primepre/accounts/lockout.py).
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
 if LOGIN_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
     raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be at least 1.")
+LOGIN_SLOWDOWN_MAX_SECONDS = env_int("LOGIN_SLOWDOWN_MAX_SECONDS", 16)
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 # A refused attempt does not restart the cool-off, so the "try again in N minutes" a locked-out user reads is true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "primepre.accounts.lockout.client_ip"  # REMOTE_ADDR, or per TRUSTED_PROXY_COUNT
@@ -405,6 +408,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # which anyone can send, is ignored). N: the entry the outermost proxy added. Behind a platform proxy set it, else
 # every client shares the proxy's address and one attacker's failures lock everyone out of sign-in.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# DRF's throttles name anonymous clients by X-Forwarded-For, whole, unless told how many proxies to believe: the same
+# count, read from the right as primepre.accounts.lockout.client_ip does.
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Platform health checks come over plain HTTP from inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
