@@ -263,7 +263,7 @@ ROWS: list[Row] = [
         "post",
         _api("/goods/unknown-marks/{w.unknown.mark_key}/resolve/"),
         (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FOUND),
-        lambda w: {"action": "assign", "customer": w.customer.pk},
+        lambda w: {"action": "assign", "customer": w.customer.pk, "confirmed": "1"},
     ),
     # Django admin: staff accounts (is_staff) sign in; each model page checks the model permission.
     Row("admin:index", "get", _api("/admin/"), (FOUND, FOUND, OK, OK, OK, OK)),

@@ -38,7 +38,7 @@ from .cleaning import tracking_key
 from .history import save_with_history
 from .models import ChangeSource, GoodsReceipt, Method, ReceiptChange, ReceiptStatus
 from .queue import QUEUE_ORDERINGS, unknown_marks, with_suggestions
-from .resolve import MarkConflict, MarkNotQueued, assign_mark, create_customer_for_mark, leave_mark
+from .resolve import MarkConflict, MarkNotQueued, assign_mark, create_customer_for_mark, leave_mark, unassign_mark
 from .warehouses import warehouse_name, warehouses
 
 _WRITABLE = [
@@ -261,7 +261,7 @@ class UnknownMarkSerializer(serializers.Serializer):
 
 
 class ResolveSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["assign", "create", "leave"])
+    action = serializers.ChoiceField(choices=["assign", "create", "leave", "unassign"])
     customer = serializers.PrimaryKeyRelatedField(
         queryset=Customer.objects.all(), required=False, help_text="assign: the customer who owns the mark."
     )
@@ -270,7 +270,7 @@ class ResolveSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=64, required=False, help_text="create: required, any common format.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        needed = {"assign": ["customer"], "create": ["first_name", "last_name", "phone"], "leave": []}[attrs["action"]]
+        needed = {"assign": ["customer"], "create": ["first_name", "last_name", "phone"]}.get(attrs["action"], [])
         missing = {name: [exceptions.ErrorDetail("Required for this action.", "required")] for name in needed
                    if not attrs.get(name)}  # fmt: skip
         if missing:
@@ -296,9 +296,22 @@ class LeaveMark(serializers.Serializer):
     action = serializers.ChoiceField(choices=["leave"])
 
 
+class UnassignMark(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=["unassign"],
+        help_text="Undo an assignment: the mark stops routing to its customer and the receipts it gave them go back "
+        "to the queue (SMS already sent are not recalled).",
+    )
+
+
 RESOLVE_REQUEST = PolymorphicProxySerializer(
     component_name="Resolve",
-    serializers={"AssignMark": AssignMark, "CreateForMark": CreateForMark, "LeaveMark": LeaveMark},
+    serializers={
+        "AssignMark": AssignMark,
+        "CreateForMark": CreateForMark,
+        "LeaveMark": LeaveMark,
+        "UnassignMark": UnassignMark,
+    },
     resource_type_field_name=None,
 )
 
@@ -344,7 +357,8 @@ class UnknownMarkViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(UnknownMarkSerializer(rows, many=True).data)
 
     @extend_schema(
-        summary="Resolve a mark once: assign it to a customer, create the customer, or leave it unidentified",
+        summary="Resolve a mark once: assign it to a customer, create the customer, leave it unidentified, or undo an "
+        "assignment",
         request=RESOLVE_REQUEST,
         responses={
             200: ResolutionSerializer,
@@ -369,6 +383,8 @@ class UnknownMarkViewSet(viewsets.GenericViewSet):
             elif data["action"] == "create":
                 names = {name: data[name] for name in ("first_name", "last_name", "phone")}
                 result = create_customer_for_mark(mark_key, user=request.user, **names)
+            elif data["action"] == "unassign":
+                result = unassign_mark(mark_key, request.user)
             else:
                 result = leave_mark(mark_key, request.user)
         except MarkNotQueued:

@@ -66,13 +66,14 @@ def save_with_history(receipt_id: int, apply: Callable[[GoodsReceipt], GoodsRece
         return saved
 
 
-def record_resolution(receipt_ids: Iterable[int], customer_id: int, user: Any) -> int:
-    """Resolving a mark moved these receipts from unidentified to `customer_id` (one UPDATE, `resolve.py`): one
-    record each, written by the caller's transaction."""
-    changes = {
-        "customer": {"before": None, "after": customer_id},
-        "status": {"before": ReceiptStatus.UNIDENTIFIED.value, "after": ReceiptStatus.RECEIVED.value},
-    }
+def record_resolution(receipt_ids: Iterable[int], customer_id: int, user: Any, *, undone: bool = False) -> int:
+    """Resolving a mark moved these receipts from unidentified to `customer_id` (one UPDATE, `resolve.py`), or its
+    undo (`undone`) moved them back: one record each, written by the caller's transaction."""
+    customer = {"before": None, "after": customer_id}
+    status = {"before": ReceiptStatus.UNIDENTIFIED.value, "after": ReceiptStatus.RECEIVED.value}
+    if undone:
+        customer, status = ({"before": c["after"], "after": c["before"]} for c in (customer, status))
+    changes = {"customer": customer, "status": status}
     who = _who(user)
     rows = [ReceiptChange(receipt_id=pk, source=ChangeSource.RESOLVE, changes=changes, **who) for pk in receipt_ids]
     return len(ReceiptChange.objects.bulk_create(rows, batch_size=1000))

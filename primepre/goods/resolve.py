@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from primepre.customers.models import Customer
@@ -44,7 +44,7 @@ class MarkNotQueued(Exception):
 @dataclass(frozen=True, slots=True)
 class Resolution:
     mark_key: str
-    action: str  # assign | create | leave
+    action: str  # assign | create | leave | unassign
     receipts: int  # receipts that moved (or, for leave, that stay unidentified)
     customer_id: int | None = None
     messages_queued: int = 0
@@ -131,6 +131,49 @@ def create_customer_for_mark(key: str, *, first_name: str, last_name: str, phone
         raise MarkConflict(f"Mark {label} or phone {customer.phone} was just taken by another customer.") from None
     logger.info("[GOODS-RESOLVE] action=create mark=%s customer=%s receipts=%s", key, customer.pk, moved)
     return Resolution(key, "create", moved, customer.pk, _notify(key, customer.pk))
+
+
+@dataclass(frozen=True, slots=True)
+class AssignPlan:
+    """What assigning a mark to a customer would do, for the confirmation a clerk reads before it happens."""
+
+    receipts: int
+    cartons: int
+    sms: int  # receipt texts it would queue (imports that asked for them, days the customer was not told yet)
+
+
+def plan_assignment(key: str, customer: Customer) -> AssignPlan:
+    """The receipts and cartons that would move and the SMS that would go out, counted without writing."""
+    from .notify import SMS_OPTION, count_receipt_sms
+
+    rows = unidentified(key)
+    totals = rows.aggregate(receipts=Count("id"), cartons=Sum("cartons"))
+    told = rows.filter(**{f"import_job__options__{SMS_OPTION}": True}).values_list("received_on", flat=True)
+    sms = count_receipt_sms((customer.pk, day) for day in set(told))
+    return AssignPlan(totals["receipts"] or 0, totals["cartons"] or 0, sms)
+
+
+def unassign_mark(key: str, user: Any = None) -> Resolution:
+    """Undo an assignment: the mark stops being the customer's alias, and every receipt it gave them goes back to
+    the queue (unidentified, no customer), each with a history record. Texts already sent are not recalled.
+
+    Concurrency: one transaction. The alias row is locked and deleted, so of two undos the second finds none
+    (MarkConflict); the receipts move with ONE conditional UPDATE (this mark, the alias's customer, still
+    `received`), so a receipt edited elsewhere meanwhile is left as it is."""
+    with transaction.atomic():
+        alias = MarkAlias.objects.select_for_update().filter(mark_key=key).first()
+        if alias is None:
+            raise MarkConflict("This mark is not assigned to a customer (any more): nothing to undo.")
+        now = timezone.now()
+        mine = GoodsReceipt.objects.filter(mark_key=key, customer_id=alias.customer_id)
+        moved = mine.filter(status=ReceiptStatus.RECEIVED).update(
+            customer=None, status=ReceiptStatus.UNIDENTIFIED, updated_at=now
+        )
+        returned = GoodsReceipt.objects.filter(mark_key=key, customer=None, updated_at=now).values_list("pk", flat=True)
+        record_resolution(returned, alias.customer_id, _user(user), undone=True)
+        alias.delete()
+    logger.info("[GOODS-RESOLVE] action=unassign mark=%s customer=%s receipts=%s", key, alias.customer_id, moved)
+    return Resolution(key, "unassign", moved, alias.customer_id)
 
 
 def leave_mark(key: str, user: Any = None) -> Resolution:

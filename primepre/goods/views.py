@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,13 +24,22 @@ from primepre.common.csvstream import csv_lines
 from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
 from primepre.customers.phonemask import loggable_query
-from primepre.customers.phones import normalise_phone
+from primepre.customers.phones import mask_phone, normalise_phone
 
 from .api import GoodsFilter
 from .matching import customer_for_mark
-from .models import GoodsReceipt, Method, ReceiptStatus
+from .models import GoodsReceipt, MarkAlias, Method, ReceiptStatus
 from .queue import QUEUE_ORDERINGS, unknown_marks, with_suggestions
-from .resolve import MarkConflict, MarkNotQueued, assign_mark, create_customer_for_mark, leave_mark
+from .resolve import (
+    MarkConflict,
+    MarkNotQueued,
+    assign_mark,
+    create_customer_for_mark,
+    leave_mark,
+    plan_assignment,
+    unassign_mark,
+    unidentified,
+)
 from .warehouses import warehouse_name, warehouses
 
 logger = logging.getLogger("primepre.goods")
@@ -117,6 +127,10 @@ def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
     page = Paginator(unknown_marks(ordering), 25).get_page(request.GET.get("page"))
     can_see_customers = request.user.has_perm("customers.view_customer")
     rows = with_suggestions(page) if can_see_customers else list(page)
+    can_resolve = request.user.has_perm("goods.resolve_marks")
+    assigned = request.GET.get("assigned", "")[:100]
+    aliases = MarkAlias.objects.select_related("customer")
+    just_assigned = aliases.filter(mark_key=assigned).first() if can_resolve and assigned else None
     return render(
         request,
         "goods/unknown_marks.html",
@@ -125,24 +139,82 @@ def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "ordering": ordering,
             "orderings": list(QUEUE_ORDERINGS),
-            "can_resolve": request.user.has_perm("goods.resolve_marks"),
+            "can_resolve": can_resolve,
             "can_create": request.user.has_perm("customers.add_customer"),
+            "just_assigned": just_assigned,
         },
     )
 
 
-def _customer_from_form(request: HttpRequest) -> Customer | None:
-    """The chosen suggestion, or the customer whose mark or phone was typed (exactly one, or None)."""
-    if request.POST.get("customer", "").isdigit():
-        return Customer.objects.filter(pk=int(request.POST["customer"])).first()
+def _customer_from_form(request: HttpRequest) -> tuple[Customer | None, str]:
+    """The customer the clerk means, and a note or an error. A typed mark or phone wins over a ticked suggestion (the
+    confirmation says the suggestion was set aside); a typed value that matches no customer is an error, never a
+    fall back to the suggestion."""
     typed = request.POST.get("customer_search", "").strip()[:100]
-    if not typed:
-        return None
+    ticked = request.POST.get("customer", "")
+    if typed:
+        customer = _typed_customer(typed)
+        if customer is None:
+            return None, f"No customer has the mark or phone {typed!r} exactly. Check it, or choose a suggestion."
+        note = "The suggestion you ticked was set aside: the customer you typed is used." if ticked else ""
+        return customer, note
+    if ticked.isdigit():
+        customer = Customer.objects.filter(pk=int(ticked)).first()
+        return customer, "" if customer else "That customer no longer exists."
+    return None, "Choose a suggested customer, or type a customer's exact mark or phone."
+
+
+def _typed_customer(typed: str) -> Customer | None:
     owner = customer_for_mark(key_of(typed))
     if owner is not None:
         return Customer.objects.get(pk=owner)
     phone = normalise_phone(typed, settings.DEFAULT_PHONE_REGION)
     return Customer.objects.filter(phone=phone.e164).first() if phone.ok else None
+
+
+def _sms_words(count: int, customer: Customer) -> str:
+    if not count:
+        return "no SMS"
+    return f"{count} “goods received” SMS to {customer.full_name}"
+
+
+def _confirm_assignment(request: HttpRequest, mark_key: str, customer: Customer, note: str) -> HttpResponse:
+    """The page a clerk confirms before a mark is given away: who gets it, what moves, what they will be texted."""
+    queued = unidentified(mark_key)
+    sample = queued.values_list("shipping_mark", flat=True).first()
+    if sample is None:
+        messages.error(request, "No unidentified receipt has this mark (any more).")
+        return redirect("goods:unknown-marks")
+    plan = plan_assignment(mark_key, customer)
+    context = {
+        "mark_key": mark_key,
+        "shipping_mark": sample,
+        "customer": customer,
+        "masked_phone": mask_phone(customer.phone),
+        "plan": plan,
+        "sms_words": _sms_words(plan.sms, customer),
+        "note": note,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "goods/confirm_assign.html", context)
+
+
+def _assign(request: HttpRequest, mark_key: str) -> HttpResponse | None:
+    """Assign in two steps: the form → a confirmation page; its button (`confirmed`) → the assignment. None when
+    the assignment was made (the caller redirects with the undo offer)."""
+    customer, note = _customer_from_form(request)
+    if customer is None:
+        messages.error(request, note)
+        return None
+    if request.POST.get("confirmed") != "1":
+        return _confirm_assignment(request, mark_key, customer, note)
+    result = assign_mark(mark_key, customer, request.user)
+    messages.success(
+        request,
+        f"{result.receipts} receipt(s) now belong to {customer.shipping_mark} ({customer.full_name}); "
+        f"{_sms_words(result.messages_queued, customer)} queued.",
+    )
+    return None
 
 
 @login_required
@@ -154,12 +226,18 @@ def resolve_mark(request: HttpRequest, mark_key: str) -> HttpResponse:
     back = redirect(reverse("goods:unknown-marks") + (f"?{request.GET.urlencode()}" if request.GET else ""))
     try:
         if action == "assign":
-            customer = _customer_from_form(request)
-            if customer is None:
-                messages.error(request, "Choose a suggested customer, or type a customer's exact mark or phone.")
-                return back
-            result = assign_mark(mark_key, customer, request.user)
-            messages.success(request, f"{result.receipts} receipt(s) now belong to {customer.shipping_mark}.")
+            page = _assign(request, mark_key)
+            if page is not None:
+                return page
+            if MarkAlias.objects.filter(mark_key=mark_key).exists():
+                return redirect(reverse("goods:unknown-marks") + f"?assigned={quote(mark_key)}")
+        elif action == "unassign":
+            result = unassign_mark(mark_key, request.user)
+            messages.success(
+                request,
+                f"Assignment undone: {result.receipts} receipt(s) are unidentified again and the mark no longer "
+                "routes to that customer. SMS already sent are not recalled.",
+            )
         elif action == "create":
             if not request.user.has_perm("customers.add_customer"):
                 return HttpResponse("Creating a customer needs the add customer permission.", status=403)

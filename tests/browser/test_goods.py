@@ -68,6 +68,11 @@ def test_a_goods_import_and_its_unknown_mark_resolved(page: Page, tmp_path: Path
     expect(card.get_by_label("PM4 KOFI — Kofi Mensah")).to_be_checked()  # the suggestion for the misspelling
     screenshot(page, "goods-unknown-marks")
     card.get_by_role("button", name="Assign").click()
+    expect(page.locator("#assign-customer")).to_contain_text("Kofi Mensah · PM4 KOFI")  # confirm before it happens
+    expect(page.locator("#assign-sms")).to_have_text("No SMS will be sent")
+    screenshot(page, "goods-confirm-assignment")
+    page.get_by_role("button", name="Assign to Kofi Mensah").click()
     expect(page.locator("#mark-count")).to_have_text("0")
+    expect(page.locator("#undo-assignment")).to_contain_text("SMS already sent are not recalled")
     assert set(GoodsReceipt.objects.values_list("customer_id", flat=True)) == {kofi.pk}
     assert MarkAlias.objects.get().mark_key == "pm4koffi"

@@ -146,6 +146,17 @@ def test_resolve_assign_then_conflict(warehouse_api: APIClient, admin_api: APICl
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
+def test_an_assignment_is_undone_through_the_api(warehouse_api: APIClient, goods: dict) -> None:
+    url = f"{QUEUE}pm4koffi/resolve/"
+    warehouse_api.post(url, {"action": "assign", "customer": goods["kofi"].pk}, format="json")
+    undone = warehouse_api.post(url, {"action": "unassign"}, format="json")
+    assert undone.status_code == 200 and undone.json()["receipts"] == 1, undone.content
+    assert not MarkAlias.objects.exists()
+    assert [row["mark_key"] for row in warehouse_api.get(QUEUE).json()["results"]].count("pm4koffi") == 1
+    again = warehouse_api.post(url, {"action": "unassign"}, format="json")
+    assert again.status_code == 409 and "nothing to undo" in again.json()["message"]
+
+
 def test_resolve_input_errors(warehouse_api: APIClient, goods: dict) -> None:
     url = f"{QUEUE}pm4koffi/resolve/"
     for body, field in [({"action": "assign"}, "customer"), ({"action": "fly"}, "action"),

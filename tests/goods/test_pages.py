@@ -88,6 +88,18 @@ def test_the_queue_page_shows_marks_with_suggestions(warehouse_user) -> None:
     assert 'value="create"' not in html  # Warehouse may not add customers
 
 
+def _assign(client: Client, key: str, **form: object):
+    """The two steps: the queue's form shows the confirmation; its button assigns."""
+    confirm = client.post(f"/goods/unknown-marks/{key}/resolve/", {"action": "assign", **form})
+    assert confirm.status_code == 200, confirm.status_code
+    customer = re.search(r'name="customer" value="(\d+)"', confirm.content.decode())
+    assert customer, confirm.content.decode()[:2000]
+    done = client.post(
+        f"/goods/unknown-marks/{key}/resolve/", {"action": "assign", "customer": customer[1], "confirmed": "1"}
+    )
+    return confirm, done
+
+
 def test_assign_from_a_suggestion_or_by_a_typed_mark_or_phone(warehouse_user) -> None:
     kofi = make_customer(shipping_mark="PM4 KOFI", phone="+233241234567")
     ama = make_customer(shipping_mark="PM7 AMA")
@@ -95,19 +107,68 @@ def test_assign_from_a_suggestion_or_by_a_typed_mark_or_phone(warehouse_user) ->
     make_receipt(shipping_mark="AMA ACCRA")
     make_receipt(shipping_mark="KOFI 2")
     client = _client(warehouse_user)
-    response = client.post("/goods/unknown-marks/pm4k0fi/resolve/", {"action": "assign", "customer": kofi.pk})
-    assert response.status_code == 302 and response["Location"] == "/goods/unknown-marks/"
+    _, done = _assign(client, "pm4k0fi", customer=kofi.pk)
+    assert done.status_code == 302 and done["Location"] == "/goods/unknown-marks/?assigned=pm4k0fi"
     assert GoodsReceipt.objects.get(mark_key="pm4k0fi").customer == kofi
-    client.post("/goods/unknown-marks/amaaccra/resolve/", {"action": "assign", "customer_search": "pm7-ama"})
+    _assign(client, "amaaccra", customer_search="pm7-ama")
     assert GoodsReceipt.objects.get(mark_key="amaaccra").customer == ama
-    client.post("/goods/unknown-marks/kofi2/resolve/", {"action": "assign", "customer_search": "024 123 4567"})
+    _assign(client, "kofi2", customer_search="024 123 4567")
     assert GoodsReceipt.objects.get(mark_key="kofi2").customer == kofi
     assert MarkAlias.objects.count() == 3
-    page = client.post("/goods/unknown-marks/pm4k0fi/resolve/", {"action": "assign", "customer": ama.pk}, follow=True)
+    page = client.post(
+        "/goods/unknown-marks/pm4k0fi/resolve/",
+        {"action": "assign", "customer": ama.pk, "confirmed": "1"},
+        follow=True,
+    )
     assert "already" in page.content.decode()  # the conflict, said on the page
     nobody = client.post("/goods/unknown-marks/x/resolve/", {"action": "assign", "customer_search": "nobody"},
                          follow=True)  # fmt: skip
-    assert "exact mark or phone" in nobody.content.decode()
+    assert "No customer has the mark or phone &#x27;nobody&#x27; exactly" in nobody.content.decode()
+
+
+def test_a_typed_phone_beats_the_ticked_suggestion_and_nothing_happens_before_the_confirmation(
+    warehouse_user, settings
+) -> None:
+    """Issue #24 item 1, as the clerk did it: the card for PM4 KWAMME, the phone of PM11 FIIFI typed while the
+    first suggestion (PM4 KWAME) was ticked. The typed customer is the one confirmed; the confirmation names them
+    (name, masked phone, mark) and the SMS that will go; nothing moves until it is confirmed."""
+    kwame = make_customer(shipping_mark="PM4 KWAME", first_name="Kwame", last_name="Amoah")
+    make_customer(shipping_mark="PM4 KWAMI")  # a second suggestion: none is ticked beforehand
+    fiifi = make_customer(shipping_mark="PM11 FIIFI", first_name="Fiifi", last_name="Mensah", phone="+233240000001")
+    make_receipt(shipping_mark="PM4 KWAMME", cartons=5)
+    client = _client(warehouse_user)
+    queue = client.get("/goods/unknown-marks/").content.decode()
+    card = queue[queue.index("PM4 KWAMME") :]
+    assert card.count('name="customer"') == 2 and " checked" not in card[: card.index("customer_search")]
+    form = {"action": "assign", "customer": kwame.pk, "customer_search": "024 000 0001"}
+    confirm = client.post("/goods/unknown-marks/pm4kwamme/resolve/", form).content.decode()
+    assert "Fiifi Mensah · PM11 FIIFI · +23324****001" in confirm and "Kwame" not in confirm.split("<h1>")[1]
+    assert "The suggestion you ticked was set aside" in confirm and "No SMS will be sent" in confirm
+    assert GoodsReceipt.objects.get().customer is None and not MarkAlias.objects.exists()
+    _assign(client, "pm4kwamme", customer=fiifi.pk)
+    assert GoodsReceipt.objects.get().customer == fiifi
+
+
+def test_an_assignment_is_undone_from_the_success_message(warehouse_user) -> None:
+    kofi = make_customer(shipping_mark="PM4 KOFI")
+    make_receipt(shipping_mark="PM4 K0FI")
+    make_receipt(shipping_mark="PM4 K0FI")
+    client = _client(warehouse_user)
+    _, done = _assign(client, "pm4k0fi", customer=kofi.pk)
+    page = client.get(done["Location"]).content.decode()
+    assert 'id="undo-assignment"' in page and "SMS already sent are not recalled" in page
+    assert GoodsReceipt.objects.filter(customer=kofi).count() == 2
+    undone = client.post("/goods/unknown-marks/pm4k0fi/resolve/", {"action": "unassign"}, follow=True)
+    assert "Assignment undone: 2 receipt(s) are unidentified again" in undone.content.decode()
+    assert set(GoodsReceipt.objects.values_list("status", "customer")) == {(ReceiptStatus.UNIDENTIFIED, None)}
+    assert not MarkAlias.objects.exists()
+    receipt = GoodsReceipt.objects.first()
+    assert [c.changes["status"] for c in receipt.changes.order_by("pk")] == [
+        {"before": "unidentified", "after": "received"},
+        {"before": "received", "after": "unidentified"},
+    ]
+    again = client.post("/goods/unknown-marks/pm4k0fi/resolve/", {"action": "unassign"}, follow=True)
+    assert "nothing to undo" in again.content.decode()
 
 
 def test_create_and_leave_from_the_page(admin_user) -> None:
