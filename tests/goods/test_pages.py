@@ -171,6 +171,19 @@ def test_an_assignment_is_undone_from_the_success_message(warehouse_user) -> Non
     assert "nothing to undo" in again.content.decode()
 
 
+def test_an_assignment_is_undone_from_a_receipt_it_routed(warehouse_user) -> None:
+    kofi = make_customer(shipping_mark="PM4 KOFI")
+    make_receipt(shipping_mark="PM4 KOFI", customer=kofi)  # the customer's own mark: nothing to undo
+    make_receipt(shipping_mark="PM4 K0FI")
+    client = _client(warehouse_user)
+    _assign(client, "pm4k0fi", customer=kofi.pk)
+    listing = client.get("/goods/").content.decode()
+    assert listing.count('value="unassign"') == 1 and 'action="/goods/unknown-marks/pm4k0fi/resolve/"' in listing
+    client.post("/goods/unknown-marks/pm4k0fi/resolve/", {"action": "unassign"})
+    assert GoodsReceipt.objects.get(mark_key="pm4k0fi").customer is None
+    assert GoodsReceipt.objects.get(mark_key="pm4kofi").customer == kofi
+
+
 def test_create_and_leave_from_the_page(admin_user) -> None:
     make_receipt(shipping_mark="PM8 ESI")
     make_receipt(shipping_mark="PM9 YAW")
