@@ -20,6 +20,8 @@ SLOW = {
     "tests/browser": "a live server, a worker process and Chromium",
     "tests/test_production.py": "gunicorn and worker processes, as production starts them",
     "tests/test_slow_clients.py": "the real server under slow clients and open streams, seconds of traffic",
+    "tests/test_client_address.py": "two real servers, sign-in failures with forged headers",
+    "tests/test_connection_limits.py": "real servers under a thousand idle connections",
     "tests/imports/test_worker.py": "worker processes, one killed mid-job on a 120,000-row file",
     "tests/imports/test_http_end_to_end.py": "a live server and a worker process, a 7,000-row file over HTTP",
     "tests/imports/test_xlsx_stream.py::test_hundred_thousand_rows_match_calamine": "100,000 rows, read twice",
