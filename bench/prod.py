@@ -121,6 +121,10 @@ def stack_env(base: dict[str, str], port: int, static_root: Path, overrides: dic
             "HOST": "127.0.0.1",  # the platform binds 0.0.0.0; a benchmark listens on loopback only
             "STATIC_ROOT": str(static_root),
             "WEB_MEMORY_BUDGET_MB": MEMORY_BUDGET_MB,
+            # Every simulated client of this benchmark is 127.0.0.1, as if behind one proxy: the per-address
+            # connection bound (a defence against one real client) would refuse the hold phase's 70 connections
+            # plus the readers. `--env WEB_MAX_CONNECTIONS_PER_CLIENT=100` measures with it.
+            "WEB_MAX_CONNECTIONS_PER_CLIENT": "0",
         }
     )
     env.update(overrides)
