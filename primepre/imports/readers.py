@@ -32,6 +32,7 @@ from django.conf import settings
 
 from primepre.common.jsonlimits import JsonTooDeep, json_error_text
 
+from .bounds import CALAMINE_MAX_CELLS, check_workbook, xlsx_strings_fit_calamine
 from .errors import ImportFileError
 from .xlsx_stream import XlsxStreamError, XlsxTooWide, iter_xlsx_rows, xlsx_sheets
 
@@ -84,7 +85,9 @@ def detect_format(path: Path) -> str:
             "This is not a spreadsheet we can read. Upload .xlsx, .xls, .ods, .csv or .json.",
         )
     text = _decode_sample(head).lstrip("\ufeff \t\r\n")
-    return "json" if text[:1] in "[{" else "csv"
+    if not text and len(head) < TEXT_SNIFF_BYTES:
+        raise ImportFileError("empty_file", "The file is empty.")  # a byte-order mark and blank lines, no more
+    return "json" if text[:1] and text[:1] in "[{" else "csv"
 
 
 def _zip_format(path: Path) -> str:
@@ -96,6 +99,11 @@ def _zip_format(path: Path) -> str:
             content_types = archive.read("[Content_Types].xml")[:100_000] if "[Content_Types].xml" in names else b""
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ImportFileError("corrupt_file", "The file is damaged (it is not a complete zip archive).") from exc
+    # Two parts of one name (ignoring case, as calamine looks some up) would let a check read one and calamine the
+    # other; no spreadsheet program writes them.
+    names_seen = {info.filename.replace("\\", "/").lower() for info in infos}
+    if len(names_seen) != len(infos):
+        raise ImportFileError("corrupt_file", "The file is damaged: it holds two parts of the same name.")
     limit = settings.IMPORT_MAX_UNCOMPRESSED_BYTES
     unpacked = sum(info.file_size for info in infos)
     if unpacked > limit or len(infos) > 10_000:
@@ -139,11 +147,26 @@ def open_rows(path: Path, sheet: str | None = None, file_format: str | None = No
         return _open_csv(path)
     if file_format == "json":
         return _open_json(path)
-    if file_format in {"xlsx", "xlsm"} and (
-        _largest_sheet_part(path) > settings.IMPORT_STREAMING_THRESHOLD_BYTES or not _compact_for_calamine(path)
-    ):
+    if file_format in {"xlsx", "xlsm"} and not _xlsx_fits_calamine(path):
         return _open_xlsx_streaming(path, sheet, file_format)
     return _open_calamine(path, sheet, file_format)
+
+
+def _xlsx_fits_calamine(path: Path) -> bool:
+    """Whether calamine may read this .xlsx: its shared strings, its largest sheet, the sheets' extents, and the
+    strings' copies into the cells all fit. The shared strings go first: they refuse a file neither reader can hold."""
+    if not xlsx_strings_fit_calamine(path):
+        return False
+    if _largest_sheet_part(path) > settings.IMPORT_STREAMING_THRESHOLD_BYTES:
+        return False
+    shared = _has_shared_strings(path)  # the cells are counted only for copies of shared strings
+    cells = _sheet_cells(path, count=shared)
+    return cells is not None and (not shared or xlsx_strings_fit_calamine(path, cells))
+
+
+def _has_shared_strings(path: Path) -> bool:
+    with zipfile.ZipFile(path) as archive:
+        return any(info.filename.lower().endswith("sharedstrings.xml") for info in archive.infolist())
 
 
 # --- row width -----------------------------------------------------------------------------------------------------
@@ -243,6 +266,10 @@ def list_sheets(path: Path, file_format: str) -> list[dict[str, Any]]:
     if file_format not in SPREADSHEET_FORMATS or _too_large_for_calamine(path, file_format):
         return []
     try:
+        check_workbook(path, file_format)  # calamine parses an .xls or .ods whole when opening it
+    except ImportFileError:
+        return []
+    try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         try:
             metadata = workbook.sheets_metadata
@@ -264,6 +291,7 @@ def _open_calamine(path: Path, sheet: str | None, file_format: str) -> SheetRows
             f"A .{file_format} file this large cannot be read within the memory budget. Save it as .xlsx or .csv "
             "(File → Save As) and upload that.",
         )
+    check_workbook(path, file_format)  # before calamine allocates what the file declares
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         metadata = [m for m in workbook.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
@@ -310,32 +338,42 @@ def _calamine_rows(workbook: Any, table: Any, first_column: int) -> Iterator[Row
 # the worker's memory limit.
 _FAR_REFERENCE = re.compile(rb' r="([A-Za-z]{2}[A-Za-z0-9]*|[A-Za-z]?[0-9]{6}[0-9]*|[A-Za-z0-9]*[^"A-Za-z0-9])')
 _PLAIN_REFERENCE = re.compile(rb"([A-Za-z]{0,3})([0-9]{1,7})")
-# calamine allocates every cell of a sheet's range (bytes per cell: bench/README.md), so the range, not the file,
-# sizes its memory. A 100,000-row sheet of up to 26 columns fits under this cap; cells scattered wider or further (a
-# 5 KB file can name cell XFD1048576) go to the streaming reader.
-CALAMINE_MAX_CELLS = 4_000_000
+# calamine allocates every cell of a sheet's range, so the range, not the file, sizes its memory: CALAMINE_MAX_CELLS
+# (bounds.py) caps it. Cells of an .xlsx scattered wider or further (a 5 KB file can name cell XFD1048576) go to the
+# streaming reader.
 _MAX_TAG_BYTES = 64 * 1024
 
 
 def _compact_for_calamine(path: Path) -> bool:
-    """Whether every worksheet's cells fit in CALAMINE_MAX_CELLS, from the references in its XML: one regular
-    expression over the inflated bytes, a fraction of what calamine itself spends reading the sheet. A part that
-    cannot be read is left to the streaming reader, which says what is wrong with it."""
+    """Whether every worksheet's cells fit in CALAMINE_MAX_CELLS (see _sheet_cells)."""
+    return _sheet_cells(path, count=False) is not None
+
+
+def _sheet_cells(path: Path, *, count: bool) -> int | None:
+    """The most cell tags in one worksheet part, or None when some worksheet's cells do not fit in
+    CALAMINE_MAX_CELLS, from the references in its XML: one regular expression over the inflated bytes, a fraction of
+    what calamine itself spends reading the sheet. A part that cannot be read is left to the streaming reader, which
+    says what is wrong with it. The tags are counted as `<c` and `:c` (other tags so named count too: an upper bound
+    of the cells that may copy a shared string; 0 without `count`)."""
+    most = 0
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 name = info.filename.lower()
                 if "worksheets/" in name and name.endswith(".xml") and "_rels" not in name:
                     with archive.open(info) as part:
-                        if not _part_is_compact(part):
-                            return False
+                        cells = _part_is_compact(part, count=count)
+                    if cells is None:
+                        return None
+                    most = max(most, cells)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError):
-        return False
-    return True
+        return None
+    return most
 
 
-def _part_is_compact(part: IO[bytes]) -> bool:
-    rows, columns = 99_999, 26  # the furthest a sheet without far references can reach
+def _part_is_compact(part: IO[bytes], *, count: bool) -> int | None:
+    """The part's cell tags (with `count`; else 0), or None when its references reach past CALAMINE_MAX_CELLS."""
+    rows, columns, cells = 99_999, 26, 0  # the furthest a sheet without far references can reach
     tail = b""
     while True:
         chunk = part.read(1 << 20)
@@ -343,22 +381,24 @@ def _part_is_compact(part: IO[bytes]) -> bool:
         start = data.rfind(b"<")
         # A tag cut by the chunk boundary is carried to the next chunk; a closed one is complete here.
         cut = start if chunk and start >= 0 and data.find(b">", start) < 0 else len(data)
+        if count:
+            cells += data.count(b"<c", 0, cut) + data.count(b":c", 0, cut)
         for reference in _FAR_REFERENCE.findall(data, 0, cut):
             plain = _PLAIN_REFERENCE.fullmatch(reference)
             if plain is None:
-                return False
+                return None
             letters, digits = plain.groups()
             column = 0
             for letter in letters.upper():
                 column = column * 26 + letter - 64
             rows, columns = max(rows, int(digits)), max(columns, column)
             if rows * columns > CALAMINE_MAX_CELLS:
-                return False
+                return None
         tail = data[cut:]
         if not chunk:
-            return True
+            return cells
         if len(tail) > _MAX_TAG_BYTES:
-            return False
+            return None
 
 
 def _choose_sheet(names: list[str], visible: list[str], wanted: str | None) -> str:
