@@ -247,6 +247,9 @@ class SuggestionSerializer(serializers.Serializer):
     matched_key = serializers.CharField(help_text="The customer's mark key, or their alias that was close.")
     via_alias = serializers.BooleanField()
     distance = serializers.IntegerField(help_text="Edits apart, after folding look-alikes (0/O, 1/I/L, 5/S).")
+    phone_masked = serializers.CharField(help_text="The customer's phone with its middle digits hidden.")
+    region = serializers.CharField(help_text="The customer's region by name; empty when unknown.")
+    receipts = serializers.IntegerField(help_text="Receipts the customer already has.")
 
 
 class UnknownMarkSerializer(serializers.Serializer):

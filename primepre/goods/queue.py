@@ -17,6 +17,7 @@ from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.db.models.query import RawQuerySet
 
 from primepre.customers.models import Customer
+from primepre.customers.phones import mask_phone
 
 from .models import GoodsReceipt, MarkAlias, ReceiptStatus
 
@@ -47,6 +48,10 @@ class Suggestion:
     matched_key: str  # the customer's mark key, or the alias key that was close
     via_alias: bool
     distance: int
+    # What tells two KOJOs apart: the phone (masked), the region and how many receipts they already have.
+    phone_masked: str = ""
+    region: str = ""
+    receipts: int = 0
 
 
 @dataclass(slots=True)
@@ -174,14 +179,36 @@ def suggest_customers(key: str, limit: int = SUGGESTIONS) -> list[Suggestion]:
         rank = (distance, edit_distance(key, other_key), other_key)
         if customer.pk in ranked and ranked[customer.pk][:3] <= rank:
             return
-        suggestion = Suggestion(customer.pk, customer.shipping_mark, customer.full_name, other_key, via_alias, distance)
+        suggestion = Suggestion(
+            customer.pk,
+            customer.shipping_mark,
+            customer.full_name,
+            other_key,
+            via_alias,
+            distance,
+            phone_masked=mask_phone(customer.phone),
+            region=customer.get_region_display() if customer.region else "",
+        )
         ranked[customer.pk] = (*rank, suggestion)
 
-    customers = Customer.objects.only("shipping_mark", "mark_key", "first_name", "last_name")
+    customers = Customer.objects.only("shipping_mark", "mark_key", "first_name", "last_name", "phone", "region")
     for customer in _near(customers, places):
         consider(customer, customer.mark_key, via_alias=False)
     aliases = list(_near(MarkAlias.objects.only("mark_key", "customer_id"), places))
     owners = customers.in_bulk({alias.customer_id for alias in aliases}) if aliases else {}
     for alias in aliases:
         consider(owners[alias.customer_id], alias.mark_key, via_alias=True)
-    return [entry[3] for entry in sorted(ranked.values(), key=lambda entry: entry[:3])[:limit]]
+    chosen = [entry[3] for entry in sorted(ranked.values(), key=lambda entry: entry[:3])[:limit]]
+    _count_receipts(chosen)
+    return chosen
+
+
+def _count_receipts(suggestions: list[Suggestion]) -> None:
+    """Each suggested customer's receipts so far: one grouped query over the (customer, received_on) index."""
+    if not suggestions:
+        return
+    ids = [suggestion.customer_id for suggestion in suggestions]
+    rows = GoodsReceipt.objects.filter(customer_id__in=ids).order_by().values("customer_id").annotate(n=Count("id"))
+    counts = {row["customer_id"]: row["n"] for row in rows}
+    for suggestion in suggestions:
+        suggestion.receipts = counts.get(suggestion.customer_id, 0)

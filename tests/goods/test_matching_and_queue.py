@@ -108,14 +108,28 @@ def test_suggestions_are_few_and_close(directory: dict) -> None:
     assert suggest_customers("") == []
 
 
-def test_suggestions_read_a_bounded_number_of_rows_in_two_queries(directory: dict) -> None:
+def test_suggestions_read_a_bounded_number_of_rows_in_three_queries(directory: dict) -> None:
     for index in range(300):
         make_customer(shipping_mark=f"PM4 KOFI{index}")
     with CaptureQueriesContext(connection) as queries:
         suggest_customers(mark_key("PM4 K0FI"))
-    assert len(queries) == 2  # customers near the probes, aliases near the probes
+    assert len(queries) == 3  # customers near the probes, aliases near the probes, the chosen ones' receipts
     sql = queries[0]["sql"].upper()
     assert sql.count("LIMIT 8") >= 4  # neighbours of each probe, never the whole table
+
+
+def test_suggestions_tell_two_kojos_apart() -> None:
+    """Issue #24 item 4: the masked phone, the region and the receipts so far, beside mark and name."""
+    accra = make_customer(shipping_mark="PM4 KOJO", first_name="Kojo", phone="+233241110001", region="AA")
+    make_customer(shipping_mark="PM4 KOJO1", first_name="Kojo", phone="+233242220002")
+    make_receipt(shipping_mark="PM4 KOJO", customer=accra)
+    found = {s.shipping_mark: s for s in suggest_customers(mark_key("PM4 K0JO"))}
+    assert (found["PM4 KOJO"].phone_masked, found["PM4 KOJO"].region, found["PM4 KOJO"].receipts) == (
+        "+23324****001", "Greater Accra", 1
+    )  # fmt: skip
+    assert (found["PM4 KOJO1"].phone_masked, found["PM4 KOJO1"].region, found["PM4 KOJO1"].receipts) == (
+        "+23324****002", "", 0
+    )  # fmt: skip
 
 
 def test_an_alias_close_to_the_mark_suggests_its_customer() -> None:

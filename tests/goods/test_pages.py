@@ -84,6 +84,7 @@ def test_the_queue_page_shows_marks_with_suggestions(warehouse_user) -> None:
     assert page.status_code == 200
     html = page.content.decode()
     assert "PM4 K0FI" in html and "3 cartons" in html and "PM4 KOFI — Kofi Mensah" in html
+    assert re.search(r'class="suggestion-facts">\+23324\*{4}\d{3} · 0 receipts<', html)
     assert 'value="assign"' in html and 'value="leave"' in html
     assert 'value="create"' not in html  # Warehouse may not add customers
 
