@@ -352,6 +352,7 @@ def test_resolving_a_mark_documents_the_fields_each_action_needs(schema: dict[st
         "AssignMark": {"action", "customer"},
         "CreateForMark": {"action", "first_name", "last_name", "phone"},
         "LeaveMark": {"action"},
+        "UnassignMark": {"action"},
     }
 
 
