@@ -796,13 +796,26 @@ def _check_xls_sheet(stream: memoryview | bytes, position: int, name: str, lengt
 
 # calamine's own caps: rows repeated past 1,048,576 and cells past 16,384 in a row are dropped.
 ODS_MAX_ROWS, ODS_MAX_COLUMNS = 1_048_576, 16_384
-# The tags that matter outside the rows' bodies: a table's start (attributes quoted as XML quotes them, a `>` inside
-# a value included), its end, and a row's start. A row's body (its cells) is then taken whole up to its end tag.
-_ATTRIBUTES = rb"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)"""
-_ODS_TAG = re.compile(rb"<(table:table-row|table:table)(?=[\s/>])" + _ATTRIBUTES + rb">|</table:table>")
-_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell(?=[\s/>])" + _ATTRIBUTES + rb">")
+# content.xml is read as text, not parsed: a parser (even expat at C speed) takes twice calamine's time. The tags
+# that matter outside the rows' bodies: a table's start, its end, and a row's start, each taken only where no tag
+# before it is still open (so never inside an attribute's value); a row's body (its cells) is then taken whole up
+# to its end tag, and must end where calamine ends the row (_ods_cells). A start tag's attributes are matched from
+# where it starts (anchored, so in linear time) as XML quotes them, a `>` inside a value included, and a tag longer
+# than _ODS_MAX_TAG is refused.
+_ATTRIBUTES = rb"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>"""
+_ODS_START = re.compile(rb"<(table:table-row|table:table)(?=[\s/>])|</table:table>")
+_ODS_TAG_REST = re.compile(_ATTRIBUTES)
+_ODS_CELL_START = re.compile(rb"<table:(?:covered-)?table-cell(?=[\s/>])")
+# A row's start tag matched where the previous row ended (rows follow each other), its attributes the group.
+_ODS_ROW_START = re.compile(rb"<table:table-row(?=[\s/>])" + _ATTRIBUTES)
+# The most XML one row may hold: its end must come within this (LibreOffice writes well under 1 KB a row).
+ODS_MAX_ROW_BYTES = 32 * 1024 * 1024
+_ODS_MAX_TAG = 64 * 1024
+_ODS_CELL_ENDS = (b"</table:table-cell>", b"</table:covered-table-cell>")
+# Comments, CDATA and processing instructions may hold what looks like a tag (an end of row, say) where calamine
+# sees none; no spreadsheet program writes them in content.xml, so a file that has them is refused.
+_ODS_OPAQUE = re.compile(rb"<!--|<!\[CDATA\[|<!DOCTYPE|<\?(?!xml[\s?])")
 _ODS_ROW_END = b"</table:table-row>"
-_ODS_NESTED = re.compile(rb"<table:table(?:-row)?[\s/>]")
 _ODS_REPEATED = re.compile(rb'number-(?:rows|columns)-repeated\s*=\s*["\']([^"\']*)')
 _ODS_NAME = re.compile(rb'table:name\s*=\s*"([^"]*)"|table:name\s*=\s*\'([^\']*)\'')
 _ODS_SPACES = re.compile(rb'text:c\s*=\s*["\']([0-9]+)')
@@ -855,13 +868,36 @@ def _repeats(tag: bytes) -> int:
 def _ods_cells(body: bytes) -> tuple[int, int, int, int]:
     """A row's cells as calamine places them: (cells materialised, first and last column with content or -1, the
     most copies of one cell with content). An empty cell is materialised only when another cell follows it; one
-    with any value, value type or formula attribute counts as content (calamine may find some of those empty)."""
-    last_cell = max(body.rfind(b"<table:table-cell"), body.rfind(b"<table:covered-table-cell"))
-    if b"repeated" not in body[:last_cell]:
-        return _ods_plain_cells(body, last_cell)
-    width = pending = copies = 0
+    with any value, value type or formula attribute counts as content (calamine may find some of those empty).
+
+    The row must end where calamine ends it: every cell closed (by its end tag, or by itself) and the last right
+    before the row's end tag. Else a `</table:table-row>` inside a cell, which calamine skips, could hide the rest."""
+    last_cell = body.rfind(b"<table:")  # each test below is a pass in C: this runs once a row
+    if last_cell < 0:
+        return 0, -1, -1, 0  # no cell (calamine stops at anything else in a row)
+    name = _ODS_CELL_START.match(body, last_cell)
+    if name is None:
+        raise damaged("ods", "a row's last element is not a cell")
+    tail, tail_end = _ods_tag_rest(body, name.end())
+    closes_itself = tail.endswith(b"/")
+    if not (tail_end == len(body) if closes_itself else body.endswith(_ODS_CELL_ENDS)):
+        raise damaged("ods", "a row ends inside a cell")
+    if body.find(b"repeated", 0, last_cell) < 0:
+        # Start and end tags of cells together, and end tags of the table namespace (cells' alone in a row):
+        # when every start but the last has its end, the row is plain. Anything else is counted cell by cell.
+        both, ends = body.count(b"table-cell"), body.count(b"</table:")
+        if both - ends == ends + closes_itself:
+            return _ods_plain_cells(body, both - ends, tail)
+    return _ods_each_cell(body)
+
+
+def _ods_each_cell(body: bytes) -> tuple[int, int, int, int]:
+    """_ods_cells a cell at a time, for a row with cells repeated before its last or closing themselves."""
+    width = pending = copies = closed = starts = 0
     first = last = -1
-    for attributes in _ODS_CELL.findall(body):  # the loop runs once a cell: the calls are inlined
+    for attributes in _ods_cell_tags(body):  # the loop runs once a cell: the calls are inlined
+        starts += 1
+        closed += attributes.endswith(b"/")
         width = width + pending if width + pending < ODS_MAX_COLUMNS else ODS_MAX_COLUMNS
         repeats = _repeats(attributes) if b"repeated" in attributes else 1
         if repeats > ODS_MAX_COLUMNS - width:
@@ -875,68 +911,129 @@ def _ods_cells(body: bytes) -> tuple[int, int, int, int]:
                 copies = repeats
         else:
             pending = repeats
+    if starts != body.count(b"</table:table-cell>") + body.count(b"</table:covered-table-cell>") + closed:
+        raise damaged("ods", "a row's cells do not close")
     return width, first, last, copies
 
 
-def _ods_plain_cells(body: bytes, last_cell: int) -> tuple[int, int, int, int]:
+def _ods_cell_tags(body: bytes) -> Iterator[bytes]:
+    """The attributes of each cell's start tag in a row's body, each matched where it starts."""
+    position = 0
+    while found := _ODS_CELL_START.search(body, position):
+        attributes, position = _ods_tag_rest(body, found.end())
+        yield attributes
+
+
+def _ods_tag_rest(data: bytes, position: int) -> tuple[bytes, int]:
+    """The attributes of the start tag whose name ends at `position`, and where the tag ends (refused when it does
+    not close within _ODS_MAX_TAG)."""
+    rest = _ODS_TAG_REST.match(data, position, position + _ODS_MAX_TAG)
+    if rest is None:
+        raise damaged("ods", "a tag does not close")
+    return rest.group(1), rest.end()
+
+
+def _ods_plain_cells(body: bytes, cells: int, tail: bytes) -> tuple[int, int, int, int]:
     """_ods_cells for the row LibreOffice writes: no cell repeated but the last (its trailing empty cells), counted
-    in C. The columns with content are bounded by the row's ends, which only errs on the safe side."""
-    if last_cell < 0:
-        return 0, -1, -1, 0
-    cells = body.count(b"<table:table-cell") + body.count(b"<table:covered-table-cell")
-    tail = body[last_cell:]
-    tail = tail[: tail.find(b">") + 1] if b">" in tail else tail
+    in C; `tail` is the last cell's attributes. The columns with content are bounded by the row's ends, which only
+    errs on the safe side."""
+    before = min(cells - 1, ODS_MAX_COLUMNS)
     if b"value" in tail or b"formula" in tail:  # the last cell has content: all its copies are placed
-        copies = min(_repeats(tail), ODS_MAX_COLUMNS - min(cells - 1, ODS_MAX_COLUMNS))
-        width = min(cells - 1, ODS_MAX_COLUMNS) + copies
-        return width, 0, width - 1, copies
-    width = min(cells - 1, ODS_MAX_COLUMNS)
+        copies = min(_repeats(tail), ODS_MAX_COLUMNS - before)
+        return before + copies, 0, before + copies - 1, copies
     has_content = b"value" in body or b"formula" in body
-    return (width, 0, width - 1, 1) if has_content and width else (width, -1, -1, 0)
+    return (before, 0, before - 1, 1) if has_content and before else (before, -1, -1, 0)
 
 
 def _ods_tables(part: IO[bytes]) -> list[_OdsTable]:
     """The named tables of content.xml, read a chunk at a time; a row is read whole once its end tag is in."""
     tables: list[_OdsTable] = []
     table: _OdsTable | None = None
-    buffer = b""
+    buffer = previous = b""
     for chunk in _prepend(b"", part):
+        if _ODS_OPAQUE.search(previous + chunk):
+            raise damaged("ods", "content.xml holds comments, CDATA, a DOCTYPE or processing instructions")
+        previous = chunk[-8:]
         buffer, table = _ods_scan(buffer + chunk, tables, table)
-        if len(buffer) > budget_bytes():
-            raise over_budget("ods", len(buffer))  # one row's XML alone, without its end
-    _rest, table = _ods_scan(buffer + _ODS_ROW_END, tables, table)
+        if len(buffer) > ODS_MAX_ROW_BYTES:  # what is left is one row (or tag) without its end
+            raise over_budget("ods", len(buffer))
     if table is not None:  # calamine would read past the end for ever, looking for the table's end
         raise damaged("ods", f"sheet {table.name!r} has no end")
     return tables
 
 
 def _ods_scan(buffer: bytes, tables: list[_OdsTable], table: _OdsTable | None) -> tuple[bytes, _OdsTable | None]:
-    """Read the complete tags and rows of `buffer`; what is left (a row or tag cut by the chunk) and the open table."""
+    """Read the complete tags and rows of `buffer`; what is left (a tag or row cut by the chunk) and the open table."""
     position = 0
-    while found := _ODS_TAG.search(buffer, position):
-        name, attributes = found.group(1), found.group(2) or b""
-        if name == b"table:table-row":
-            end = len(attributes) and attributes.endswith(b"/") and found.end()
-            body_end = found.end() if end else buffer.find(_ODS_ROW_END, found.end())
-            if body_end < 0:
-                return buffer[found.start() :], table
-            body = buffer[found.end() : body_end]
-            if _ODS_NESTED.search(body):
-                raise damaged("ods", "a table or row inside a cell")
-            if table is not None:
-                table.row(attributes, body)
-            position = body_end if end else body_end + len(_ODS_ROW_END)
-        elif name == b"table:table":
-            named = _ODS_NAME.search(attributes)
-            if table is None and named:
-                table = _OdsTable(_unescape((named.group(1) or named.group(2) or b"").decode("utf-8", "replace")))
-            position = found.end()
-        else:  # </table:table>
+    while found := _ODS_START.search(buffer, position):
+        resume = _ods_gap(buffer, position, found.start())
+        if resume < 0:
+            return buffer[-resume - 1 :], table  # a tag before it is cut by the chunk: read on
+        if resume > found.start():
+            position = resume  # inside a tag's attribute value: not a tag
+            continue
+        if found.group(1) is None:  # </table:table>
             if table is not None:
                 tables.append(table)
             table, position = None, found.end()
-    cut = buffer.rfind(b"<", position)
-    return (buffer[cut:] if cut >= 0 else b""), table
+            continue
+        rest = _ODS_TAG_REST.match(buffer, found.end(), found.end() + _ODS_MAX_TAG)
+        if rest is None:
+            if len(buffer) - found.end() >= _ODS_MAX_TAG:
+                raise damaged("ods", "a tag does not close")
+            return buffer[found.start() :], table  # cut by the chunk: read on
+        if found.group(1) == b"table:table":
+            table = table or _ods_table(rest.group(1))  # calamine reads named tables, and no table in a table
+            position = rest.end()
+            continue
+        position = _ods_row(buffer, rest, table)
+        while position > 0 and (rest := _ODS_ROW_START.match(buffer, position)):  # the rows that follow it
+            after = _ods_row(buffer, rest, table)
+            if after < 0:
+                return buffer[position:], table  # its end is in a later chunk
+            position = after
+        if position < 0:
+            return buffer[found.start() :], table  # its end is in a later chunk
+    resume = _ods_gap(buffer, position, len(buffer))
+    return (buffer[-resume - 1 :] if resume < 0 else b""), table
+
+
+def _ods_gap(buffer: bytes, start: int, end: int) -> int:
+    """Whether the tags between `start` and a tag found at `end` all close before it: `end` if so; the end of the
+    one still open at `end` (the tag found lies in its attribute value); or -(position + 1) of one cut by the chunk."""
+    at = buffer.find(b"<", start, end)
+    while at >= 0:
+        rest = _ODS_TAG_REST.match(buffer, at + 1, at + 1 + _ODS_MAX_TAG)
+        if rest is None:
+            if len(buffer) - at > _ODS_MAX_TAG:
+                raise damaged("ods", "a tag does not close")
+            return -at - 1
+        if rest.end() > end:
+            return rest.end()
+        at = buffer.find(b"<", rest.end(), end)
+    return end
+
+
+def _ods_table(attributes: bytes) -> _OdsTable | None:
+    named = _ODS_NAME.search(attributes)
+    if named is None:
+        return None
+    return _OdsTable(_unescape((named.group(1) or named.group(2) or b"").decode("utf-8", "replace")))
+
+
+def _ods_row(buffer: bytes, rest: re.Match[bytes], table: _OdsTable | None) -> int:
+    """Read the row whose start tag ends at `rest`; where it ends, or -1 when its end tag is not in `buffer` yet."""
+    attributes = rest.group(1)
+    closed = attributes.endswith(b"/")
+    body_end = rest.end() if closed else buffer.find(_ODS_ROW_END, rest.end())
+    if body_end < 0:
+        return -1
+    body = buffer[rest.end() : body_end]
+    if b"<table:table-row" in body:
+        raise damaged("ods", "a row inside a cell")
+    if table is not None:
+        table.row(attributes, body)
+    return body_end if closed else body_end + len(_ODS_ROW_END)
 
 
 def _unescape(name: str) -> str:
@@ -956,7 +1053,7 @@ def check_ods(path: Path) -> None:
                 return  # calamine says content.xml is missing
             with archive.open(info) as part:
                 tables = _ods_tables(part)
-    except _READ_ERRORS as exc:
+    except (*_READ_ERRORS, expat.ExpatError) as exc:
         # Not left to calamine: what this check cannot read, calamine's own zip reader might.
         raise damaged("ods", f"content.xml cannot be read: {str(exc)[:80]}") from exc
     needed = 0

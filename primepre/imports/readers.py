@@ -247,6 +247,12 @@ def _calamine_error(exc: Exception) -> ImportFileError:
     )
 
 
+def _is_panic(exc: BaseException) -> bool:
+    """A panic in calamine (an index past a table's end in a damaged file, say) reaches Python as pyo3's
+    PanicException: a BaseException, which `except Exception` lets through, and which no module exports."""
+    return type(exc).__name__ == "PanicException"
+
+
 def _too_large_for_calamine(path: Path, file_format: str) -> bool:
     if file_format not in _SIZE_FACTOR:
         return False
@@ -276,6 +282,10 @@ def list_sheets(path: Path, file_format: str) -> list[dict[str, Any]]:
         finally:
             workbook.close()
     except Exception:  # noqa: BLE001 - calamine raises several unrelated types for broken files; the run reports them
+        return []
+    except BaseException as exc:  # a calamine panic alone; anything else goes on
+        if not _is_panic(exc):
+            raise
         return []
     return [
         {"name": m.name, "visible": m.visible == python_calamine.SheetVisibleEnum.Visible}
@@ -308,6 +318,10 @@ def _open_calamine(path: Path, sheet: str | None, file_format: str) -> SheetRows
     except ImportFileError:
         raise
     except Exception as exc:  # calamine raises several unrelated types for broken files
+        raise _calamine_error(exc) from exc
+    except BaseException as exc:
+        if not _is_panic(exc):
+            raise
         raise _calamine_error(exc) from exc
     first_column = table.start[1] if table.height else 0
     return SheetRows(
