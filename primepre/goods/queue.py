@@ -34,6 +34,18 @@ QUEUE_ORDERINGS = {
     "-cbm": ("-cbm", "mark_key"),
     "mark_key": ("mark_key",),
 }
+# What the queue's ordering menu says for each ordering.
+QUEUE_ORDERING_LABELS = {
+    "first_received": "Oldest first",
+    "-first_received": "Newest first",
+    "last_received": "Longest untouched",
+    "-last_received": "Most recently received",
+    "receipts": "Fewest receipts",
+    "-receipts": "Most receipts",
+    "cbm": "Smallest CBM",
+    "-cbm": "Largest CBM",
+    "mark_key": "Mark A–Z",
+}
 # Hand-written look-alikes, folded to one letter before distances are measured: `PM4 K0FI` is `PM4 KOFI`.
 _FOLD = str.maketrans({"0": "o", "1": "i", "l": "i", "5": "s"})
 _TO_LETTER = {"0": "o", "1": "i", "5": "s"}

@@ -29,7 +29,7 @@ from primepre.customers.phones import mask_phone, normalise_phone
 from .api import GoodsFilter
 from .matching import customer_for_mark
 from .models import GoodsReceipt, MarkAlias, Method, ReceiptStatus
-from .queue import QUEUE_ORDERINGS, unknown_marks, with_suggestions
+from .queue import QUEUE_ORDERING_LABELS, QUEUE_ORDERINGS, unknown_marks, with_suggestions
 from .resolve import (
     MarkConflict,
     MarkNotQueued,
@@ -138,7 +138,7 @@ def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "ordering": ordering,
-            "orderings": list(QUEUE_ORDERINGS),
+            "orderings": list(QUEUE_ORDERING_LABELS.items()),
             "can_resolve": can_resolve,
             "can_create": request.user.has_perm("customers.add_customer"),
             "just_assigned": just_assigned,

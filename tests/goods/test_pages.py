@@ -85,6 +85,8 @@ def test_the_queue_page_shows_marks_with_suggestions(warehouse_user) -> None:
     html = page.content.decode()
     assert "PM4 K0FI" in html and "3 cartons" in html and "PM4 KOFI — Kofi Mensah" in html
     assert re.search(r'class="suggestion-facts">\+23324\*{4}\d{3} · 0 receipts<', html)
+    assert '<option value="first_received" selected>Oldest first</option>' in html and ">Largest CBM<" in html
+    assert re.search(r"3 cartons · \d+\.\d{3} CBM", html)  # three places, not Sum()'s 0.0760000000000000
     assert 'value="assign"' in html and 'value="leave"' in html
     assert 'value="create"' not in html  # Warehouse may not add customers
 
