@@ -39,11 +39,13 @@ def test_pages_and_api_share_one_count_and_the_page_says_when_to_retry(staff_use
     refused = pages.get("/customers/")
     assert refused.status_code == 429
     retry_after = int(refused["Retry-After"])
-    assert 0 < retry_after <= 3600
+    # The window slides: the three reads of this hour still weigh on the next one until a third of it has passed, so
+    # early in an hour the wait is the rest of it plus 20 minutes (up to 80 minutes), never more.
+    assert 0 < retry_after <= 3600 + 1200
     assert b"Try again in" in refused.content and b"3/hour" in refused.content
     assert customer.phone.encode() not in refused.content
     body = api.get(f"/api/v1/customers/{customer.pk}/").json()
-    assert body["code"] == "throttled" and 0 < body["retry_after"] <= 3600
+    assert body["code"] == "throttled" and 0 < body["retry_after"] <= 3600 + 1200
 
 
 def test_the_count_is_in_the_database_not_a_process_cache(staff_user, three_an_hour) -> None:
