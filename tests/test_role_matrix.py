@@ -257,6 +257,14 @@ ROWS: list[Row] = [
     ),
     Row("goods:list", "get", _api("/goods/"), GOODS_PAGE),
     Row("goods:export-csv", "get", _api("/goods/export.csv"), GOODS_PAGE),
+    Row("goods:receipt", "get", _api("/goods/{w.receipt.pk}/"), GOODS_PAGE),
+    Row(
+        "goods:receipt",
+        "post",
+        _api("/goods/{w.receipt.pk}/"),
+        (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FOUND),
+        lambda w: {"action": "hold", "reason": "the role matrix"},
+    ),
     Row("goods:unknown-marks", "get", _api("/goods/unknown-marks/"), GOODS_PAGE),
     Row(
         "goods:resolve",

@@ -47,22 +47,32 @@ def _who(user: Any) -> dict[str, Any]:
     return {"changed_by": user if known else None, "changed_by_name": user.get_username() if known else ""}
 
 
-def record(receipt: GoodsReceipt, before: dict[str, Any], user: Any, source: str) -> ReceiptChange | None:
+def record(
+    receipt: GoodsReceipt, before: dict[str, Any], user: Any, source: str, reason: str = ""
+) -> ReceiptChange | None:
     """The change from `before` to the receipt as it is now, or None when no tracked field changed."""
     changes = changed_fields(before, snapshot(receipt))
     if not changes:
         return None
-    return ReceiptChange.objects.create(receipt=receipt, source=source, changes=changes, **_who(user))
+    return ReceiptChange.objects.create(
+        receipt=receipt, source=source, changes=changes, reason=reason[:500], **_who(user)
+    )
 
 
-def save_with_history(receipt_id: int, apply: Callable[[GoodsReceipt], GoodsReceipt], user: Any, source: str) -> Any:
+def save_with_history(
+    receipt_id: int,
+    apply: Callable[[GoodsReceipt], GoodsReceipt],
+    user: Any,
+    source: str,
+    reason: str = "",
+) -> Any:
     """Lock the stored receipt, let `apply` change and save it (it gets the locked row and returns the saved one),
-    and record what changed, all in one transaction."""
+    and record what changed (with `reason`), all in one transaction."""
     with transaction.atomic():
         stored = GoodsReceipt.objects.select_for_update().get(pk=receipt_id)
         before = snapshot(stored)
         saved = apply(stored)
-        record(saved, before, user, source)
+        record(saved, before, user, source, reason)
         return saved
 
 

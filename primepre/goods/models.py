@@ -254,6 +254,7 @@ class ChangeSource(models.TextChoices):
     API = "api", "API"
     ADMIN = "admin", "Admin"
     RESOLVE = "resolve", "Mark resolved"
+    PAGE = "page", "Receipt page"
 
 
 class ReceiptChange(models.Model):
@@ -272,6 +273,8 @@ class ReceiptChange(models.Model):
     changed_by_name = models.CharField(max_length=150, blank=True, default="")
     source = models.CharField(max_length=8, choices=ChangeSource.choices)
     changes = models.JSONField(help_text='Each changed field: {"cartons": {"before": 2, "after": 3}}.')
+    # Why, in the words of whoever changed it: required on the receipt page for a hold, a cancel and a reassignment.
+    reason = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["-changed_at", "-id"]

@@ -25,10 +25,13 @@ from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
 from primepre.customers.phonemask import loggable_query
 from primepre.customers.phones import mask_phone, normalise_phone
+from primepre.sms.models import SmsMessage
 
+from . import receipt_actions
 from .api import GoodsFilter
 from .matching import customer_for_mark
 from .models import GoodsReceipt, MarkAlias, Method, ReceiptStatus
+from .notify import sms_key
 from .queue import QUEUE_ORDERING_LABELS, QUEUE_ORDERINGS, unknown_marks, with_suggestions
 from .resolve import (
     MarkConflict,
@@ -262,3 +265,66 @@ def resolve_mark(request: HttpRequest, mark_key: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, "The customer was not created: " + " ".join(exc.messages))
     return back
+
+
+# --- a page per receipt ----------------------------------------------------------------------------------------------
+
+
+def _receipt_context(request: HttpRequest, receipt: GoodsReceipt) -> dict[str, Any]:
+    """Every field, its customer, its import, its SMS and its history, and which actions the user may take."""
+    texts = []
+    if receipt.customer_id:
+        key = sms_key(receipt.customer_id, receipt.received_on)
+        texts = list(SmsMessage.objects.filter(idempotency_key=key).only("status", "body", "created_at", "sent_at"))
+    return {
+        "receipt": receipt,
+        "warehouse_name": warehouse_name(receipt.warehouse),
+        "history": receipt.changes.order_by("-changed_at", "-id")[:200],
+        "texts": texts,
+        "routed_by_alias": bool(receipt.customer_id and receipt.customer.mark_key != receipt.mark_key),
+        "can_change": request.user.has_perm("goods.change_goodsreceipt"),
+        "can_resolve": request.user.has_perm("goods.resolve_marks"),
+        "methods": Method.choices,
+        "warehouses": list(warehouses().items()),
+        "is_open": receipt.status in receipt_actions.OPEN,
+    }
+
+
+@login_required
+@permission_required("goods.view_goodsreceipt", raise_exception=True)
+def receipt_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    receipt = get_object_or_404(GoodsReceipt.objects.select_related("customer", "import_job"), pk=pk)
+    if request.method == "POST":
+        if not request.user.has_perm("goods.change_goodsreceipt"):
+            return HttpResponse("Changing a receipt needs the change receipt permission.", status=403)
+        _receipt_action(request, receipt)
+        return redirect("goods:receipt", pk=pk)
+    return render(request, "goods/receipt.html", _receipt_context(request, receipt))
+
+
+def _receipt_action(request: HttpRequest, receipt: GoodsReceipt) -> None:
+    """The page's buttons, each one `receipt_actions` function; what went wrong is a message, never a 500."""
+    post, user = request.POST, request.user
+    reason = post.get("reason", "")[:500]
+    action = post.get("action")
+    try:
+        if action == "edit":
+            values = {name: post[name].strip() for name in receipt_actions.EDITABLE if name in post}
+            receipt_actions.edit_receipt(receipt.pk, values, user, reason)
+        elif action in ("hold", "release", "cancel"):
+            act = {"hold": receipt_actions.hold_receipt, "release": receipt_actions.release_receipt}
+            act.get(action, receipt_actions.cancel_receipt)(receipt.pk, user, reason)
+        elif action == "reassign":
+            customer = _typed_customer(post.get("customer_search", "").strip()[:100])
+            if customer is None:
+                messages.error(request, "No customer has that mark or phone exactly.")
+                return
+            receipt_actions.reassign_receipt(receipt.pk, customer, user, reason)
+        else:
+            messages.error(request, "Choose edit, hold, release, cancel or reassign.")
+            return
+        messages.success(request, "Saved; the change is in the receipt's history.")
+    except receipt_actions.ReceiptActionRefused as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, "Not saved: " + " ".join(exc.messages))
