@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template import Context, Engine
 from django.views import defaults
 
@@ -62,6 +63,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=500,
         )
     return defaults.server_error(request)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler403: the reason in words (`Your role (Warehouse) cannot send SMS.`: `primepre.common.refusals`) in the
+    app's own page, with a way back; the API's error shape under /api/."""
+    message = str(exception or "") or "Your role does not allow this."
+    if _wants_json(request):
+        return JsonResponse({"code": "permission_denied", "message": message}, status=403)
+    referer = request.headers.get("referer", "")
+    back = referer if referer.startswith(("/", f"{request.scheme}://{request.get_host()}/")) else "/"
+    return render(request, "web/forbidden.html", {"message": message, "back": back}, status=403)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

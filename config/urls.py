@@ -75,3 +75,4 @@ urlpatterns = [
 handler400 = "config.errors.bad_request"  # too many files, a file name too long …: JSON under /api/
 handler500 = "config.errors.server_error"
 handler404 = "config.errors.not_found"
+handler403 = "config.errors.permission_denied"  # the reason in words, in the app's page

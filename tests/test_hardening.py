@@ -321,7 +321,8 @@ def test_viewers_are_throttled_exporters_are_not(
     assert refused.status_code == 429
     body = refused.json()
     assert body["code"] == "throttled" and body["message"]
-    assert isinstance(body["retry_after"], int) and 0 < body["retry_after"] <= 3600
+    # A sliding window: up to the rest of the hour plus the third of the next that the three reads still weigh.
+    assert isinstance(body["retry_after"], int) and 0 < body["retry_after"] <= 3600 + 1200
     assert refused["Retry-After"] == str(body["retry_after"])
     assert all(admin_api.get("/api/v1/customers/").status_code == 200 for _ in range(5))
 

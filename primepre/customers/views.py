@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from primepre.common.paging import BoundedPaginator
+from primepre.common.refusals import page_requires, refusal
 
 from .export import iter_csv, write_xlsx
 from .filters import PAGE_SORTS, page_filter
@@ -27,7 +29,7 @@ PAGE_SIZE = 50
 
 
 @login_required
-@permission_required("customers.view_customer", raise_exception=True)
+@page_requires("customers.view_customer")
 @limit_reads  # viewers: CUSTOMER_LIST_RATE_FOR_VIEWERS, one count with the API
 def customer_list(request: HttpRequest) -> HttpResponse:
     filterset, sort = page_filter(request)
@@ -56,14 +58,14 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("customers.view_customer", raise_exception=True)
+@page_requires("customers.view_customer")
 @limit_reads  # viewers: CUSTOMER_LIST_RATE_FOR_VIEWERS, one count with the API
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     can_change = request.user.has_perm("customers.change_customer")
     if request.method == "POST":
         if not can_change:
-            return HttpResponse("You may not change customers.", status=403)
+            raise PermissionDenied(refusal(request.user, "customers.change_customer"))
         form = CustomerForm(request.POST, instance=customer)
         if form.is_valid():
             form.save()
@@ -84,7 +86,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required("customers.export_customers", raise_exception=True)
+@page_requires("customers.export_customers")
 def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
     filterset, _ = page_filter(request)
     queryset = filterset.qs if filterset.is_valid() else Customer.objects.none()

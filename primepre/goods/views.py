@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from primepre.common.csvsafe import guard
 from primepre.common.csvstream import csv_lines
+from primepre.common.refusals import page_requires, refusal
 from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
 from primepre.customers.phonemask import loggable_query
@@ -58,7 +59,7 @@ def _filtered(request: HttpRequest) -> GoodsFilter:
 
 
 @login_required
-@permission_required("goods.view_goodsreceipt", raise_exception=True)
+@page_requires("goods.view_goodsreceipt")
 def goods_list(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     queryset = filterset.qs if filterset.is_valid() else GoodsReceipt.objects.none()
@@ -110,7 +111,7 @@ def iter_csv(queryset: Any) -> Iterator[str]:
 
 
 @login_required
-@permission_required("goods.view_goodsreceipt", raise_exception=True)
+@page_requires("goods.view_goodsreceipt")
 def goods_export(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     queryset = filterset.qs if filterset.is_valid() else GoodsReceipt.objects.none()
@@ -123,7 +124,7 @@ def goods_export(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("goods.view_goodsreceipt", raise_exception=True)
+@page_requires("goods.view_goodsreceipt")
 def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
     ordering = request.GET.get("ordering", "first_received")
     ordering = ordering if ordering in QUEUE_ORDERINGS else "first_received"
@@ -221,7 +222,7 @@ def _assign(request: HttpRequest, mark_key: str) -> HttpResponse | None:
 
 
 @login_required
-@permission_required("goods.resolve_marks", raise_exception=True)
+@page_requires("goods.resolve_marks")
 @require_POST
 def resolve_mark(request: HttpRequest, mark_key: str) -> HttpResponse:
     """The queue's buttons: each one calls the same resolve function as the API."""
@@ -243,7 +244,7 @@ def resolve_mark(request: HttpRequest, mark_key: str) -> HttpResponse:
             )
         elif action == "create":
             if not request.user.has_perm("customers.add_customer"):
-                return HttpResponse("Creating a customer needs the add customer permission.", status=403)
+                raise PermissionDenied(refusal(request.user, "customers.add_customer"))
             result = create_customer_for_mark(
                 mark_key,
                 first_name=request.POST.get("first_name", "")[:100],
@@ -291,12 +292,12 @@ def _receipt_context(request: HttpRequest, receipt: GoodsReceipt) -> dict[str, A
 
 
 @login_required
-@permission_required("goods.view_goodsreceipt", raise_exception=True)
+@page_requires("goods.view_goodsreceipt")
 def receipt_detail(request: HttpRequest, pk: int) -> HttpResponse:
     receipt = get_object_or_404(GoodsReceipt.objects.select_related("customer", "import_job"), pk=pk)
     if request.method == "POST":
         if not request.user.has_perm("goods.change_goodsreceipt"):
-            return HttpResponse("Changing a receipt needs the change receipt permission.", status=403)
+            raise PermissionDenied(refusal(request.user, "goods.change_goodsreceipt"))
         _receipt_action(request, receipt)
         return redirect("goods:receipt", pk=pk)
     return render(request, "goods/receipt.html", _receipt_context(request, receipt))

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from rest_framework.exceptions import ValidationError
 
+from primepre.common.refusals import roles_of
 from primepre.sms.services import sms_enabled
 
 from . import jobs, review
@@ -52,7 +53,7 @@ def _may_import(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not jobs.may_import(request.user):
-            raise PermissionDenied
+            raise PermissionDenied(f"Your role ({roles_of(request.user)}) cannot import sheets.")
         return view(request, *args, **kwargs)
 
     return guarded
@@ -316,7 +317,7 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
             )
     except jobs.JobRefused as exc:
         if exc.http_status == 403:
-            return HttpResponse(exc.message, status=403, content_type="text/plain; charset=utf-8")
+            raise PermissionDenied(exc.message) from exc
         messages.error(request, exc.message)
     except ValidationError as exc:
         messages.error(request, describe_errors(exc))

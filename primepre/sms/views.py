@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from primepre.common.refusals import page_requires
 from primepre.customers.filters import page_filter
 from primepre.customers.models import Customer
 
@@ -47,7 +48,7 @@ FAILURES_SHOWN = 20
 
 
 @login_required
-@permission_required("customers.send_sms", raise_exception=True)
+@page_requires("customers.send_sms")
 def sms_page(request: HttpRequest) -> HttpResponse:
     """SMS at a glance: on or off (and why), counts, recent failures with a retry, the welcome text and its cost."""
     if request.method == "POST" and request.POST.get("retry", "").isdigit():
@@ -74,7 +75,7 @@ OUTBOX_PAGE_SIZE = 50
 
 
 @login_required
-@permission_required("customers.send_sms", raise_exception=True)
+@page_requires("customers.send_sms")
 def sms_outbox(request: HttpRequest) -> HttpResponse:
     """Every message, newest first, by status and kind: what was sent to whom, and why one failed."""
     outbox = SmsMessage.objects.select_related("customer", "staff_user").order_by("-created_at", "-id")
@@ -94,7 +95,7 @@ def checked_text(body: str) -> str:
 
 
 @login_required
-@permission_required("customers.send_sms", raise_exception=True)
+@page_requires("customers.send_sms")
 def sms_send(request: HttpRequest) -> HttpResponse:
     """A text to the customers of the current list filter (or one customer): see the count, then confirm it; or
     first send it to yourself ("Send a test to my phone"), filled in for the first recipient."""

@@ -25,5 +25,5 @@ def test_no_template_types_a_path() -> None:
 def test_each_app_owns_its_pages_templates() -> None:
     """web/ is the shell: the customers', imports' and SMS pages' templates live in their apps."""
     shell = {path.name for path in (ROOT / "primepre" / "web" / "templates" / "web").glob("*.html")}
-    assert shell == {"_pagination.html", "base.html", "dashboard.html", "lockout.html", "login.html",
+    assert shell == {"_pagination.html", "base.html", "dashboard.html", "forbidden.html", "lockout.html", "login.html",
                      "upload_too_large.html"}  # fmt: skip
