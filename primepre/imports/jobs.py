@@ -500,8 +500,10 @@ UNREADABLE_FILE_MESSAGE = (
 
 
 def wrote_nothing() -> Q:
-    """The run that holds the job has committed no batch: its heartbeat is still its claim's (each batch moves it)."""
-    return Q(claimed_at__isnull=False, heartbeat_at__lte=F("claimed_at"))
+    """The run that holds the job has committed no batch (its heartbeat is still its claim's: each batch moves it)
+    and no earlier run did (no checkpoint): the file has never been read past its opening. A resumed run that dies
+    re-reading the rows before its checkpoint is not the file's doing (a run got past them before): it is retried."""
+    return Q(claimed_at__isnull=False, heartbeat_at__lte=F("claimed_at"), checkpoint_row=0)
 
 
 def fail_unreadable(job_id: int, how: str, *, lease: str | None = None, cutoff: dt.datetime | None = None) -> bool:

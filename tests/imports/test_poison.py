@@ -354,6 +354,14 @@ def test_the_sweep_ends_at_once_a_job_whose_worker_died_reading_its_file(setting
     assert recover_stalled_jobs() == []
 
 
+def test_a_resumed_job_that_died_before_its_first_new_batch_is_retried_not_failed(settings) -> None:
+    """A run got past the file's opening before (a checkpoint): dying while re-reading up to it is not the file's."""
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    job = _stalled_job(attempts=1, wrote=False)
+    ImportJob.objects.filter(pk=job.pk).update(checkpoint_row=2)
+    assert recover_stalled_jobs() == [job.pk]
+
+
 def test_a_job_from_before_claims_were_timed_is_requeued_as_before(settings) -> None:
     settings.IMPORT_MAX_ATTEMPTS = 3
     job = _stalled_job(attempts=1)
