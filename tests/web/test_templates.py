@@ -27,3 +27,16 @@ def test_each_app_owns_its_pages_templates() -> None:
     shell = {path.name for path in (ROOT / "primepre" / "web" / "templates" / "web").glob("*.html")}
     assert shell == {"_pagination.html", "base.html", "dashboard.html", "forbidden.html", "lockout.html", "login.html",
                      "upload_too_large.html"}  # fmt: skip
+
+
+def test_every_scroll_box_can_be_reached_by_keyboard() -> None:
+    """axe's `scrollable-region-focusable` (serious): a table wider than the screen scrolls in a box that a keyboard
+    user must be able to focus, and a screen reader must be able to name."""
+    boxes = [
+        (template.relative_to(ROOT), tag)
+        for template in (ROOT / "primepre").rglob("*.html")
+        for tag in re.findall(r'<div class="scroll"[^>]*>', template.read_text())
+    ]
+    assert boxes
+    unreachable = [(path, tag) for path, tag in boxes if 'tabindex="0"' not in tag or "aria-label=" not in tag]
+    assert unreachable == []
