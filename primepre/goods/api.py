@@ -327,11 +327,21 @@ class ResolutionSerializer(serializers.Serializer):
     messages_queued = serializers.IntegerField(help_text="Receipt SMS queued (imports that asked for them).")
 
 
+_LEFT_CHOICES = {"false": False, "true": True, "all": None}
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Unknown marks: unidentified receipts grouped by mark key, with suggested customers",
         parameters=[
-            OpenApiParameter("ordering", str, enum=list(QUEUE_ORDERINGS), description="Default: first_received")
+            OpenApiParameter("ordering", str, enum=list(QUEUE_ORDERINGS), description="Default: first_received"),
+            OpenApiParameter(
+                "left",
+                str,
+                enum=["false", "true", "all"],
+                description="false (default): the queue, without marks left for later while no receipt arrived "
+                "since; true: only those; all: every unknown mark",
+            ),
         ],
         responses={200: UnknownMarkSerializer(many=True), **_errors(**COMMON_ERRORS)},
     ),
@@ -352,7 +362,12 @@ class UnknownMarkViewSet(viewsets.GenericViewSet):
             raise exceptions.ValidationError(
                 {"ordering": [exceptions.ErrorDetail(f"Order by one of: {choices}.", code="invalid_choice")]}
             )
-        return unknown_marks(ordering)
+        raw = self.request.query_params.get("left", "false")
+        if raw not in _LEFT_CHOICES:
+            raise exceptions.ValidationError(
+                {"left": [exceptions.ErrorDetail("One of: false, true, all.", code="invalid_choice")]}
+            )
+        return unknown_marks(ordering, left=_LEFT_CHOICES[raw])
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())

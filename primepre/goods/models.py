@@ -223,6 +223,23 @@ class GoodsReceipt(models.Model):
         super().validate_constraints(exclude=set(exclude or ()) | {"tracking_key"})
 
 
+class MarkLeft(models.Model):
+    """An unknown mark staff chose to leave for now ("Leave unidentified"): the queue hides it until a receipt with
+    that mark arrives after `left_at` (then it is worth another look) or someone shows the left marks."""
+
+    mark_key = models.CharField(max_length=MARK_KEY_MAX_LENGTH)
+    left_at = models.DateTimeField(default=timezone.now)
+    left_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mark_key"], name="goods_left_mark_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.mark_key} left {self.left_at:%Y-%m-%d}"
+
+
 class MarkAlias(models.Model):
     """A mark that belongs to a customer although it is not their own (`PM4 KOFFI` for `PM4 KOFI`): made when staff
     resolve an unknown mark, used by every later match. Matching looks at customers' own keys first."""

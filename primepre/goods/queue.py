@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.query import RawQuerySet
 
 from primepre.customers.models import Customer
 from primepre.customers.phones import mask_phone
 
-from .models import GoodsReceipt, MarkAlias, ReceiptStatus
+from .models import GoodsReceipt, MarkAlias, MarkLeft, ReceiptStatus
 
 SUGGESTIONS = 5
 NEIGHBOURS = 8  # keys read on each side of a probe in the index
@@ -75,16 +75,22 @@ class UnknownMark:
     cbm: Decimal
     first_received: dt.date
     last_received: dt.date
+    last_recorded: dt.datetime | None = None
+    left_at: dt.datetime | None = None
     suggestions: list[Suggestion] = field(default_factory=list)
 
 
-def unknown_marks(ordering: str = "first_received", mark_key: str | None = None) -> QuerySet:
+def unknown_marks(ordering: str = "first_received", mark_key: str | None = None, left: bool | None = False) -> QuerySet:
     """One row per unknown mark key (dicts: mark_key, shipping_mark, receipts, cartons, cbm, first_received,
-    last_received), oldest waiting first by default. Lazy: paginate it, then `with_suggestions` for the page."""
+    last_received, left_at), oldest waiting first by default. Lazy: paginate it, then `with_suggestions` for the page.
+
+    `left`: False (the queue) hides the marks staff left (`MarkLeft`) while no receipt arrived since; True shows
+    only those; None shows every mark."""
     receipts = GoodsReceipt.objects.filter(status=ReceiptStatus.UNIDENTIFIED)
     if mark_key is not None:
         receipts = receipts.filter(mark_key=mark_key)
-    return (
+    left_at = MarkLeft.objects.filter(mark_key=OuterRef("mark_key")).values("left_at")[:1]
+    rows = (
         receipts.order_by()  # no Meta ordering: it would be added to the GROUP BY
         .values("mark_key")
         .annotate(
@@ -94,9 +100,15 @@ def unknown_marks(ordering: str = "first_received", mark_key: str | None = None)
             cbm=Sum("cbm"),
             first_received=Min("received_on"),
             last_received=Max("received_on"),
+            last_recorded=Max("created_at"),
+            left_at=Subquery(left_at),
         )
         .order_by(*QUEUE_ORDERINGS.get(ordering, QUEUE_ORDERINGS["first_received"]))
     )
+    still_left = Q(left_at__isnull=False, last_recorded__lte=F("left_at"))
+    if left is None:
+        return rows
+    return rows.filter(still_left) if left else rows.exclude(still_left)
 
 
 def with_suggestions(rows: Any) -> list[UnknownMark]:

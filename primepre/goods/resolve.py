@@ -20,7 +20,7 @@ from primepre.customers.models import Customer
 
 from .history import record_resolution
 from .matching import match_marks
-from .models import GoodsReceipt, MarkAlias, ReceiptStatus
+from .models import GoodsReceipt, MarkAlias, MarkLeft, ReceiptStatus
 
 logger = logging.getLogger("primepre.goods")
 
@@ -177,11 +177,14 @@ def unassign_mark(key: str, user: Any = None) -> Resolution:
 
 
 def leave_mark(key: str, user: Any = None) -> Resolution:
-    """Leave the mark unidentified: nothing changes (its receipts stay in the queue until someone knows whose they
-    are); logged, so the decision is visible. No write, so no race."""
+    """Leave the mark unidentified for now: its receipts stay unidentified, and the queue hides the mark (`MarkLeft`)
+    until a receipt with it arrives after this moment, or someone asks for the left marks.
+
+    Concurrency: one upsert on the mark's unique key; two staff leaving it at once leave it once, at the later time."""
     count = unidentified(key).count()
     if count == 0:
         raise MarkNotQueued(key)
+    MarkLeft.objects.update_or_create(mark_key=key, defaults={"left_at": timezone.now(), "left_by": _user(user)})
     logger.info("[GOODS-RESOLVE] action=leave mark=%s receipts=%s user=%s", key, count, getattr(user, "pk", None))
     return Resolution(key, "leave", count)
 

@@ -128,7 +128,8 @@ def goods_export(request: HttpRequest) -> HttpResponse:
 def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
     ordering = request.GET.get("ordering", "first_received")
     ordering = ordering if ordering in QUEUE_ORDERINGS else "first_received"
-    page = Paginator(unknown_marks(ordering), 25).get_page(request.GET.get("page"))
+    showing_left = request.GET.get("left") == "1"
+    page = Paginator(unknown_marks(ordering, left=showing_left), 25).get_page(request.GET.get("page"))
     can_see_customers = request.user.has_perm("customers.view_customer")
     rows = with_suggestions(page) if can_see_customers else list(page)
     can_resolve = request.user.has_perm("goods.resolve_marks")
@@ -146,6 +147,8 @@ def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
             "can_resolve": can_resolve,
             "can_create": request.user.has_perm("customers.add_customer"),
             "just_assigned": just_assigned,
+            "showing_left": showing_left,
+            "left_count": unknown_marks(left=True).count() if not showing_left else None,
         },
     )
 
@@ -256,7 +259,11 @@ def resolve_mark(request: HttpRequest, mark_key: str) -> HttpResponse:
             messages.success(request, f"Created {created.shipping_mark}; {result.receipts} receipt(s) are theirs.")
         elif action == "leave":
             result = leave_mark(mark_key, request.user)
-            messages.success(request, f"Left {result.receipts} receipt(s) unidentified.")
+            messages.success(
+                request,
+                f"Left {result.receipts} receipt(s) unidentified for now: the mark is out of the queue until another "
+                "receipt with it arrives (“Marks left for later” lists it).",
+            )
         else:
             messages.error(request, "Choose assign, create or leave.")
     except MarkNotQueued:

@@ -49,6 +49,8 @@ def test_the_queue_groups_unidentified_receipts_by_mark_key() -> None:
     with CaptureQueriesContext(connection) as queries:
         rows = list(unknown_marks())
     assert len(queries) == 1
+    assert [row.pop("left_at") for row in rows] == [None, None]  # nobody left them for later
+    assert all(row.pop("last_recorded") for row in rows)
     assert rows == [
         {
             "mark_key": "pm4koffi",

@@ -199,7 +199,7 @@ def test_create_and_leave_from_the_page(admin_user) -> None:
     esi = Customer.objects.get(mark_key="pm8esi")
     assert GoodsReceipt.objects.get(mark_key="pm8esi").customer == esi
     left = client.post("/goods/unknown-marks/pm9yaw/resolve/", {"action": "leave"}, follow=True)
-    assert "Left 1 receipt" in left.content.decode()
+    assert "Left 1 receipt(s) unidentified for now" in left.content.decode()
     assert GoodsReceipt.objects.get(mark_key="pm9yaw").status == ReceiptStatus.UNIDENTIFIED
 
 
@@ -232,3 +232,34 @@ def test_no_inline_scripts_or_styles_in_the_goods_templates() -> None:
         text = path.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
         assert " style=" not in text and "<style" not in text and " on" + "click=" not in text, path
+
+
+def test_a_mark_left_for_later_leaves_the_queue_until_another_receipt_arrives(warehouse_user) -> None:
+    """Issue #24 item 6: "Leave unidentified" did nothing visible. Now the mark goes to "Marks left for later", with
+    the date, and comes back to the queue by itself when a new receipt with it is recorded."""
+    make_receipt(shipping_mark="PM9 YAW")
+    make_receipt(shipping_mark="PM8 ESI")
+    client = _client(warehouse_user)
+    client.post("/goods/unknown-marks/pm9yaw/resolve/", {"action": "leave"})
+    queue = client.get("/goods/unknown-marks/").content.decode()
+    assert "PM8 ESI" in queue and "PM9 YAW" not in queue and "Marks left for later (1)" in queue
+    left = client.get("/goods/unknown-marks/?left=1").content.decode()
+    assert "PM9 YAW" in left and "Left for later on" in left and "PM8 ESI" not in left
+    assert GoodsReceipt.objects.get(mark_key="pm9yaw").status == ReceiptStatus.UNIDENTIFIED
+    make_receipt(shipping_mark="PM9 YAW")  # a new receipt: worth another look
+    queue = client.get("/goods/unknown-marks/").content.decode()
+    assert "PM9 YAW" in queue and "a receipt arrived since" in queue
+
+
+def test_the_api_lists_left_marks_on_request(warehouse_user) -> None:
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(warehouse_user)
+    make_receipt(shipping_mark="PM9 YAW")
+    make_receipt(shipping_mark="PM8 ESI")
+    api.post("/api/v1/goods/unknown-marks/pm9yaw/resolve/", {"action": "leave"}, format="json")
+    keys = {name: [r["mark_key"] for r in api.get("/api/v1/goods/unknown-marks/", {"left": name}).json()["results"]]
+            for name in ("false", "true", "all")}  # fmt: skip
+    assert (keys["false"], keys["true"], sorted(keys["all"])) == (["pm8esi"], ["pm9yaw"], ["pm8esi", "pm9yaw"])
+    assert api.get("/api/v1/goods/unknown-marks/", {"left": "maybe"}).status_code == 400
