@@ -518,24 +518,26 @@ def clean_row(
             problems.append(FieldProblem("cbm", exc.code, exc.message))
     if problems:
         return None, problems
+    return _goods_row(values), []
+
+
+def _goods_row(values: Mapping[str, Any]) -> GoodsRow:
+    """The clean line from `clean_row`'s parsed values (every check passed)."""
     mark, key = values["shipping_mark"]
     tracking, tracking_k = values["tracking_number"]
-    return (
-        GoodsRow(
-            shipping_mark=mark,
-            mark_key=key,
-            received_on=values["received_on"],
-            description=values["description"],
-            cartons=values["cartons"],
-            cbm=values["cbm_total"],
-            dimensions=values.get("dimensions"),
-            weight_kg=values["weight_kg"],
-            tracking_number=tracking,
-            tracking_key=tracking_k,
-            method=values["method"],
-            warehouse=values["warehouse"],
-            notes=values["notes"],
-            specification=values.get("specification", ""),
-        ),
-        [],
+    return GoodsRow(
+        shipping_mark=mark,
+        mark_key=key,
+        received_on=values["received_on"],
+        description=values["description"],
+        cartons=values["cartons"],
+        cbm=values["cbm_total"],
+        dimensions=values.get("dimensions"),
+        weight_kg=values["weight_kg"],
+        tracking_number=tracking,
+        tracking_key=tracking_k,
+        method=values["method"],
+        warehouse=values["warehouse"],
+        notes=values["notes"],
+        specification=values.get("specification", ""),
     )
