@@ -264,6 +264,9 @@ IMPORT_HEARTBEAT_TIMEOUT_SECONDS = env_int("IMPORT_HEARTBEAT_TIMEOUT_SECONDS", 6
 # Uploaded spreadsheets are deleted this many days after their job ended (the job, its counts and errors stay);
 # the import worker checks every hour. 0 keeps them for ever.
 IMPORT_FILE_RETENTION_DAYS = env_int("IMPORT_FILE_RETENTION_DAYS", 30)
+# A preview nobody confirmed (or a job left waiting for its columns) is cancelled `preview_expired` this many days
+# after it ended, by the worker's hourly sweep: it no longer sits in the history as if it might still go in. 0: never.
+IMPORT_PREVIEW_EXPIRY_DAYS = env_int("IMPORT_PREVIEW_EXPIRY_DAYS", 7)
 IMPORT_WORKER_NICE = env_int("IMPORT_WORKER_NICE", 10)  # CPU priority of the import worker below the web server
 # The worker's PostgreSQL sessions at the same priority, when the server runs on this machine and may be reniced
 # (primepre/imports/management/commands/import_worker.py).

@@ -490,6 +490,31 @@ def release(job: ImportJob) -> bool:
     )
 
 
+# --- previews nobody confirmed ----------------------------------------------------------------------------------------
+
+PREVIEW_EXPIRED_MESSAGE = (
+    "This preview was never confirmed and expired after {days} days. Upload the file again to import it."
+)
+
+
+def expire_previews(now: dt.datetime | None = None) -> int:
+    """Previews (and jobs waiting for their columns) that ended more than IMPORT_PREVIEW_EXPIRY_DAYS ago →
+    cancelled, `preview_expired`; returns how many. Nothing was written by them, so nothing is undone.
+
+    Concurrency: one conditional UPDATE from those states, still a dry run: a confirm or a remap that came first
+    moved the job out of them (and a confirm racing this one either wins, or finds the job cancelled: 409)."""
+    days = settings.IMPORT_PREVIEW_EXPIRY_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    waiting = Q(status__in=[ImportStatus.PREVIEWED, ImportStatus.NEEDS_MAPPING], dry_run=True)
+    return ImportJob.objects.filter(waiting, finished_at__lt=cutoff).update(
+        status=ImportStatus.CANCELLED,
+        error_code="preview_expired",
+        error_message=PREVIEW_EXPIRED_MESSAGE.format(days=days),
+    )
+
+
 # --- a run that died: reading (the file's doing) or writing ---------------------------------------------------------
 
 UNREADABLE_FILE_MESSAGE = (

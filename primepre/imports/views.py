@@ -68,8 +68,13 @@ def import_history(request: HttpRequest) -> HttpResponse:
         history = history.filter(status=status)
     if request.GET.get("mine"):
         history = history.filter(created_by=request.user)
+    run = request.GET.get("run", "")
+    if run in ("previews", "imports"):
+        # A preview that was confirmed is an import (confirm clears dry_run); one that never was stays a preview.
+        history = history.filter(dry_run=run == "previews")
     page = Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "imports/history.html", {"page": page, "statuses": ImportStatus.choices, "status": status})
+    context = {"page": page, "statuses": ImportStatus.choices, "status": status, "run": run}
+    return render(request, "imports/history.html", context)
 
 
 @login_required

@@ -3,13 +3,16 @@ as a worker would run it)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from primepre.customers.models import Customer
+from primepre.imports import jobs
 from primepre.imports.models import ImportJob
 
 from .helpers import FILES
@@ -99,6 +102,26 @@ def test_history_lists_jobs_with_filters(browser: Client) -> None:
     page = browser.get("/imports/", {"status": "previewed"})
     assert "basic.xlsx" in page.content.decode()
     assert "basic.xlsx" not in browser.get("/imports/", {"status": "succeeded"}).content.decode()
+
+
+def test_history_tells_previews_from_imports_and_previews_expire(browser: Client, settings) -> None:
+    """Issue #24 item 9: a preview never confirmed says "would create", can be filtered, and expires."""
+    with open(FILES / "basic.xlsx", "rb") as handle:
+        browser.post_and_run("/imports/new/", {"file": handle})
+    job = ImportJob.objects.get()
+    assert (job.status, job.dry_run) == ("previewed", True) and job.created
+    html = browser.get("/imports/").content.decode()
+    assert f'<span class="would">would create</span> {job.created}' in html and "preview, nothing written" in html
+    assert "basic.xlsx" in browser.get("/imports/", {"run": "previews"}).content.decode()
+    assert "basic.xlsx" not in browser.get("/imports/", {"run": "imports"}).content.decode()
+    settings.IMPORT_PREVIEW_EXPIRY_DAYS = 7
+    assert jobs.expire_previews(now=timezone.now() + dt.timedelta(days=6)) == 0
+    assert jobs.expire_previews(now=timezone.now() + dt.timedelta(days=8)) == 1
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("cancelled", "preview_expired")
+    assert "Preview expired" in browser.get("/imports/").content.decode()
+    confirm = browser.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"}).content.decode()
+    assert "only a previewed import can be confirmed" in confirm and not Customer.objects.exists()
 
 
 def test_none_removes_a_field_from_the_mapping(browser: Client, tmp_path: Path) -> None:

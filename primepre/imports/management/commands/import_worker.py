@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 from django.db.backends.signals import connection_created
 
-from primepre.imports import isolation
+from primepre.imports import isolation, jobs
 from primepre.imports.process import configure_import_process
 from primepre.imports.retention import purge_import_files
 from primepre.imports.tasks import recover_stalled_jobs
@@ -106,6 +106,8 @@ class Command(BaseCommand):
                 if time.monotonic() >= purge_due:
                     purge_due = time.monotonic() + PURGE_EVERY_SECONDS
                     purge_import_files()
+                    if expired := jobs.expire_previews():
+                        logger.info("[IMPORT-PREVIEW-EXPIRED] jobs=%s", expired)
             except Exception:  # a failed sweep is retried on the next period
                 logger.exception("[WORKER-RECOVERY-FAIL]")
 
