@@ -144,6 +144,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "primepre.web.context.navigation",  # may_import: one rule for the nav, the dashboard and the API
             ],
         },
     },
