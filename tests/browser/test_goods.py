@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import xlsxwriter
 from django.db import connection
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from primepre.goods.models import GoodsReceipt, MarkAlias, ReceiptStatus
 from primepre.imports.models import ImportJob
 
 from ..customers.factories import make_customer
+from ..goods.factories import make_receipt
 from .conftest import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -76,3 +79,28 @@ def test_a_goods_import_and_its_unknown_mark_resolved(page: Page, tmp_path: Path
     expect(page.locator("#undo-assignment")).to_contain_text("SMS already sent are not recalled")
     assert set(GoodsReceipt.objects.values_list("customer_id", flat=True)) == {kofi.pk}
     assert MarkAlias.objects.get().mark_key == "pm4koffi"
+
+
+def test_the_warehouse_dashboard_and_a_receipt_page(page: Page) -> None:
+    """Issue #24 items 5 and 11 in Chromium: the dashboard's warehouse panel leads to the queue; a receipt's page
+    puts it on hold with a reason, which its history then shows; at 390 px the page has no horizontal scroll."""
+    base = page.base  # type: ignore[attr-defined]
+    kofi = make_customer(shipping_mark="PM4 KOFI", first_name="Kofi", last_name="Mensah")
+    receipt = make_receipt(customer=kofi, received_on=timezone.localdate(), cartons=3, cbm=Decimal("0.360"))
+    make_receipt(shipping_mark="PM4 KOFFI", received_on=timezone.localdate())
+    page.goto(f"{base}/")
+    expect(page.locator("#unknown-marks-waiting")).to_contain_text("1 unknown mark waiting")
+    expect(page.locator("#received")).to_contain_text("Guangzhou")
+    screenshot(page, "warehouse-dashboard")
+    page.goto(f"{base}/goods/")
+    page.get_by_role("link", name="PM4 KOFI", exact=True).first.click()
+    expect(page.locator("h1")).to_have_text(f"Receipt {receipt.pk}: PM4 KOFI")
+    page.get_by_label("Why (kept in the history").fill("customs paperwork missing")
+    page.get_by_role("button", name="Put on hold").click()
+    expect(page.locator("#receipt-status")).to_have_text("On hold")
+    expect(page.locator("#receipt-history")).to_contain_text("customs paperwork missing")
+    screenshot(page, "goods-receipt-page")
+    assert GoodsReceipt.objects.get(pk=receipt.pk).status == ReceiptStatus.ON_HOLD
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
