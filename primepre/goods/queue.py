@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.query import RawQuerySet
 
+from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
 from primepre.customers.phones import mask_phone
 
@@ -80,15 +81,20 @@ class UnknownMark:
     suggestions: list[Suggestion] = field(default_factory=list)
 
 
-def unknown_marks(ordering: str = "first_received", mark_key: str | None = None, left: bool | None = False) -> QuerySet:
+def unknown_marks(
+    ordering: str = "first_received", mark_key: str | None = None, left: bool | None = False, search: str = ""
+) -> QuerySet:
     """One row per unknown mark key (dicts: mark_key, shipping_mark, receipts, cartons, cbm, first_received,
     last_received, left_at), oldest waiting first by default. Lazy: paginate it, then `with_suggestions` for the page.
 
     `left`: False (the queue) hides the marks staff left (`MarkLeft`) while no receipt arrived since; True shows
-    only those; None shows every mark."""
+    only those; None shows every mark. `search`: marks whose key holds the search folded the same way (`kofi`,
+    `PM4-K`)."""
     receipts = GoodsReceipt.objects.filter(status=ReceiptStatus.UNIDENTIFIED)
     if mark_key is not None:
         receipts = receipts.filter(mark_key=mark_key)
+    if folded := key_of(search):
+        receipts = receipts.filter(mark_key__contains=folded)
     left_at = MarkLeft.objects.filter(mark_key=OuterRef("mark_key")).values("left_at")[:1]
     rows = (
         receipts.order_by()  # no Meta ordering: it would be added to the GROUP BY

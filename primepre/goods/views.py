@@ -129,7 +129,9 @@ def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
     ordering = request.GET.get("ordering", "first_received")
     ordering = ordering if ordering in QUEUE_ORDERINGS else "first_received"
     showing_left = request.GET.get("left") == "1"
-    page = Paginator(unknown_marks(ordering, left=showing_left), 25).get_page(request.GET.get("page"))
+    search = request.GET.get("search", "")[:100]
+    marks = unknown_marks(ordering, left=showing_left, search=search)
+    page = Paginator(marks, 25).get_page(request.GET.get("page"))
     can_see_customers = request.user.has_perm("customers.view_customer")
     rows = with_suggestions(page) if can_see_customers else list(page)
     can_resolve = request.user.has_perm("goods.resolve_marks")

@@ -263,3 +263,11 @@ def test_the_api_lists_left_marks_on_request(warehouse_user) -> None:
             for name in ("false", "true", "all")}  # fmt: skip
     assert (keys["false"], keys["true"], sorted(keys["all"])) == (["pm8esi"], ["pm9yaw"], ["pm8esi", "pm9yaw"])
     assert api.get("/api/v1/goods/unknown-marks/", {"left": "maybe"}).status_code == 400
+
+
+def test_the_queue_searches_marks(warehouse_user) -> None:
+    make_receipt(shipping_mark="PM4 KOFFI")
+    make_receipt(shipping_mark="PM8 ESI")
+    client = _client(warehouse_user)
+    found = client.get("/goods/unknown-marks/", {"search": "pm4-k"}).content.decode()
+    assert "PM4 KOFFI" in found and "PM8 ESI" not in found and '<span id="mark-count">1</span>' in found
