@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import DomainNameValidator, EmailValidator, validate_email
 
@@ -27,6 +28,10 @@ from .phone_fast import fast_e164
 from .phones import normalise_phone
 from .regions import Region, parse_region
 from .text import tidy_text
+
+# What a shipping mark usually looks like in a sheet, to suggest a column with no known header: `PM9 KWAKU`,
+# `PM4-KOFI`, `AB12 ESI`.
+_MARK_SHAPE = re.compile(r"^[A-Za-z]{1,4}\s?-?\d{1,5}[\s-]+[A-Za-z][A-Za-z .'-]*$")
 
 logger = logging.getLogger("primepre.imports")
 # Cells a row can do without: with the "import the row without them" option, an invalid one is left out (a warning)
@@ -412,6 +417,7 @@ class CustomerSchema(ImportSchema):
     modes = ("create", "upsert")
     options = frozenset({"missing_mark", "send_welcome_sms", "invalid_optional"})
     fillers = (Filler("shipping_mark", "missing_mark", "generate", "Make a shipping mark for each row that has none"),)
+    header_hints = {"region": ("area", "zone", "district")}
     optional_fields = OPTIONAL_FIELDS
 
     def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
@@ -446,6 +452,16 @@ class CustomerSchema(ImportSchema):
 
     def complete(self, fields: Mapping[str, int]) -> bool:
         return not self.required_missing(fields, {"missing_mark": "generate"})
+
+    def guess_field(self, values: list[str]) -> str | None:
+        """Phones when every sampled cell reads as one, marks when every cell is shaped like `PM9 KWAKU`."""
+        if len(values) < 2:
+            return None
+        if all(normalise_phone(value, settings.DEFAULT_PHONE_REGION).ok for value in values):
+            return "phone"
+        if all(_MARK_SHAPE.match(value.strip()) for value in values):
+            return "shipping_mark"
+        return None
 
     def looks_like_legacy(self, cells: tuple[Any, ...], region: str) -> bool:
         if len(cells) < 5 or not tidy_text(cells[0]) or not tidy_text(cells[1]):

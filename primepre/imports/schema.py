@@ -114,6 +114,9 @@ class ImportSchema:
     # then returns the row *and* its errors, which the engine records as a warning (what was left out).
     optional_fields: frozenset[str] = frozenset()
     fillers: tuple[Filler, ...] = ()  # options that stand in for a required field no column feeds
+    # Header words too loose to map a column by themselves but worth suggesting (imports/suggest.py): {"region":
+    # ("area",)}.
+    header_hints: Mapping[str, tuple[str, ...]] = {}
 
     @functools.cached_property
     def labels(self) -> dict[str, str]:
@@ -139,6 +142,10 @@ class ImportSchema:
     def looks_like_legacy(self, cells: tuple[Any, ...], region: str) -> bool:
         """Whether a first row without a header is data in the old positional layout."""
         return False
+
+    def guess_field(self, values: list[str]) -> str | None:
+        """The field a column's sampled values look like (a suggestion on the mapping step), or None."""
+        return None
 
     def cleaner(self, fields: Mapping[str, int], context: ImportContext) -> RowCleaner:
         raise NotImplementedError

@@ -31,6 +31,7 @@ from .models import ImportJob, ImportRowError, ImportStatus
 from .schema import get_schema, schemas
 from .serializers import describe_errors, parse_columns, parse_options
 from .services import store_file
+from .suggest import suggest_columns
 
 HISTORY_PAGE_SIZE = 25
 FAILING_PAGE_SIZE = 25
@@ -207,6 +208,7 @@ def _mapping_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     required = set(schema.required_missing({}, job.options))
     fields = {name: info["index"] for name, info in (stored.get("fields") or {}).items()}
     rows = column_rows(stored)
+    suggested = suggest_columns(stored, schema) if job.status in jobs.REMAPPABLE else {}
     sheets = stored.get("sheets") or []
     missing = schema.required_missing(fields, job.options) if rows else []
     labels = schema.labels
@@ -222,6 +224,7 @@ def _mapping_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     ]
     return {
         "column_rows": rows,
+        "suggested": {index: schema.labels[name] for index, name in suggested.items()},
         "field_choices": [(name, label, name in required) for name, label in labels.items()],
         "missing_fields": [labels[name] for name in missing],
         "fillers": fillers,

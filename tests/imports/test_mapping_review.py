@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 
 from primepre.customers.models import Customer
 from primepre.imports.models import ImportJob
+from primepre.imports.schema import get_schema
+from primepre.imports.suggest import suggest_columns
 
 from .helpers import FILES
 from .mapping_helpers import instructions_then_customers
@@ -253,3 +255,39 @@ def test_the_api_fills_a_missing_mark_and_refuses_other_options(
     response = _remap(staff_api, job, {"fill": {"missing_mark": None}}, django_capture_on_commit_callbacks)
     job.refresh_from_db()
     assert (response.status_code, job.status, "missing_mark" in job.options) == (202, "needs_mapping", False)
+
+
+# --- headers it has never seen: suggested on the mapping step, never applied by themselves (issue #24 item 12) ----
+
+UNSEEN = (
+    "Customer Code,Contact Person Cell,Area,Full Names\n"
+    "PM9 KWAKU,0241234567,Ashanti,Kwaku Mensah\n"
+    "PM10 ESI,0201234567,Volta,Esi Owusu\n"
+)
+
+
+def test_headers_never_seen_are_suggested_not_applied(wizard: Client, tmp_path: Path) -> None:
+    html = _upload(wizard, _numba(tmp_path, UNSEEN)).content.decode()
+    job = ImportJob.objects.get()
+    assert job.status == "needs_mapping"
+    fields = job.column_mapping["fields"]
+    assert "phone" not in fields and "region" not in fields and "shipping_mark" not in fields  # nothing applied
+    assert 'id="suggested-0">Suggested: Shipping Mark' in html  # PM9 KWAKU-shaped values
+    assert 'id="suggested-1">Suggested: Phone' in html  # the header holds "cell"
+    assert 'id="suggested-2">Suggested: Region' in html  # "Area": a hint word
+    assert 'id="suggested-3">Suggested: Name' in html  # "Full Names" holds "full name"
+    # Kept and previewed, the suggestions import.
+    choices = {"column_0": "shipping_mark", "column_1": "phone", "column_2": "region", "column_3": "full_name"}
+    wizard.post_and_run(f"/imports/{job.pk}/", {"action": "remap", **choices})  # type: ignore[attr-defined]
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("previewed", 2)
+
+
+def test_a_suggestion_is_never_a_field_a_column_already_feeds() -> None:
+    schema = get_schema("customers")
+    stored = {
+        "headers": ["Phone", "Contact Person Cell", "Notes"],
+        "samples": [["0241234567"], ["0201234567"], ["nice", "customer"]],
+        "fields": {"phone": {"index": 0, "header": "Phone"}},
+    }
+    assert suggest_columns(stored, schema) == {}  # phone is taken; notes look like nothing
