@@ -230,18 +230,7 @@ def run_import(
     with contextlib.ExitStack() as stack:
         table: SheetRows = open_rows(path, sheet=job.options.get("sheet") or None, file_format=job.file_format or None)
         stack.callback(table.close)
-        try:
-            mapping, leftovers = detect_columns(
-                table.rows,
-                schema,
-                region=context.region,
-                options=job.options,
-                overrides=_stored_mapping(job),
-                hints=hints,
-            )
-        except MissingColumns as exc:
-            record_start(job, table, exc.mapping, None)  # the review offers the file's columns to choose from
-            raise
+        mapping, leftovers = _map_columns(job, table, schema, context, hints)
         budget.check()  # opening the file may have loaded a whole sheet
         total = _total_rows(table, mapping, leftovers)
         record_start(job, table, mapping, total)
@@ -258,9 +247,7 @@ def run_import(
             job=job,
             batch_size=batch_size or int(job.options.get("batch_size") or settings.IMPORT_BATCH_SIZE),
             budget=budget,
-            optional_fields=frozenset()
-            if job.options.get("invalid_optional") == "import_without"
-            else schema.optional_fields,
+            optional_fields=_optional_fields(job, schema),
         )
         stack.enter_context(bulk_write_session())
         for batch in stack.enter_context(producer.running()).batches():
@@ -270,6 +257,31 @@ def run_import(
             budget.check()
             yield _progress(job, total)
         _check_not_empty(job, schema, resumed)
+
+
+def _map_columns(
+    job: ImportJob, table: SheetRows, schema: ImportSchema, context: ImportContext, hints: RunHints
+) -> tuple[ColumnMapping, list[tuple[int, Any]]]:
+    """The file's columns and the data rows read while finding them; a file missing a required column is recorded
+    with its columns (the review offers them to choose from) before MissingColumns goes up."""
+    try:
+        return detect_columns(
+            table.rows,
+            schema,
+            region=context.region,
+            options=job.options,
+            overrides=_stored_mapping(job),
+            hints=hints,
+        )
+    except MissingColumns as exc:
+        record_start(job, table, exc.mapping, None)
+        raise
+
+
+def _optional_fields(job: ImportJob, schema: ImportSchema) -> frozenset[str]:
+    """The fields a row failing only on them is counted for (the review offers to import such rows without those
+    cells): none once the job already does."""
+    return frozenset() if job.options.get("invalid_optional") == "import_without" else schema.optional_fields
 
 
 def _total_rows(table: SheetRows, mapping: ColumnMapping, leftovers: list[tuple[int, Any]]) -> int | None:
