@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from primepre.accounts.roles import ADMIN_GROUP, STAFF_GROUP, sync_roles
+from primepre.accounts.roles import ADMIN_GROUP, STAFF_GROUP, WAREHOUSE_GROUP, sync_roles
 
 from .imports.helpers import wait_for
 
@@ -127,6 +127,11 @@ def admin_user(db, django_user_model):
 @pytest.fixture
 def staff_user(db, django_user_model):
     return _user_in(STAFF_GROUP, "kwame.staff", django_user_model)
+
+
+@pytest.fixture
+def warehouse_user(db, django_user_model):
+    return _user_in(WAREHOUSE_GROUP, "li.warehouse", django_user_model)
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
-from primepre.accounts.roles import WAREHOUSE_GROUP
 from primepre.imports.jobs import create_job
 from primepre.imports.services import store_file
 
@@ -20,13 +18,6 @@ from ..goods.factories import make_receipt
 from ..imports.helpers import write_csv
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def warehouse_user(db, django_user_model):
-    user = django_user_model.objects.create_user(username="li.warehouse", password=None, is_staff=True)
-    user.groups.add(Group.objects.get(name=WAREHOUSE_GROUP))
-    return user
 
 
 def _page(user) -> str:

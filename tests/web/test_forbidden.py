@@ -4,22 +4,12 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
-
-from primepre.accounts.roles import WAREHOUSE_GROUP
 
 from ..customers.factories import make_customer
 from ..goods.factories import make_receipt
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def warehouse_user(db, django_user_model):
-    user = django_user_model.objects.create_user(username="li.warehouse", password=None, is_staff=True)
-    user.groups.add(Group.objects.get(name=WAREHOUSE_GROUP))
-    return user
 
 
 def _client(user) -> Client:
