@@ -312,6 +312,13 @@ def receipt_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "goods/receipt.html", _receipt_context(request, receipt))
 
 
+_STATUS_ACTIONS = {
+    "hold": receipt_actions.hold_receipt,
+    "release": receipt_actions.release_receipt,
+    "cancel": receipt_actions.cancel_receipt,
+}
+
+
 def _receipt_action(request: HttpRequest, receipt: GoodsReceipt) -> None:
     """The page's buttons, each one `receipt_actions` function; what went wrong is a message, never a 500."""
     post, user = request.POST, request.user
@@ -321,9 +328,8 @@ def _receipt_action(request: HttpRequest, receipt: GoodsReceipt) -> None:
         if action == "edit":
             values = {name: post[name].strip() for name in receipt_actions.EDITABLE if name in post}
             receipt_actions.edit_receipt(receipt.pk, values, user, reason)
-        elif action in ("hold", "release", "cancel"):
-            act = {"hold": receipt_actions.hold_receipt, "release": receipt_actions.release_receipt}
-            act.get(action, receipt_actions.cancel_receipt)(receipt.pk, user, reason)
+        elif action in _STATUS_ACTIONS:
+            _STATUS_ACTIONS[action](receipt.pk, user, reason)
         elif action == "reassign":
             customer = _typed_customer(post.get("customer_search", "").strip()[:100])
             if customer is None:
