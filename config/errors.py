@@ -72,7 +72,8 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     if _wants_json(request):
         return JsonResponse({"code": "permission_denied", "message": message}, status=403)
     referer = request.headers.get("referer", "")
-    back = referer if referer.startswith(("/", f"{request.scheme}://{request.get_host()}/")) else "/"
+    own = f"{request.scheme}://{request.get_host()}/"
+    back = referer if referer.startswith(own) or (referer.startswith("/") and not referer.startswith("//")) else "/"
     return render(request, "web/forbidden.html", {"message": message, "back": back}, status=403)
 
 

@@ -41,8 +41,9 @@ def test_a_refused_action_says_which_permission_it_needs(staff_user) -> None:
     assert response.status_code == 403 and b"cannot see goods received" in response.content
 
 
-def test_the_back_link_never_leaves_the_site(warehouse_user) -> None:
-    response = _client(warehouse_user).get("/sms/", HTTP_REFERER="https://evil.example/phish")
+@pytest.mark.parametrize("referer", ["https://evil.example/phish", "//evil.example/phish"])
+def test_the_back_link_never_leaves_the_site(warehouse_user, referer: str) -> None:
+    response = _client(warehouse_user).get("/sms/", HTTP_REFERER=referer)
     assert 'href="/">Go back</a>' in response.content.decode()
 
 
