@@ -13,10 +13,8 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import sys
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -25,34 +23,13 @@ from tests.test_production import (  # noqa: F401 - fixtures, used by name
     database_url,
     free_port,
     get,
+    serve,
     server_env,
     sqlite_file,
     start,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def serve(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Running]]:  # noqa: F811
-    """Start gunicorn with config/gunicorn.py (one worker) and the given extra environment."""
-    started: list[Running] = []
-
-    def run(**extra: str) -> Running:
-        port = free_port()
-        env = server_env | {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1"} | extra
-        command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "-c", "config/gunicorn.py"]
-        running = start(command, env, port, tmp_path / f"server-{len(started)}.log")
-        started.append(running)
-        running.wait_for("answering /healthz", lambda: get(port, "/healthz", timeout=1)[0] == 200)
-        return running
-
-    try:
-        yield run
-    finally:
-        for running in started:
-            running.terminate(timeout=15)
-            running.kill_everything()
 
 
 def _sign_in(port: int, username: str, forwarded_for: str | None) -> int:
@@ -74,7 +51,7 @@ def _addresses(log: str, tag: str) -> set[str]:
     return set(re.findall(rf"\[{re.escape(tag)}\].*? ip=(\S+)", log))
 
 
-def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(serve: Callable[..., Running]) -> None:
+def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(serve: Callable[..., Running]) -> None:  # noqa: F811 - the fixture, imported by name
     server = serve()  # TRUSTED_PROXY_COUNT unset: 0
     names = [f"forged-{uuid.uuid4().hex[:8]}" for _ in range(7)]
     # Seven failures, each under a new forged address (and a new username, so only the address can lock).
@@ -89,7 +66,7 @@ def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(serve: C
     assert "10.9.9." not in log
 
 
-def test_behind_one_trusted_proxy_the_rightmost_entry_is_the_client(serve: Callable[..., Running]) -> None:
+def test_behind_one_trusted_proxy_the_rightmost_entry_is_the_client(serve: Callable[..., Running]) -> None:  # noqa: F811 - the fixture, imported by name
     server = serve(TRUSTED_PROXY_COUNT="1")
     # The proxy appends the address it saw (198.51.100.7) to whatever the client sent (a forged 10.9.9.n).
     statuses = [_sign_in(server.port, f"via-{n}-{uuid.uuid4().hex[:6]}", f"10.9.9.{n}, 198.51.100.7") for n in range(6)]

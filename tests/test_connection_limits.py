@@ -17,10 +17,8 @@ import contextlib
 import http.client
 import re
 import socket
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import h11
 import pytest
@@ -31,33 +29,13 @@ from tests.test_production import (  # noqa: F401 - fixtures, used by name
     database_url,
     free_port,
     get,
+    serve,
     server_env,
     sqlite_file,
     start,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def serve(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Running]]:  # noqa: F811
-    started: list[Running] = []
-
-    def run(**extra: str) -> Running:
-        port = free_port()
-        env = server_env | {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1"} | extra
-        command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "-c", "config/gunicorn.py"]
-        running = start(command, env, port, tmp_path / f"server-{len(started)}.log")
-        started.append(running)
-        running.wait_for("answering /healthz", lambda: get(port, "/healthz", timeout=1)[0] == 200)
-        return running
-
-    try:
-        yield run
-    finally:
-        for running in started:
-            running.terminate(timeout=15)
-            running.kill_everything()
 
 
 def _one_byte(port: int, source: str) -> socket.socket:
@@ -110,7 +88,7 @@ def _close_all(sockets: list[socket.socket]) -> None:
             sock.close()
 
 
-def test_1050_idle_connections_from_one_address_leave_the_site_up(serve: Callable[..., Running]) -> None:
+def test_1050_idle_connections_from_one_address_leave_the_site_up(serve: Callable[..., Running]) -> None:  # noqa: F811 - the fixture, imported by name
     """The review's attack, with the defaults (1,000 connections, 100 per address, one worker)."""
     server = serve()
     started = time.monotonic()
@@ -135,7 +113,7 @@ def test_1050_idle_connections_from_one_address_leave_the_site_up(serve: Callabl
     assert _shed(server.log())["per_client"] >= 950
 
 
-def test_many_addresses_filling_the_server_leave_room_for_a_new_client(serve: Callable[..., Running]) -> None:
+def test_many_addresses_filling_the_server_leave_room_for_a_new_client(serve: Callable[..., Running]) -> None:  # noqa: F811 - the fixture, imported by name
     """Ten addresses, each under its bound, open more one-byte connections than the server takes in all."""
     server = serve(WEB_MAX_CONNECTIONS="200")
     attack = [_one_byte(server.port, f"127.0.1.{n % 10 + 1}") for n in range(260)]
@@ -154,7 +132,7 @@ def test_many_addresses_filling_the_server_leave_room_for_a_new_client(serve: Ca
     assert _shed(server.log())["reserve"] >= 80
 
 
-def test_near_the_limit_a_head_gets_less_time(serve: Callable[..., Running]) -> None:
+def test_near_the_limit_a_head_gets_less_time(serve: Callable[..., Running]) -> None:  # noqa: F811 - the fixture, imported by name
     server = serve(WEB_MAX_CONNECTIONS="200", WEB_HEADER_TIMEOUT_BUSY_SECONDS="1")
     early = [_one_byte(server.port, f"127.0.2.{n % 5 + 1}") for n in range(160)]  # past 3/4 of 200
     try:
@@ -185,7 +163,9 @@ def _finish(sock: socket.socket) -> bytes:
 
 @pytest.mark.parametrize(("trusted", "answered"), [("0", 5), ("1", 20)])
 def test_the_per_address_bound_is_off_behind_a_trusted_proxy(
-    serve: Callable[..., Running], trusted: str, answered: int
+    serve: Callable[..., Running],  # noqa: F811 - the fixture, imported by name
+    trusted: str,
+    answered: int,
 ) -> None:
     """Twenty connections from one address, each half a head: without a proxy only the newest five are kept (the
     bound is 5 here); behind a proxy they are all the proxy's and all are answered."""

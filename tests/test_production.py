@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -219,6 +219,29 @@ def gunicorn(server_env: dict[str, str], tmp_path: Path) -> Iterator[Running]:
     finally:
         server.terminate(timeout=15)
         server.kill_everything()
+
+
+@pytest.fixture
+def serve(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Running]]:
+    """Start gunicorn with config/gunicorn.py (one worker) and the given extra environment; as many as a test asks
+    for, all stopped after it (tests/test_client_address.py, tests/test_connection_limits.py)."""
+    started: list[Running] = []
+
+    def run(**extra: str) -> Running:
+        port = free_port()
+        env = server_env | {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1"} | extra
+        command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "-c", "config/gunicorn.py"]
+        running = start(command, env, port, tmp_path / f"server-{len(started)}.log")
+        started.append(running)
+        running.wait_for("answering /healthz", lambda: get(port, "/healthz", timeout=1)[0] == 200)
+        return running
+
+    try:
+        yield run
+    finally:
+        for running in started:
+            running.terminate(timeout=15)
+            running.kill_everything()
 
 
 def make_token(env: dict[str, str]) -> str:
