@@ -481,10 +481,12 @@ def clean_row(
     default_method: str,
     warehouse: str,
     warehouses: Mapping[str, str] | None = None,
+    keep_mismatched_cbm: bool = False,
 ) -> tuple[GoodsRow | None, list[FieldProblem]]:
     """Every check of one line, every problem reported. `cells` maps field names (HEADER_ALIASES' keys) to raw cell
     values; `warehouse` is the upload's warehouse code, overridden by a `warehouse` column naming one of
-    `warehouses` (code → name)."""
+    `warehouses` (code → name). With `keep_mismatched_cbm`, a line whose only problem is a CBM that disagrees with
+    its dimensions is returned *with* that problem (a warning): the given CBM is used, the dimensions kept."""
     problems: list[FieldProblem] = []
     values: dict[str, Any] = {}
 
@@ -510,15 +512,22 @@ def clean_row(
     run("method", parse_method, cells.get("method"), default_method)
     run("notes", parse_text, cells.get("notes"), limit=NOTES_MAX, what="note")
     run("warehouse", parse_warehouse, cells.get("warehouse"), warehouse, warehouses or {})
-    failed = {problem.field for problem in problems}
-    if not failed & {"dimensions", "cbm", "cartons"}:
-        try:
-            values["cbm_total"] = resolve_cbm(values.get("cbm"), values.get("dimensions"), values["cartons"])
-        except CellError as exc:
-            problems.append(FieldProblem("cbm", exc.code, exc.message))
-    if problems:
+    if not {problem.field for problem in problems} & {"dimensions", "cbm", "cartons"}:
+        _total_cbm(values, problems, keep_mismatched_cbm)
+    if problems and not (keep_mismatched_cbm and all(p.code == "cbm_mismatch" for p in problems)):
         return None, problems
-    return _goods_row(values), []
+    return _goods_row(values), problems
+
+
+def _total_cbm(values: dict[str, Any], problems: list[FieldProblem], keep_mismatched: bool) -> None:
+    """The line's CBM into `values["cbm_total"]`, or its problem into `problems`; a mismatch that is to be kept
+    (a warning) leaves the given CBM, since that is what the warehouse measured and bills."""
+    try:
+        values["cbm_total"] = resolve_cbm(values.get("cbm"), values.get("dimensions"), values["cartons"])
+    except CellError as exc:
+        problems.append(FieldProblem("cbm", exc.code, exc.message))
+        if keep_mismatched and exc.code == "cbm_mismatch":
+            values["cbm_total"] = _cbm_places(values["cbm"])
 
 
 def _goods_row(values: Mapping[str, Any]) -> GoodsRow:

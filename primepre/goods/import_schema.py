@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F
 
-from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema
+from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema, Leniency
 from primepre.imports.writer import BatchOutcome, Failure, InsertPayload, TableInserter
 
 from . import cleaning
@@ -52,6 +52,18 @@ INSERT_COLUMNS = (
     "updated_at",
 )
 SMS_OPTION = "send_receipt_sms"
+WARN_OPTION = "invalid_optional"
+# Failing stays the default: CBM is what the customer is billed for, and a slipped decimal (0.76 for 0.076) shows
+# first as a disagreement with the dimensions. Letting it through is the clerk's explicit choice, listed as a warning.
+CBM_LENIENCY = Leniency(
+    "A CBM that disagrees with the carton dimensions by more than 5%",
+    "Fail the line (CBM is billed: a slipped decimal is caught here)",
+    "Record the line with a warning: the sheet's CBM is used, the dimensions kept",
+    "with a CBM that disagrees with its dimensions",
+    "Recorded with a warning",
+    "Value in the sheet",
+    "with the sheet's CBM and the dimensions both kept: check the cartons and correct the receipt if needed.",
+)
 logger = logging.getLogger("primepre.imports")
 
 
@@ -74,16 +86,20 @@ class GoodsCleaner:
         self.method = context.options.get("default_method") or Method.SEA
         self.warehouse = context.options.get("warehouse") or default_warehouse()
         self.warehouses = warehouses()
+        self.keep_mismatched_cbm = context.options.get(WARN_OPTION) == "import_without"
 
     def clean(self, row_number: int, values: tuple[Any, ...]) -> tuple[CleanReceipt | None, list[FieldError]]:
         width = len(values)
         cells = {name: values[index] if index < width else "" for name, index in self.fields}
         row, problems = cleaning.clean_row(
-            cells, default_method=self.method, warehouse=self.warehouse, warehouses=self.warehouses
+            cells,
+            default_method=self.method,
+            warehouse=self.warehouse,
+            warehouses=self.warehouses,
+            keep_mismatched_cbm=self.keep_mismatched_cbm,
         )
-        if row is None:
-            return None, [FieldError(problem.field, problem.code, problem.message) for problem in problems]
-        return CleanReceipt(row_number, values, row), []
+        errors = [FieldError(problem.field, problem.code, problem.message) for problem in problems]
+        return (None if row is None else CleanReceipt(row_number, values, row)), errors
 
 
 def _received_already(row: CleanReceipt) -> Failure:
@@ -199,7 +215,9 @@ class GoodsSchema(ImportSchema):
     dedupe_keys = (DedupeKey("tracking_key", "tracking_number", "tracking number"),)
     import_permission = "goods.import_goods"
     undo_permissions = ("goods.import_goods", "goods.change_goodsreceipt")
-    options = frozenset({"warehouse", "default_method", SMS_OPTION})
+    options = frozenset({"warehouse", "default_method", SMS_OPTION, WARN_OPTION})
+    warnable_codes = frozenset({"cbm_mismatch"})
+    leniency = CBM_LENIENCY
 
     def stored_values(self, row: CleanReceipt) -> dict[str, str]:
         goods = row.goods

@@ -168,8 +168,9 @@ class ImportRowError(models.Model):
 
 
 class ImportRowWarning(models.Model):
-    """A row imported without some invalid optional cells (the "import the row without them" option): what was left
-    out, so the user can see it and fix the source. The row counts as created/updated, not failed."""
+    """A row let through with a warning (the `invalid_optional` option): customers, the invalid optional cells left
+    out; goods, a CBM kept although it disagrees with the dimensions. `dropped` names each such cell, so the user can
+    see it and fix the source. The row counts as created/updated, not failed."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_warnings")
     row_number = models.PositiveIntegerField(help_text="The row number the user sees in Excel.")

@@ -26,7 +26,11 @@ MISSING_MARK_CHOICES = [
 ]
 INVALID_OPTIONAL_CHOICES = [
     ("fail", "An invalid optional cell (email, region, company, type) fails its row"),
-    ("import_without", "Import the row without its invalid optional cells, and list it as a warning"),
+    (
+        "import_without",
+        "Let the row in with a warning (customers: without its invalid optional cells; goods: with "
+        "a CBM that disagrees with its dimensions, kept as given)",
+    ),
 ]
 MAX_SHEET_CHARS = 255
 # Bounds on the overrides: a schema has a few dozen fields at most, and a header is one cell of the header row.

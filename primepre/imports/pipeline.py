@@ -159,7 +159,9 @@ class _Producer(threading.Thread):
             row, errors = self.cleaner.clean(number, values)
             if row is None:
                 failures.append(Failure(number, values, errors))
-                optional_only += bool(self.optional_fields) and all(e.field in self.optional_fields for e in errors)
+                optional_only += bool(self.optional_fields) and all(
+                    e.field in self.optional_fields or e.code in self.optional_fields for e in errors
+                )
             else:
                 clean_rows.append(row)
                 if errors:
@@ -279,9 +281,11 @@ def _map_columns(
 
 
 def _optional_fields(job: ImportJob, schema: ImportSchema) -> frozenset[str]:
-    """The fields a row failing only on them is counted for (the review offers to import such rows without those
-    cells): none once the job already does."""
-    return frozenset() if job.options.get("invalid_optional") == "import_without" else schema.optional_fields
+    """The fields and error codes a row failing only on them is counted for (the review offers to let such rows in
+    with a warning): none once the job already does. Field names and codes do not overlap (`email`, `cbm_mismatch`)."""
+    if job.options.get("invalid_optional") == "import_without":
+        return frozenset()
+    return schema.optional_fields | schema.warnable_codes
 
 
 def _total_rows(table: SheetRows, mapping: ColumnMapping, leftovers: list[tuple[int, Any]]) -> int | None:

@@ -41,6 +41,32 @@ class Filler:
     label: str  # what the checkbox says
 
 
+@dataclass(frozen=True)
+class Leniency:
+    """How a schema words its `invalid_optional` option, which lets a row through with a warning when its only
+    problems are ones the schema accepts (`optional_fields`, `warnable_codes`). Customers: an invalid optional cell
+    is left out; goods: a CBM that disagrees with the dimensions is kept as given."""
+
+    legend: str  # the review's fieldset: what kind of problem
+    fail: str  # the default choice
+    let_through: str  # the lenient choice
+    such_rows: str  # after "N rows will go in / went in": what a warned row carries
+    heading: str  # the list of warned rows
+    value_column: str  # the heading over each warned cell's value
+    advice: str  # under the heading: what to do about them
+
+
+DEFAULT_LENIENCY = Leniency(
+    "Invalid optional cells (email, region, company, type)",
+    "Fail the row",
+    "Import the row without those cells (listed as warnings)",
+    "without some invalid optional cells",
+    "Imported without some cells",
+    "Value left out",
+    "without the cells below: fix them in your sheet and import again as an update to fill them in.",
+)
+
+
 @dataclass(slots=True)
 class FieldError:
     """One problem of one row: the field it concerns, a stable code and a message. The column's name in the file is
@@ -113,6 +139,8 @@ class ImportSchema:
     # Fields whose invalid cell the `invalid_optional` option may leave out instead of failing the row: the cleaner
     # then returns the row *and* its errors, which the engine records as a warning (what was left out).
     optional_fields: frozenset[str] = frozenset()
+    warnable_codes: frozenset[str] = frozenset()  # error codes the same option lets through, whatever the field
+    leniency: Leniency = DEFAULT_LENIENCY
     fillers: tuple[Filler, ...] = ()  # options that stand in for a required field no column feeds
     # Header words too loose to map a column by themselves but worth suggesting (imports/suggest.py): {"region":
     # ("area",)}.

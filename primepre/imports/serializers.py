@@ -114,7 +114,9 @@ class ImportOptionsSerializer(serializers.Serializer):
     invalid_optional = serializers.ChoiceField(
         choices=INVALID_OPTIONAL_CHOICES,
         required=False,
-        help_text="Customers: what an invalid email, region, company or type does to its row (default: fail).",
+        help_text="What a row whose only problems the schema may let through does (default: fail). Customers: an "
+        "invalid email, region, company or type, left out. Goods: a CBM that disagrees with the dimensions by more "
+        "than 5%, kept as given. Either way the row is listed with a warning.",
     )
     warehouse = serializers.CharField(
         required=False,

@@ -45,6 +45,7 @@ UPLOAD_FIELD_NAMES = {
     "warehouse": "Warehouse",
     "default_method": "Method",
     "send_receipt_sms": "Receipt SMS",
+    "invalid_optional": "Problems let through",
 }
 
 
@@ -123,6 +124,7 @@ def _start_preview(request: HttpRequest) -> HttpResponse | str:
         "warehouse": post.get("warehouse"),
         "default_method": post.get("default_method"),
         "send_receipt_sms": post.get("send_receipt_sms"),
+        "invalid_optional": post.get("invalid_optional") or None,
     }
     try:
         submission = parse_options(form)

@@ -301,6 +301,18 @@ def test_a_row_whose_cbm_and_dimensions_disagree_fails_on_cbm() -> None:
     assert [(p.field, p.code) for p in problems] == [("cbm", "required")]
 
 
+def test_a_disagreeing_cbm_kept_when_asked_is_a_row_with_its_warning() -> None:
+    cells = {"shipping_mark": "PM4", "received_on": "2026-11-28", "cartons": 3, "dimensions": "50*40*30", "cbm": "1,25"}
+    row, problems = clean_row(cells, default_method="sea", warehouse="GZ", keep_mismatched_cbm=True)
+    assert row is not None and row.cbm == Decimal("1.250") and row.dimensions == (50, 40, 30)
+    assert [(p.field, p.code) for p in problems] == [("cbm", "cbm_mismatch")]
+    # Any other problem beside it still fails the row: only the mismatch is let through.
+    row, problems = clean_row({**cells, "cartons": 0}, default_method="sea", warehouse="GZ", keep_mismatched_cbm=True)
+    assert row is None and [(p.field, p.code) for p in problems] == [("cartons", "invalid_cartons")]
+    row, problems = clean_row({**cells, "method": "boat"}, default_method="sea", warehouse="GZ", keep_mismatched_cbm=True)
+    assert row is None and {p.code for p in problems} == {"invalid_method", "cbm_mismatch"}
+
+
 CELLS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(),
     st.decimals(allow_nan=True), st.dates(), st.datetimes(), st.binary().map(lambda b: b.decode("latin-1")),

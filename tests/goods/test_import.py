@@ -90,6 +90,28 @@ def test_a_day_s_sheet_with_every_kind_of_cell(tmp_path: Path) -> None:
     assert all(r.import_job_id == job.pk for r in receipts)
 
 
+def test_a_disagreeing_cbm_is_recorded_with_a_warning_when_the_clerk_chooses(tmp_path: Path) -> None:
+    """#24 item 7: both values kept, the given CBM used, the line listed with the import's warnings; without the
+    option the same sheet fails that line (the default) and counts it as one the review could let through."""
+    rows = [
+        ["PM4 KOFI", DAY, "", "bags", 1, "50*40*30", "0.5", "T1"],  # 0.060 by its dimensions
+        ["PM4 KOFI", DAY, "", "bags", 1, "50*40*30", "0.5", "T2"],
+        ["PM4 KOFI", DAY, "", "bags", 0, "50*40*30", "0.5", "T3"],  # a mismatch and no cartons: fails all the same
+        ["PM4 KOFI", DAY, "", "bags", 1, "50*40*30", "0.06", "T4"],
+    ]
+    stored = store_file(write_csv(tmp_path / "strict.csv", HEADER, rows))
+    strict = execute_job(create_job(stored, file_name="strict.csv", dry_run=True, schema="goods"))
+    assert (strict.counts["failed"], strict.tallies["optional_only"]) == (3, 2)
+    lenient = import_goods(write_csv(tmp_path / "lenient.csv", HEADER, rows), invalid_optional="import_without")
+    assert_reconciles(lenient)
+    assert (lenient.created, lenient.failed, lenient.tallies["warnings"]) == (3, 1, 2)
+    assert errors_by_row(lenient) == {4: {("cartons", "invalid_cartons")}}
+    warned = {w.row_number: w.dropped[0] for w in lenient.row_warnings.all()}
+    assert set(warned) == {2, 3} and warned[2]["code"] == "cbm_mismatch" and warned[2]["column"] == "CBM"
+    kept = GoodsReceipt.objects.get(tracking_number="T1")
+    assert (kept.cbm, kept.length_cm, kept.width_cm, kept.height_cm) == (Decimal("0.500"), 50, 40, 30)
+
+
 def test_a_tracking_number_already_received_fails_and_nothing_is_overwritten(tmp_path: Path) -> None:
     first = import_goods(write_csv(tmp_path / "a.csv", HEADER, [["PM1", "2026-11-28", "", "tv", 1, "", "0.3", "YT-9"]]))
     again = import_goods(write_csv(tmp_path / "b.csv", HEADER, [["PM2", "2026-11-29", "", "tv", 5, "", "1", "yt-9 "]]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,42 @@ def test_a_goods_sheet_previewed_then_recorded(admin_user, tmp_path, wizard_for)
     done = client.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"}).content.decode()
     assert "Succeeded" in done and f"/goods/?import_job={job.pk}" in done
     assert GoodsReceipt.objects.filter(warehouse="YW").count() == 2
+
+
+def _mismatched_sheet(tmp_path: Path) -> Path:
+    rows = [
+        ["PM4 KOFI", "2026-11-28", "bags", 1, "0.5", "T1"],
+        ["PM4 KOFI", "2026-11-28", "bags", 1, "0.06", "T2"],
+    ]
+    header = ["SHIPPING MARK/CLIENT", "DATE OF RECEIPT", "DESCRIPTION", "CTNS", "SPECIFICATIONS", "CBM", "TRACKING"]
+    return write_csv(tmp_path / "goods.csv", header, [[*row[:4], "50*40*30", *row[4:]] for row in rows])
+
+
+def test_the_review_offers_to_keep_a_disagreeing_cbm_with_a_warning(warehouse_user, tmp_path, wizard_for):
+    """#24 item 7 on the review: the goods words, the choice, then the warned line listed with both values."""
+    client = wizard_for(warehouse_user)
+    with open(_mismatched_sheet(tmp_path), "rb") as handle:
+        review = client.post_and_run("/imports/new/", {"file": handle, "schema": "goods", "warehouse": "GZ"})
+    html = review.content.decode()
+    assert "A CBM that disagrees with the carton dimensions by more than 5%" in html
+    assert "<strong>1</strong> row fails only on that." in html
+    job = review.context["job"]
+    html = client.post_and_run(
+        f"/imports/{job.pk}/", {"action": "invalid_optional", "invalid_optional": "import_without"}
+    ).content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.created, job.failed) == ("previewed", 2, 0)
+    assert "will go in with a CBM that disagrees with its dimensions." in html
+    assert "Recorded with a warning" in html and "<td>CBM</td><td>0.5</td>" in html
+    client.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"})
+    assert GoodsReceipt.objects.get(tracking_number="T1").cbm == Decimal("0.500")
+
+
+def test_the_upload_page_takes_the_choice_up_front(warehouse_user, tmp_path, wizard_for):
+    client = wizard_for(warehouse_user)
+    assert 'id="leniency"' in client.get("/imports/new/").content.decode()
+    with open(_mismatched_sheet(tmp_path), "rb") as handle:
+        form = {"file": handle, "schema": "goods", "warehouse": "GZ", "invalid_optional": "import_without"}
+        client.post_and_run("/imports/new/", form)
+    job = ImportJob.objects.get()
+    assert (job.options["invalid_optional"], job.created, job.tallies["warnings"]) == ("import_without", 2, 1)
