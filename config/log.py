@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from primepre.common.log_context import request_id_var
-from primepre.customers.phonemask import mask_phones_in_log
+from primepre.common.phonemask import mask_phones_in_log
 
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 request_logger = logging.getLogger("primepre.request")

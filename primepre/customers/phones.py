@@ -19,6 +19,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from primepre.common.caught import release
+from primepre.common.phonemask import mask_phone  # noqa: F401 - TEMP: goods imports it from here until moved
 
 from .phone_fast import fast_e164, fast_refusal
 
@@ -188,13 +189,3 @@ def _describe(compact: str, region: str) -> str:
     """The number as the user typed it, for the error message staff read beside the cell (logs mask every phone
     themselves: config/log.py)."""
     return compact if compact.startswith("+") else f"{compact} (read as a {region} number)"
-
-
-def mask_phone(phone: str) -> str:
-    """`+233241234567` → `+23324****567`: enough to tell numbers apart in a log, not enough to call them. At least
-    four digits are hidden whatever the length (`+1234567` → `+****567`), so no seven digits in a row are shown."""
-    if len(phone) <= 6:
-        return "*" * len(phone)
-    plus = phone.startswith("+")
-    head = min(6 if plus else 3, max(len(phone) - 7, 1 if plus else 0))
-    return phone[:head] + "*" * (len(phone) - head - 3) + phone[-3:]

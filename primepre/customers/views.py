@@ -14,13 +14,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from primepre.common.paging import BoundedPaginator
+from primepre.common.phonemask import loggable_query
 from primepre.common.refusals import page_requires, refusal
 
 from .export import iter_csv, write_xlsx
 from .filters import PAGE_SORTS, page_filter
 from .forms import CustomerForm
 from .models import Customer, CustomerType
-from .phonemask import loggable_query
 from .readlimit import limit_reads
 from .regions import Region
 

@@ -17,14 +17,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from primepre.customers.marks import mark_key
+from primepre.common.fold import fold_key
 
 from .errors import ImportFileError
 from .schema import ImportSchema
 
 HEADER_SEARCH_ROWS = 20
 # Columns our own error file adds: a re-uploaded error file maps cleanly without reporting them as unknown.
-REPORT_COLUMNS = {mark_key("Errors"), mark_key("Original row")}
+REPORT_COLUMNS = {fold_key("Errors"), fold_key("Original row")}
 # A header as the job stores and the pages show it is cut to this: headers are names, and a 1 MB "header" cell would
 # otherwise be copied into the mapping, the list of unknown columns, every row error's column and the preview page.
 HEADER_MAX_CHARS = 100
@@ -134,7 +134,7 @@ def column_letter(index: int) -> str:
 def header_key(headers: Sequence[str]) -> str:
     """The key a saved mapping is found by: the header row folded as headers are matched (case, spaces and
     punctuation), in order, trailing blanks dropped. The same headers in the same columns give the same key."""
-    folded = [mark_key(header) for header in headers]
+    folded = [fold_key(header) for header in headers]
     while folded and not folded[-1]:
         folded.pop()
     return hashlib.sha256(json.dumps(folded).encode()).hexdigest()
@@ -153,12 +153,12 @@ def match_header(cells: tuple[Any, ...], aliases: Mapping[str, str]) -> tuple[di
         label = _label(cell)
         if not label:
             continue
-        folded = mark_key(label)
+        folded = fold_key(label)
         if folded in REPORT_COLUMNS:
             continue
         name = aliases.get(folded)
         if name is None and _LETTER_PREFIX.match(label):
-            name = aliases.get(mark_key(_LETTER_PREFIX.sub("", label)))
+            name = aliases.get(fold_key(_LETTER_PREFIX.sub("", label)))
         if name is None or name in fields:
             unknown.append(label)
         else:
@@ -199,7 +199,7 @@ def _apply_overrides(mapping: ColumnMapping, overrides: Mapping[str, Any], schem
     mapping.unknown = [
         header
         for index, header in enumerate(mapping.headers)
-        if header and index not in used and mark_key(header) not in REPORT_COLUMNS
+        if header and index not in used and fold_key(header) not in REPORT_COLUMNS
     ]
 
 

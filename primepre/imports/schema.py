@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from primepre.customers.marks import mark_key
+from primepre.common.fold import fold_key
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -156,8 +156,8 @@ class ImportSchema:
 
     @functools.cached_property
     def aliases(self) -> dict[str, str]:
-        """Folded header → field: `mark_key` folds case, spaces and punctuation the way it folds shipping marks."""
-        return {mark_key(alias): spec.name for spec in self.fields for alias in (spec.label, *spec.aliases)}
+        """Folded header → field: `fold_key` folds case, spaces and punctuation the way it folds shipping marks."""
+        return {fold_key(alias): spec.name for spec in self.fields for alias in (spec.label, *spec.aliases)}
 
     def required_missing(self, fields: Mapping[str, int], options: Mapping[str, Any]) -> list[str]:
         """The required fields no column feeds."""

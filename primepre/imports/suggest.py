@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from primepre.customers.marks import mark_key
+from primepre.common.fold import fold_key
 
 from .schema import ImportSchema
 
@@ -33,7 +33,7 @@ def _contained(folded: str, schema: ImportSchema) -> str | None:
 
 def _hinted(folded: str, schema: ImportSchema) -> str | None:
     for name, words in schema.header_hints.items():
-        if any(mark_key(word) == folded for word in words):
+        if any(fold_key(word) == folded for word in words):
             return name
     return None
 
@@ -50,7 +50,7 @@ def suggest_columns(stored: Mapping[str, Any], schema: ImportSchema) -> dict[int
     for index in range(width):
         if index in used:
             continue
-        folded = mark_key(headers[index]) if index < len(headers) and headers[index] else ""
+        folded = fold_key(headers[index]) if index < len(headers) and headers[index] else ""
         values = [str(value) for value in (samples[index] if index < len(samples) else []) if str(value).strip()]
         kinds = (_contained(folded, schema), _hinted(folded, schema)) if folded else ()
         name = next((name for name in (schema.guess_field(values), *kinds) if name and name not in taken), None)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from primepre.customers.phones import mask_phone
+from primepre.common.phonemask import mask_phone
 
 logger = logging.getLogger("primepre.sms")
 

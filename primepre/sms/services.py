@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from primepre.common.phonemask import mask_phone
 from primepre.customers.models import Customer
-from primepre.customers.phones import mask_phone
 
 from .backends import PermanentSmsError, TemporarySmsError, get_backend
 from .models import COUNTRY_NOT_ALLOWED, SmsKind, SmsMessage, SmsStatus, SmsThrottle

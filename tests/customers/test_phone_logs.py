@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.log import RequestIdFilter
-from primepre.customers.phonemask import loggable_query, mask_phones_in_log
+from primepre.common.phonemask import loggable_query, mask_phones_in_log
 from primepre.customers.phones import normalise_phone
 
 from .test_phones import GHANA_PREFIXES

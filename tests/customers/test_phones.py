@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from primepre.common.phonemask import mask_phone
 from primepre.customers.phone_fast import fast_e164, fast_refusal, is_valid_national
-from primepre.customers.phones import mask_phone, normalise_phone, normalise_phone_slow
+from primepre.customers.phones import normalise_phone, normalise_phone_slow
 
 KOFI = "+233241234567"
 

@@ -309,7 +309,9 @@ def test_a_disagreeing_cbm_kept_when_asked_is_a_row_with_its_warning() -> None:
     # Any other problem beside it still fails the row: only the mismatch is let through.
     row, problems = clean_row({**cells, "cartons": 0}, default_method="sea", warehouse="GZ", keep_mismatched_cbm=True)
     assert row is None and [(p.field, p.code) for p in problems] == [("cartons", "invalid_cartons")]
-    row, problems = clean_row({**cells, "method": "boat"}, default_method="sea", warehouse="GZ", keep_mismatched_cbm=True)
+    row, problems = clean_row(
+        {**cells, "method": "boat"}, default_method="sea", warehouse="GZ", keep_mismatched_cbm=True
+    )
     assert row is None and {p.code for p in problems} == {"invalid_method", "cbm_mismatch"}
 
 
