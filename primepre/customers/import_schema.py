@@ -428,6 +428,11 @@ class CustomerSchema(ImportSchema):
             needed["customers.send_sms"] = "Sending welcome SMS"
         return needed
 
+    record_page = ("customers:detail", "customers.view_customer")
+
+    def record_model(self) -> type[Customer]:
+        return Customer
+
     def planner_columns(self) -> tuple[Any, tuple[str, ...]]:
         return Customer, ("region", "customer_type", "created_at", "last_name", "import_job")
 

@@ -3,6 +3,7 @@ customer someone edited since (listed in the result instead). Runs inside `impor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -67,17 +68,34 @@ def undo_customer_import(job: ImportJob, result: Any) -> None:
 
 def _restore_changed(job: ImportJob, result: Any) -> None:
     """Each customer an upsert changed gets its before-values back, unless someone edited it since."""
-    changes = ImportChange.objects.filter(job=job, customer__isnull=False).select_related("customer")
-    for change in changes.order_by("-row_number").iterator(chunk_size=1000):
-        customer = change.customer
-        if customer.updated_at != change.after_updated_at:
-            result.kept.append(_kept(customer, "edited since the import"))
-            continue
-        before = dict(change.before)
-        before_updated_at = parse_datetime(before.pop("updated_at"))
-        try:
-            with transaction.atomic():
-                Customer.objects.filter(pk=customer.pk).update(**before, updated_at=before_updated_at)
-            result.restored += 1
-        except IntegrityError:
-            result.kept.append(_kept(customer, "its old phone, mark or email now belongs to another customer"))
+    changes = ImportChange.objects.filter(job=job, after_updated_at__isnull=False).order_by("-row_number")
+    for chunk in _chunks(changes.iterator(chunk_size=1000), 1000):
+        customers = Customer.objects.in_bulk([change.record_id for change in chunk])
+        for change in chunk:
+            if change.record_id in customers:  # one deleted since has nothing to restore
+                _restore_one(customers[change.record_id], change, result)
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _restore_one(customer: Customer, change: ImportChange, result: Any) -> None:
+    if customer.updated_at != change.after_updated_at:
+        result.kept.append(_kept(customer, "edited since the import"))
+        return
+    before = dict(change.before)
+    before_updated_at = parse_datetime(before.pop("updated_at"))
+    try:
+        with transaction.atomic():
+            Customer.objects.filter(pk=customer.pk).update(**before, updated_at=before_updated_at)
+        result.restored += 1
+    except IntegrityError:
+        result.kept.append(_kept(customer, "its old phone, mark or email now belongs to another customer"))

@@ -167,7 +167,9 @@ class RowWarningSerializer(serializers.ModelSerializer):
 class ChangeSerializer(serializers.ModelSerializer):
     """What an upsert changes on one record (a preview) or changed (a run): the changed fields before and after."""
 
-    record = serializers.IntegerField(source="customer_id", allow_null=True, help_text="The customer's id.")
+    record = serializers.IntegerField(
+        source="record_id", help_text="The changed record's id (a customer's, for customer sheets)."
+    )
     before = serializers.SerializerMethodField(help_text="The changed fields' values before the import.")
 
     class Meta:

@@ -255,7 +255,8 @@ def _record_changes(job: ImportJob, outcome: BatchOutcome, now: dt.datetime) -> 
     changes = [
         ImportChange(
             job_id=job.pk,
-            customer_id=update.target_id,
+            schema=job.schema,
+            record_id=update.target_id,
             row_number=update.row.row_number,
             before=update.before,
             after={name: json_safe(value) for name, value in update.changes.items()},

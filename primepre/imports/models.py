@@ -186,21 +186,25 @@ class ImportRowWarning(models.Model):
 
 
 class ImportChange(models.Model):
-    """What an upsert changes on an existing record: `before` for undo, `after` for the before → after review. A
-    preview (dry run) records the changes it would make, with no `after_updated_at`; undo reads real runs only."""
+    """What an upsert changes on an existing record of any schema: `before` for undo, `after` for the before → after
+    review. The record is the schema's `record_model` row `record_id` (no foreign key: one table serves every kind of
+    sheet, and a change outlives a record deleted since, which the review shows as such). A preview (dry run) records
+    the changes it would make, with no `after_updated_at`; undo reads real runs only."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
-    customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.SET_NULL, related_name="+")
+    schema = models.CharField(max_length=20, help_text="The kind of sheet whose record changed (its job's).")
+    record_id = models.BigIntegerField(help_text="The changed record's primary key in the schema's record model.")
     row_number = models.PositiveIntegerField()
     before = models.JSONField(help_text="The changed fields' values before the import.")
     after = models.JSONField(default=dict, help_text="The same fields' values as the import writes them.")
-    after_updated_at = models.DateTimeField(null=True, help_text="customer.updated_at as the import left it.")
+    after_updated_at = models.DateTimeField(null=True, help_text="The record's updated_at as the import left it.")
 
     class Meta:
         ordering = ["job", "row_number"]
+        indexes = [models.Index(fields=["schema", "record_id"], name="import_change_record")]
 
     def __str__(self) -> str:
-        return f"Import #{self.job_id} changed customer {self.customer_id} (row {self.row_number})"
+        return f"Import #{self.job_id} changed {self.schema} record {self.record_id} (row {self.row_number})"
 
 
 class SavedMapping(models.Model):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.urls import reverse
 
 from .models import ImportJob
 from .schema import get_schema
@@ -23,13 +24,14 @@ def warnings_page(job: ImportJob, number: Any) -> tuple[Page, list[dict[str, Any
     return page, rows
 
 
-def changes_page(job: ImportJob, number: Any) -> tuple[Page, list[dict[str, Any]]]:
+def changes_page(job: ImportJob, number: Any, user: Any = None) -> tuple[Page, list[dict[str, Any]]]:
     """A page of what an upsert changes (a preview) or changed (a run): per record, each field before → after, with
-    values as people read them."""
+    values as people read them, and the record (None: deleted since) with its page's URL when `user` may open it."""
     schema = get_schema(job.schema)
     order = {name: index for index, name in enumerate(schema.labels)}  # jsonb keeps keys in its own order
-    changes = job.changes.select_related("customer").order_by("row_number")
-    page = Paginator(changes, PAGE_SIZE).get_page(number)
+    page = Paginator(job.changes.order_by("row_number"), PAGE_SIZE).get_page(number)
+    model = schema.record_model()
+    records = model.objects.in_bulk([change.record_id for change in page]) if model is not None else {}
     rows = []
     for change in page:
         fields = [
@@ -41,8 +43,17 @@ def changes_page(job: ImportJob, number: Any) -> tuple[Page, list[dict[str, Any]
             for name, value in sorted(change.after.items(), key=lambda item: order.get(item[0], len(order)))
             if name not in _NOT_SHOWN
         ]
-        rows.append({"row": change.row_number, "record": change.customer, "fields": fields})
+        record = records.get(change.record_id)
+        rows.append({"row": change.row_number, "record": record, "url": _record_url(schema, record, user)})
+        rows[-1]["fields"] = fields
     return page, rows
+
+
+def _record_url(schema: Any, record: Any, user: Any) -> str | None:
+    if record is None or schema.record_page is None or user is None:
+        return None
+    url_name, permission = schema.record_page
+    return reverse(url_name, args=[record.pk]) if user.has_perm(permission) else None
 
 
 def dropped_summary(job: ImportJob) -> list[dict[str, Any]]:

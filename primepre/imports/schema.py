@@ -209,6 +209,13 @@ class ImportSchema:
         them on every path: submit, confirm, remap)."""
         return {}
 
+    def record_model(self) -> Any:
+        """The model whose rows an upsert changes (`ImportChange.record_id` points into it); None: create only."""
+        return None
+
+    # Where a changed record is shown, and who may open it: (URL name taking the pk, permission), or None.
+    record_page: tuple[str, str] | None = None
+
     def planner_columns(self) -> tuple[Any, tuple[str, ...]] | None:
         """The model an import writes and the fields its lists filter and sort on: analysed right after a large
         import (imports/statistics.py). None: nothing to analyse."""

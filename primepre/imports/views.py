@@ -156,7 +156,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     error_kind = request.GET.get("error", "")
     failing_rows = _rows_failing_with(job.row_errors.order_by("row_number"), error_kind)
     failing = Paginator(failing_rows, FAILING_PAGE_SIZE).get_page(request.GET.get("page"))
-    headers = (job.column_mapping or {}).get("headers") or []
+    headers, rows = _failing_table(job, failing)
     counts = job.counts
     total = max(counts["read"], 1)
     chart = [
@@ -169,7 +169,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "job": job,
             "failing": failing,
-            "rows": _failing_rows(failing, headers),
+            "rows": rows,
             "headers": headers,
             **_mapping_context(request, job),
             "fields": get_schema(job.schema).labels,
@@ -192,7 +192,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _review_extras(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     """Rows imported without some cells, and an upsert's before → after, each with its own pager."""
     warnings, warning_rows = review.warnings_page(job, request.GET.get("warnings_page"))
-    changes, change_rows = review.changes_page(job, request.GET.get("changes_page"))
+    changes, change_rows = review.changes_page(job, request.GET.get("changes_page"), request.user)
     return {
         "warnings": warnings,
         "warning_rows": warning_rows,
@@ -279,17 +279,40 @@ def _rows_failing_with(rows: QuerySet, kind: str) -> QuerySet:
     return text
 
 
-def _failing_rows(failing: Iterable[ImportRowError], headers: list[str]) -> list[dict[str, Any]]:
-    """Each failing row as the file had it, every cell beside its header and, for a failing cell, the reason."""
+def _failing_columns(job: ImportJob) -> list[tuple[str, str]]:
+    """Each column of the failing-rows table: its heading, and the name its errors carry (`error["column"]`). With a
+    header row, the file's header. Without one (the old positional layouts) the letter and the field it feeds, "A ·
+    Shipping Mark/Client": the cells alone would not say which column is which, nor which one failed."""
+    stored = job.column_mapping or {}
+    headers = list(stored.get("headers") or [])
+    if headers:
+        return [(header, header) for header in headers]
+    names = {info["index"]: info["header"] for info in (stored.get("fields") or {}).values()}
+    width = max(int(stored.get("width") or 0), max(names, default=-1) + 1)
+    return [
+        (f"{column_letter(index)} · {names[index]}" if index in names else column_letter(index), names.get(index, ""))
+        for index in range(width)
+    ]
+
+
+def _failing_table(job: ImportJob, failing: Iterable[ImportRowError]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The failing rows' headings and each row as the file had it: every cell under its column, a failing cell with
+    the reason, and the reasons named by the column headings (a headerless file's "E · CTNS")."""
+    columns = _failing_columns(job)
+    widest = max((len(item.values) for item in failing), default=0)
+    columns += [(column_letter(index), "") for index in range(len(columns), widest)]  # cells past the header's end
+    heading_of = {name: heading for heading, name in columns if name}
     rows = []
     for item in failing:
         bad = {error["column"]: error["message"] for error in item.errors}
+        values = [*item.values, *[""] * (len(columns) - len(item.values))]  # a short row: its blank cells too
         cells = [
-            (_cell_text(value), headers[index] if index < len(headers) else "")
-            for index, value in enumerate(item.values)
+            (_cell_text(value), bad.get(name) if name else None)
+            for value, (_, name) in zip(values, columns, strict=True)
         ]
-        rows.append({"row": item.row_number, "cells": [(v, h, bad.get(h)) for v, h in cells], "errors": item.errors})
-    return rows
+        errors = [{**error, "column": heading_of.get(error["column"], error["column"])} for error in item.errors]
+        rows.append({"row": item.row_number, "cells": cells, "errors": errors})
+    return [heading for heading, _ in columns], rows
 
 
 def _cell_text(value: object) -> object:

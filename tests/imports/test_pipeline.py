@@ -128,7 +128,7 @@ def test_upsert_updates_only_changed_fields_and_counts_unchanged(tmp_path: Path)
     assert ama.shipping_mark == "PM2 AMA"  # an equal key is not a change
     yaw.refresh_from_db()
     assert yaw.phone == "+233557777777"
-    changes = {change.customer_id: change.before for change in ImportChange.objects.filter(job=job)}
+    changes = {change.record_id: change.before for change in ImportChange.objects.filter(job=job)}
     assert changes[kofi.pk]["last_name"] == "Mensah" and changes[kofi.pk]["region"] == ""
     assert set(changes[kofi.pk]) == {"last_name", "region", "updated_at"}
     assert changes[yaw.pk]["phone"] == "+233202222222"

@@ -123,7 +123,7 @@ def _existing() -> tuple[Customer, Customer]:
 def test_an_upsert_preview_records_before_and_after_of_every_changed_field(tmp_path: Path) -> None:
     ama, yaw = _existing()
     job = run_import(_upsert_file(tmp_path), mode="upsert", dry_run=True)
-    changes = {change.customer_id: change for change in job.changes.all()}
+    changes = {change.record_id: change for change in job.changes.all()}
     assert set(changes) == {ama.pk, yaw.pk}
     assert changes[ama.pk].after == {"last_name": "Owusu-Ansah", "email": "ama@example.com", "region": "AH"}
     assert {k: v for k, v in changes[ama.pk].before.items() if k != "updated_at"} == {
@@ -145,7 +145,7 @@ def test_a_confirmed_upsert_keeps_its_own_changes_for_the_result_and_undo(tmp_pa
     job = execute_job(job)
     assert job.changes.count() == 2  # the preview's planned changes gave way to the run's
     assert all(change.after_updated_at is not None for change in job.changes.all())
-    assert ImportChange.objects.get(job=job, customer=ama).after["last_name"] == "Owusu-Ansah"
+    assert ImportChange.objects.get(job=job, record_id=ama.pk).after["last_name"] == "Owusu-Ansah"
     undo_job(job, None)
     ama.refresh_from_db()
     assert ama.last_name == "Owusu"
