@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
+from primepre.imports.models import ImportedRecord
 from primepre.imports.schema import FieldError, ImportContext
 from primepre.imports.writer import BatchOutcome, Failure, InsertPayload, TableInserter, Update
 
@@ -25,7 +26,7 @@ from .marks import mark_key
 from .models import Customer
 
 MATCH_FIELDS = ("id", *UPDATABLE_FIELDS, "mark_key", "updated_at")
-INSERT_COLUMNS = (*UPDATABLE_FIELDS, "mark_key", "created_by_id", "import_job_id", "created_at", "updated_at")
+INSERT_COLUMNS = (*UPDATABLE_FIELDS, "mark_key", *ImportedRecord.IMPORT_COLUMNS)
 MAX_RACE_RETRIES = 3
 logger = logging.getLogger("primepre.imports")
 
@@ -245,6 +246,7 @@ class CustomerWriter:
 
     def _records(self, rows: list[CleanCustomer], stamp: Any) -> list[tuple[Any, ...]]:
         # Sorted by phone: two imports inserting overlapping rows take their index locks in the same order.
+        tail = ImportedRecord.bookkeeping(self.user_id, self.job_id, stamp)
         return [
             (
                 row.first_name,
@@ -256,10 +258,7 @@ class CustomerWriter:
                 row.company_name,
                 row.customer_type,
                 row.mark_key,
-                self.user_id,
-                self.job_id,
-                stamp,
-                stamp,
+                *tail,
             )
             for row in sorted(rows, key=lambda row: row.phone)
         ]

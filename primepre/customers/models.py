@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce, Concat, Length, Lower
 
+from primepre.imports.models import ImportedRecord
+
 from .marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, clean_mark, mark_key
 from .phones import normalise_phone
 from .regions import Region, parse_region
@@ -35,7 +37,7 @@ def normalise_email(raw: object) -> str | None:
     return text.lower() or None
 
 
-class Customer(models.Model):
+class Customer(ImportedRecord):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     phone = models.CharField(
@@ -54,29 +56,8 @@ class Customer(models.Model):
     region = models.CharField(max_length=2, choices=Region.choices, blank=True, default="")
     company_name = models.CharField(max_length=200, blank=True, default="")
     customer_type = models.CharField(max_length=12, choices=CustomerType.choices, default=CustomerType.INDIVIDUAL)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-        db_index=False,  # nobody searches customers by creator; one index fewer to maintain on bulk imports
-    )
-    import_job = models.ForeignKey(
-        "imports.ImportJob",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="customers_created",
-        editable=False,
-        # No database FK: it would fire a trigger per imported row. The link is bookkeeping for undo; Django still
-        # sets it to NULL when a job is deleted.
-        db_constraint=False,
-        help_text="The import that created this customer (undo deletes it if nobody edited it since).",
-    )
+    # The import bookkeeping comes from ImportedRecord; the list is sorted by creation, so that column is indexed.
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
     # What the search box matches, computed by the database on every write (so bulk COPY, the ORM and raw SQL all
     # keep it right). One lower-case column makes a search one LIKE per row instead of five UPPER() LIKEs, faster on
     # both databases (bench/db_costs.py; figures in bench/README.md). No trigram index on it (yet): it would multiply

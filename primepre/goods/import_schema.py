@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F
 
+from primepre.imports.models import ImportedRecord
 from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema, Leniency
 from primepre.imports.writer import BatchOutcome, Failure, InsertPayload, TableInserter
 
@@ -46,10 +47,7 @@ INSERT_COLUMNS = (
     "status",
     "notes",
     "specification",
-    "created_by_id",
-    "import_job_id",
-    "created_at",
-    "updated_at",
+    *ImportedRecord.IMPORT_COLUMNS,
 )
 SMS_OPTION = "send_receipt_sms"
 WARN_OPTION = "invalid_optional"
@@ -172,6 +170,7 @@ class GoodsWriter:
 
     def _records(self, rows: list[CleanReceipt], owners: dict[str, int], stamp: Any) -> list[tuple[Any, ...]]:
         records = []
+        tail = ImportedRecord.bookkeeping(self.user_id, self.job_id, stamp)
         for row in rows:
             goods = row.goods
             customer = owners.get(goods.mark_key)
@@ -181,7 +180,7 @@ class GoodsWriter:
                 customer, goods.shipping_mark, goods.mark_key, goods.warehouse, _text(goods.received_on),
                 goods.description, goods.cartons, _text(goods.cbm), _text(length), _text(width), _text(height),
                 _text(goods.weight_kg), goods.tracking_number, goods.tracking_key, goods.method, status, goods.notes,
-                goods.specification, self.user_id, self.job_id, stamp, stamp,
+                goods.specification, *tail,
             ))  # fmt: skip
         return records
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from primepre.customers.marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, clean_mark, mark_key
 from primepre.customers.text import tidy_text
+from primepre.imports.models import ImportedRecord
 
 from .cleaning import DESCRIPTION_MAX, SPECIFICATION_MAX, TRACKING_MAX, tracking_key
 from .warehouses import WAREHOUSE_CODE_MAX, warehouses
@@ -43,7 +44,7 @@ def validate_warehouse(code: str) -> None:
         )
 
 
-class GoodsReceipt(models.Model):
+class GoodsReceipt(ImportedRecord):
     # PROTECT: goods are physical things in a warehouse that belong to someone. Deleting their customer must be
     # refused (and say why), not leave cartons owned by nobody, which SET_NULL would do, and which the
     # `goods_received_has_customer` rule below forbids anyway.
@@ -74,27 +75,6 @@ class GoodsReceipt(models.Model):
     # The sheet's SPECIFICATIONS when they are not carton dimensions: the system we replace used the column for a
     # grade or a note (`Class A`, `Premium`), which is kept as written rather than failing the line.
     specification = models.CharField(max_length=SPECIFICATION_MAX, blank=True, default="")
-    import_job = models.ForeignKey(
-        "imports.ImportJob",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="goods_receipts",
-        editable=False,
-        # As Customer.import_job: no database FK (it would fire a trigger per imported row); the index serves undo.
-        db_constraint=False,
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-        db_index=False,
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-received_on", "-id"]

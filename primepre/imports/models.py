@@ -11,6 +11,47 @@ from django.db import models
 from django.db.models import F, Q
 
 
+class ImportedRecord(models.Model):
+    """What every model an import writes carries: the engine's inserter writes these columns after the schema's own
+    (`IMPORT_COLUMNS`, in that order, values from `bookkeeping`), and undo deletes the job's rows that nobody changed
+    since (`updated_at` still equal to `created_at`). Customer and GoodsReceipt inherit it; so does every later
+    imported model."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        db_index=False,  # nobody searches records by creator; one index fewer to maintain on bulk imports
+    )
+    import_job = models.ForeignKey(
+        "imports.ImportJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        # No database FK: it would fire a trigger per imported row. The link is bookkeeping for undo (its index
+        # serves undo); Django still sets it to NULL when a job is deleted.
+        db_constraint=False,
+        help_text="The import that created this record (undo deletes it if nobody changed it since).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    IMPORT_COLUMNS = ("created_by_id", "import_job_id", "created_at", "updated_at")
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def bookkeeping(user_id: int | None, job_id: int, stamp: object) -> tuple[object, ...]:
+        """The values of `IMPORT_COLUMNS` for a batch's inserted rows: created and updated at the same moment."""
+        return (user_id, job_id, stamp, stamp)
+
+
 class ImportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"

@@ -11,17 +11,14 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-BEFORE = [("imports", "0009_job_claimed_at"), ("customers", "__latest__")]
+BEFORE = [("imports", "0009_job_claimed_at"), ("customers", "0003_search_text_and_last_name_index")]
 AFTER = [("imports", "0010_generic_import_change")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> object:
     executor = MigrationExecutor(connection)
-    plan_targets = [
-        (app, executor.loader.graph.leaf_nodes(app)[0][1] if name == "__latest__" else name) for app, name in targets
-    ]
-    executor.migrate(plan_targets)
-    return MigrationExecutor(connection).loader.project_state(plan_targets).apps
+    executor.migrate(targets)
+    return MigrationExecutor(connection).loader.project_state(targets).apps
 
 
 @pytest.fixture(autouse=True)
