@@ -266,6 +266,7 @@ ROWS: list[Row] = [
         lambda w: {"action": "hold", "reason": "the role matrix"},
     ),
     Row("goods:unknown-marks", "get", _api("/goods/unknown-marks/"), GOODS_PAGE),
+    Row("goods:unknown-mark", "get", _api("/goods/unknown-marks/{w.unknown.mark_key}/"), GOODS_PAGE),
     Row(
         "goods:resolve",
         "post",

@@ -16,9 +16,9 @@ from typing import Any
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.query import RawQuerySet
 
+from primepre.common.phonemask import mask_phone
 from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
-from primepre.customers.phones import mask_phone
 
 from .models import GoodsReceipt, MarkAlias, MarkLeft, ReceiptStatus
 
@@ -80,6 +80,11 @@ class UnknownMark:
     left_at: dt.datetime | None = None
     suggestions: list[Suggestion] = field(default_factory=list)
 
+    @property
+    def still_left(self) -> bool:
+        """Left for later, and no receipt with the mark was recorded since (the queue hides it)."""
+        return self.left_at is not None and self.last_recorded is not None and self.last_recorded <= self.left_at
+
 
 def unknown_marks(
     ordering: str = "first_received", mark_key: str | None = None, left: bool | None = False, search: str = ""
@@ -125,6 +130,18 @@ def with_suggestions(rows: Any) -> list[UnknownMark]:
         mark.suggestions = suggest_customers(mark.mark_key)
         result.append(mark)
     return result
+
+
+def queued_mark(key: str, suggest: bool = True) -> UnknownMark | None:
+    """One mark of the queue for its own page, left for later or not, with its suggestions when `suggest` (they name
+    customers); None when no receipt with this key is unidentified (any more)."""
+    row = unknown_marks(mark_key=key, left=None).first()
+    if row is None:
+        return None
+    mark = UnknownMark(**row)
+    if suggest:
+        mark.suggestions = suggest_customers(key)
+    return mark
 
 
 def fold(key: str) -> str:

@@ -1,39 +1,42 @@
-"""Staff pages for goods: the list (search, filters, pages, CSV export of the current filter) and the unknown-mark
-queue with its resolve actions. The rules are the API's: the same filter set, the same resolve functions."""
+"""Staff pages for goods: the list (search, filters, pages, CSV export of the current filter), the unknown-mark
+queue (a table, one line per mark) and a page per mark with its resolve actions. The rules are the API's: the same
+filter set, the same resolve functions."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from primepre.common.csvsafe import guard
 from primepre.common.csvstream import csv_lines
+from primepre.common.phonemask import loggable_query, mask_phone
 from primepre.common.refusals import page_requires, refusal
 from primepre.customers.marks import mark_key as key_of
 from primepre.customers.models import Customer
-from primepre.customers.phonemask import loggable_query
-from primepre.customers.phones import mask_phone, normalise_phone
+from primepre.customers.phones import normalise_phone
 from primepre.sms.models import SmsMessage
+from primepre.sms.services import country_not_allowed, sms_enabled
 
 from . import receipt_actions
 from .api import GoodsFilter
 from .matching import customer_for_mark
 from .models import GoodsReceipt, MarkAlias, Method, ReceiptStatus
-from .notify import sms_key
-from .queue import QUEUE_ORDERING_LABELS, QUEUE_ORDERINGS, unknown_marks, with_suggestions
+from .notify import SMS_OPTION, sms_key
+from .queue import QUEUE_ORDERING_LABELS, QUEUE_ORDERINGS, UnknownMark, queued_mark, unknown_marks, with_suggestions
 from .resolve import (
     MarkConflict,
     MarkNotQueued,
@@ -115,7 +118,7 @@ def iter_csv(queryset: Any) -> Iterator[str]:
 def goods_export(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     queryset = filterset.qs if filterset.is_valid() else GoodsReceipt.objects.none()
-    # The search may be a customer's phone, in any spelling: masked on the decoded values (customers/phonemask.py).
+    # The search may be a customer's phone, in any spelling: masked on the decoded values (common/phonemask.py).
     logger.info("[GOODS-EXPORT] user=%s filters=%s", request.user.pk, loggable_query(request.GET))
     response = StreamingHttpResponse(iter_csv(queryset), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -123,17 +126,38 @@ def goods_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# The queue's own query (search, ordering, page, marks left for later): carried to a mark's page and back to the
+# queue, so a clerk working down page 2 of a search returns to it.
+QUEUE_PARAMS = ("search", "ordering", "left", "page")
+# The actions of a mark still in the queue: when one fails, the clerk goes back to the mark's page to try again.
+_MARK_ACTIONS = {"assign", "create", "leave"}
+
+
+def _queue_query(params: QueryDict) -> str:
+    query = QueryDict(mutable=True)
+    for name in QUEUE_PARAMS:
+        if value := params.get(name, "")[:100]:
+            query[name] = value
+    return query.urlencode()
+
+
+def _with_query(url: str, query: str) -> str:
+    return f"{url}?{query}" if query else url
+
+
 @login_required
 @page_requires("goods.view_goodsreceipt")
 def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
+    """The queue as a compact table, one line per mark; each mark's page holds its suggestions and actions."""
     ordering = request.GET.get("ordering", "first_received")
     ordering = ordering if ordering in QUEUE_ORDERINGS else "first_received"
     showing_left = request.GET.get("left") == "1"
     search = request.GET.get("search", "")[:100]
     marks = unknown_marks(ordering, left=showing_left, search=search)
     page = Paginator(marks, 25).get_page(request.GET.get("page"))
+    # Suggestions name customers: only for those who may see customers.
     can_see_customers = request.user.has_perm("customers.view_customer")
-    rows = with_suggestions(page) if can_see_customers else list(page)
+    rows = with_suggestions(page) if can_see_customers else [UnknownMark(**row) for row in page]
     can_resolve = request.user.has_perm("goods.resolve_marks")
     assigned = request.GET.get("assigned", "")[:100]
     aliases = MarkAlias.objects.select_related("customer")
@@ -144,15 +168,40 @@ def unknown_mark_queue(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": rows,
+            "search": search,
             "ordering": ordering,
             "orderings": list(QUEUE_ORDERING_LABELS.items()),
             "can_resolve": can_resolve,
-            "can_create": request.user.has_perm("customers.add_customer"),
             "just_assigned": just_assigned,
             "showing_left": showing_left,
             "left_count": unknown_marks(left=True).count() if not showing_left else None,
+            "back_query": _queue_query(request.GET),
         },
     )
+
+
+@login_required
+@page_requires("goods.view_goodsreceipt")
+def unknown_mark_page(request: HttpRequest, mark_key: str) -> HttpResponse:
+    """One mark: its receipts in sum, its suggestions and the actions (assign, create a customer, leave for later).
+    A mark no longer in the queue gets a page that says so (404), with the customer it went to and the way back."""
+    if (key := key_of(mark_key)) and key != mark_key:  # a mark typed into the address bar as it is written
+        return redirect(_with_query(reverse("goods:unknown-mark", args=[key]), _queue_query(request.GET)))
+    can_see_customers = request.user.has_perm("customers.view_customer")
+    mark = queued_mark(mark_key, suggest=can_see_customers)
+    context = {
+        "mark": mark,
+        "mark_key": mark_key,
+        "query": _queue_query(request.GET),
+        "can_resolve": request.user.has_perm("goods.resolve_marks"),
+        "can_create": request.user.has_perm("customers.add_customer"),
+    }
+    if mark is not None:
+        context["receipts_url"] = reverse("goods:list") + "?" + urlencode({"unidentified": "true", "search": mark_key})
+        return render(request, "goods/unknown_mark.html", context)
+    owner = customer_for_mark(mark_key) if can_see_customers else None
+    context["owner"] = Customer.objects.filter(pk=owner).first() if owner else None
+    return render(request, "goods/unknown_mark.html", context, status=404)
 
 
 def _customer_from_form(request: HttpRequest) -> tuple[Customer | None, str]:
@@ -187,6 +236,25 @@ def _sms_words(count: int, customer: Customer) -> str:
     return f"{count} “goods received” SMS to {customer.full_name}"
 
 
+def _receipts(count: int) -> str:
+    return f"{count:,} receipt{pluralize(count)}"
+
+
+def _sms_outcome(mark_key: str, customer: Customer, queued: int) -> str:
+    """What the resolution queued, for its success notice: the texts and whom to, or why none (a clerk who expected
+    one must not have to guess whether SMS is off or the customer was told already)."""
+    if queued:
+        return f"{queued} “goods received” SMS queued to {customer.full_name}"
+    if not sms_enabled():
+        return "no SMS: SMS is off"
+    theirs = GoodsReceipt.objects.filter(mark_key=mark_key, customer=customer)
+    if not theirs.filter(**{f"import_job__options__{SMS_OPTION}": True}).exists():
+        return "no SMS: no import of these goods asked for receipt SMS"
+    if refused := country_not_allowed(customer.phone):
+        return f"no SMS: {customer.full_name}'s number may not be texted ({refused.rstrip('.')})"
+    return f"no SMS: {customer.full_name} was already told about those days"
+
+
 def _confirm_assignment(request: HttpRequest, mark_key: str, customer: Customer, note: str) -> HttpResponse:
     """The page a clerk confirms before a mark is given away: who gets it, what moves, what they will be texted."""
     queued = unidentified(mark_key)
@@ -208,73 +276,94 @@ def _confirm_assignment(request: HttpRequest, mark_key: str, customer: Customer,
     return render(request, "goods/confirm_assign.html", context)
 
 
-def _assign(request: HttpRequest, mark_key: str) -> HttpResponse | None:
-    """Assign in two steps: the form → a confirmation page; its button (`confirmed`) → the assignment. None when
-    the assignment was made (the caller redirects with the undo offer)."""
+def _assign(request: HttpRequest, mark_key: str) -> HttpResponse | bool:
+    """Assign in two steps: the form → a confirmation page; its button (`confirmed`) → the assignment (True)."""
     customer, note = _customer_from_form(request)
     if customer is None:
         messages.error(request, note)
-        return None
+        return False
     if request.POST.get("confirmed") != "1":
         return _confirm_assignment(request, mark_key, customer, note)
     result = assign_mark(mark_key, customer, request.user)
+    belong = "belongs" if result.receipts == 1 else "belong"
     messages.success(
         request,
-        f"{result.receipts} receipt(s) now belong to {customer.shipping_mark} ({customer.full_name}); "
-        f"{_sms_words(result.messages_queued, customer)} queued.",
+        f"{_receipts(result.receipts)} now {belong} to {customer.shipping_mark} ({customer.full_name}); "
+        f"{_sms_outcome(mark_key, customer, result.messages_queued)}.",
     )
-    return None
+    return True
+
+
+def _create(request: HttpRequest, mark_key: str) -> bool:
+    if not request.user.has_perm("customers.add_customer"):
+        raise PermissionDenied(refusal(request.user, "customers.add_customer"))
+    result = create_customer_for_mark(
+        mark_key,
+        first_name=request.POST.get("first_name", "")[:100],
+        last_name=request.POST.get("last_name", "")[:100],
+        phone=request.POST.get("phone", "")[:64],
+        user=request.user,
+    )
+    created = get_object_or_404(Customer, pk=result.customer_id)
+    sms = _sms_outcome(mark_key, created, result.messages_queued)
+    are = "is" if result.receipts == 1 else "are"
+    messages.success(request, f"Created {created.shipping_mark}; {_receipts(result.receipts)} {are} theirs; {sms}.")
+    return True
+
+
+def _run_action(request: HttpRequest, mark_key: str, action: str | None) -> HttpResponse | bool:
+    """One button: a page to show (the confirmation), True when it was done, False when a message says why not."""
+    if action == "assign":
+        return _assign(request, mark_key)
+    if action == "create":
+        return _create(request, mark_key)
+    if action == "unassign":
+        result = unassign_mark(mark_key, request.user)
+        are = "is" if result.receipts == 1 else "are"
+        messages.success(
+            request,
+            f"Assignment undone: {_receipts(result.receipts)} {are} unidentified again and the mark no longer "
+            "routes to that customer. SMS already sent are not recalled.",
+        )
+        return True
+    if action == "leave":
+        result = leave_mark(mark_key, request.user)
+        messages.success(
+            request,
+            f"Left {_receipts(result.receipts)} unidentified for now: the mark is out of the queue until another "
+            "receipt with it arrives (“Marks left for later” lists it).",
+        )
+        return True
+    messages.error(request, "Choose assign, create or leave.")
+    return False
 
 
 @login_required
 @page_requires("goods.resolve_marks")
 @require_POST
 def resolve_mark(request: HttpRequest, mark_key: str) -> HttpResponse:
-    """The queue's buttons: each one calls the same resolve function as the API."""
+    """The buttons of a mark's page (and the undo offers): each one calls the same resolve function as the API. Done
+    → the queue (after an assignment, with its undo offer); failed while the mark is still queued → its page."""
     action = request.POST.get("action")
-    back = redirect(reverse("goods:unknown-marks") + (f"?{request.GET.urlencode()}" if request.GET else ""))
     try:
-        if action == "assign":
-            page = _assign(request, mark_key)
-            if page is not None:
-                return page
-            if MarkAlias.objects.filter(mark_key=mark_key).exists():
-                return redirect(reverse("goods:unknown-marks") + f"?assigned={quote(mark_key)}")
-        elif action == "unassign":
-            result = unassign_mark(mark_key, request.user)
-            messages.success(
-                request,
-                f"Assignment undone: {result.receipts} receipt(s) are unidentified again and the mark no longer "
-                "routes to that customer. SMS already sent are not recalled.",
-            )
-        elif action == "create":
-            if not request.user.has_perm("customers.add_customer"):
-                raise PermissionDenied(refusal(request.user, "customers.add_customer"))
-            result = create_customer_for_mark(
-                mark_key,
-                first_name=request.POST.get("first_name", "")[:100],
-                last_name=request.POST.get("last_name", "")[:100],
-                phone=request.POST.get("phone", "")[:64],
-                user=request.user,
-            )
-            created = get_object_or_404(Customer, pk=result.customer_id)
-            messages.success(request, f"Created {created.shipping_mark}; {result.receipts} receipt(s) are theirs.")
-        elif action == "leave":
-            result = leave_mark(mark_key, request.user)
-            messages.success(
-                request,
-                f"Left {result.receipts} receipt(s) unidentified for now: the mark is out of the queue until another "
-                "receipt with it arrives (“Marks left for later” lists it).",
-            )
-        else:
-            messages.error(request, "Choose assign, create or leave.")
+        outcome = _run_action(request, mark_key, action)
     except MarkNotQueued:
         messages.error(request, "No unidentified receipt has this mark (any more).")
+        outcome = False
     except MarkConflict as exc:
         messages.error(request, exc.message)
+        outcome = False
     except ValidationError as exc:
         messages.error(request, "The customer was not created: " + " ".join(exc.messages))
-    return back
+        outcome = False
+    if isinstance(outcome, HttpResponse):
+        return outcome
+    query = _queue_query(request.GET)
+    if outcome and action == "assign":
+        return redirect(reverse("goods:unknown-marks") + f"?assigned={quote(mark_key)}")
+    if not outcome and action in _MARK_ACTIONS and unidentified(mark_key).exists():
+        return redirect(_with_query(reverse("goods:unknown-mark", args=[mark_key]), query))
+    return redirect(_with_query(reverse("goods:unknown-marks"), query))
 
 
 # --- a page per receipt ----------------------------------------------------------------------------------------------

@@ -66,16 +66,20 @@ def test_a_goods_import_and_its_unknown_mark_resolved(page: Page, tmp_path: Path
     assert GoodsReceipt.objects.filter(status=ReceiptStatus.UNIDENTIFIED).count() == 2
 
     page.goto(f"{base}/goods/unknown-marks/")
-    card = page.locator("section.unknown-mark", has_text="PM4 KOFFI")
-    expect(card).to_contain_text("2 receipts")
-    expect(card.get_by_label("PM4 KOFI — Kofi Mensah")).to_be_checked()  # the suggestion for the misspelling
-    screenshot(page, "goods-unknown-marks")
-    card.get_by_role("button", name="Assign").click()
+    row = page.locator("#unknown-marks tbody tr", has_text="PM4 KOFFI")
+    expect(row.locator("td").first).to_have_text("2")  # receipts
+    expect(row).to_contain_text("PM4 KOFI — Kofi Mensah")  # the suggestion for the misspelling
+    row.get_by_role("link", name="Resolve PM4 KOFFI").click()
+    expect(page.locator("#mark-summary")).to_contain_text("2 receipts")
+    expect(page.get_by_label("PM4 KOFI — Kofi Mensah")).to_be_checked()  # the only suggestion: ticked
+    screenshot(page, "goods-unknown-mark-resolve")
+    page.get_by_role("button", name="Assign").click()
     expect(page.locator("#assign-customer")).to_contain_text("Kofi Mensah · PM4 KOFI")  # confirm before it happens
     expect(page.locator("#assign-sms")).to_have_text("No SMS will be sent")
     screenshot(page, "goods-confirm-assignment")
     page.get_by_role("button", name="Assign to Kofi Mensah").click()
     expect(page.locator("#mark-count")).to_have_text("0")
+    expect(page.get_by_role("status")).to_contain_text("2 receipts now belong to PM4 KOFI (Kofi Mensah); no SMS")
     expect(page.locator("#undo-assignment")).to_contain_text("SMS already sent are not recalled")
     assert set(GoodsReceipt.objects.values_list("customer_id", flat=True)) == {kofi.pk}
     assert MarkAlias.objects.get().mark_key == "pm4koffi"

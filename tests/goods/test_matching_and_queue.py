@@ -13,7 +13,15 @@ from primepre.customers.marks import mark_key
 from primepre.customers.models import Customer
 from primepre.goods.matching import existing_tracking_keys, match_marks
 from primepre.goods.models import MarkAlias
-from primepre.goods.queue import edit_distance, fold, probes, suggest_customers, unknown_marks, with_suggestions
+from primepre.goods.queue import (
+    edit_distance,
+    fold,
+    probes,
+    queued_mark,
+    suggest_customers,
+    unknown_marks,
+    with_suggestions,
+)
 from primepre.goods.selectors import customers_holding_goods, goods_for_customer, pending_marks_like
 
 from ..customers.factories import make_customer
@@ -145,6 +153,20 @@ def test_the_queue_page_carries_suggestions(directory: dict) -> None:
     make_receipt(shipping_mark="PM4 K0FI")
     (row,) = with_suggestions(unknown_marks())
     assert row.mark_key == "pm4k0fi" and row.suggestions[0].shipping_mark == "PM4 KOFI"
+
+
+def test_one_marks_row_for_its_page_left_or_not(directory: dict) -> None:
+    from primepre.goods.resolve import leave_mark
+
+    make_receipt(shipping_mark="PM4 K0FI", cartons=3)
+    make_receipt(shipping_mark="PM4 K0FI", cartons=2, status="received", customer=directory["PM4 KOFI"])
+    leave_mark("pm4k0fi")
+    mark = queued_mark("pm4k0fi")
+    assert (mark.receipts, mark.cartons, mark.still_left) == (1, 3, True)  # left: still on its own page
+    assert mark.suggestions[0].shipping_mark == "PM4 KOFI" and queued_mark("pm4k0fi", suggest=False).suggestions == []
+    make_receipt(shipping_mark="PM4 K0FI")
+    assert not queued_mark("pm4k0fi").still_left  # a receipt arrived since: back in the queue
+    assert queued_mark("pm4kofi") is None  # nothing unidentified with this key
 
 
 def test_goods_for_a_customer_with_totals_and_marks_that_look_like_theirs() -> None:
