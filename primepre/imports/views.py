@@ -22,12 +22,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from rest_framework.exceptions import ValidationError
 
 from primepre.common.refusals import roles_of
-from primepre.sms.services import sms_enabled
 
 from . import jobs, review
 from .columns import column_letter, column_rows
 from .errors import ImportFileError, human_size, too_large_message
 from .models import ImportJob, ImportRowError, ImportStatus
+from .options import schema_options
 from .schema import get_schema, schemas
 from .serializers import describe_errors, parse_columns, parse_options
 from .services import store_file
@@ -35,18 +35,9 @@ from .suggest import suggest_columns
 
 HISTORY_PAGE_SIZE = 25
 FAILING_PAGE_SIZE = 25
-# The upload form's options as the page names them, for its error messages.
-UPLOAD_FIELD_NAMES = {
-    "mode": "Mode",
-    "sheet": "Sheet",
-    "missing_mark": "Missing marks",
-    "send_welcome_sms": "Welcome SMS",
-    "schema": "Kind of sheet",
-    "warehouse": "Warehouse",
-    "default_method": "Method",
-    "send_receipt_sms": "Receipt SMS",
-    "invalid_optional": "Problems let through",
-}
+# The upload form's engine options as the page names them, for its error messages (a schema's options bring their
+# own labels: `OptionSpec.label`).
+UPLOAD_FIELD_NAMES = {"mode": "Mode", "sheet": "Sheet", "schema": "Kind of sheet"}
 
 
 def _may_import(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -103,34 +94,33 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             "choices": kind.choices(),
             "max_size": human_size(settings.IMPORT_MAX_UPLOAD_BYTES),
             "max_rows": settings.IMPORT_MAX_ROWS,
-            "sms_enabled": sms_enabled(),
-            "may_upsert": request.user.has_perm("customers.change_customer"),
-            "may_send_sms": request.user.has_perm("customers.send_sms"),
+            "option_templates": option_templates(kind),
+            "has_template": kind.has_template,
+            "unavailable": kind.unavailable_options(request.user),
         },
     )
+
+
+def option_templates(kind: Any) -> list[str]:
+    """The upload options' template of a kind of sheet, found as the admin finds its templates: its own
+    (`imports/<schema>/upload_options.html`, in its app), else the generic one made from its `option_specs`."""
+    return [f"imports/{kind.name}/upload_options.html", "imports/upload_options.html"]
 
 
 def _start_preview(request: HttpRequest) -> HttpResponse | str:
     """Store the upload and submit its preview (a redirect to the job), or the reason not to, for the page. The options
     go through the API's serializer; an option the user's role may not use is a 403, as in the API."""
     post = request.POST
-    form = {
-        "schema": post.get("schema"),
-        "mode": post.get("mode"),
-        "preview": True,
-        "sheet": post.get("sheet"),
-        "missing_mark": "generate" if post.get("generate_marks") else None,
-        "send_welcome_sms": post.get("send_welcome_sms"),
-        "warehouse": post.get("warehouse"),
-        "default_method": post.get("default_method"),
-        "send_receipt_sms": post.get("send_receipt_sms"),
-        "invalid_optional": post.get("invalid_optional") or None,
-    }
+    form = {"schema": post.get("schema"), "mode": post.get("mode"), "preview": True, "sheet": post.get("sheet")}
+    names = dict(UPLOAD_FIELD_NAMES)
+    for name, specs in schema_options().items():  # every schema's: one another kind takes is refused by name
+        form[name] = post.get(name) or None
+        names[name] = specs[0].label
     try:
         submission = parse_options(form)
         jobs.authorize_submit(request.user, submission["mode"], submission["options"], submission["schema"])
     except ValidationError as exc:
-        return describe_errors(exc, UPLOAD_FIELD_NAMES)
+        return describe_errors(exc, names)
     except jobs.JobRefused as exc:
         return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8")
     upload = request.FILES.get("file")
