@@ -20,7 +20,16 @@ from django.core.validators import DomainNameValidator, EmailValidator, validate
 
 from primepre.common.caught import release
 from primepre.common.csvsafe import unguard
-from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, Filler, ImportContext, ImportSchema
+from primepre.imports.schema import (
+    DedupeKey,
+    FieldError,
+    FieldSpec,
+    Filler,
+    ImportContext,
+    ImportSchema,
+    OptionSpec,
+    leniency_option,
+)
 
 from .marks import MARK_KEY_MAX_LENGTH, MARK_MAX_LENGTH, mark_key
 from .models import Customer, CustomerType, normalise_email
@@ -415,10 +424,40 @@ class CustomerSchema(ImportSchema):
     import_permission = "customers.import_customers"
     undo_permissions = ("customers.delete_customer", "customers.change_customer")
     modes = ("create", "upsert")
-    options = frozenset({"missing_mark", "send_welcome_sms", "invalid_optional"})
+    option_specs = (
+        OptionSpec(
+            "missing_mark",
+            "choice",
+            "Missing marks",
+            "What a row without a shipping mark does: fail (the default), or get a mark built by IMPORT_MARK_RULE.",
+            (("error", "A row without a shipping mark fails"), ("generate", "Make a shipping mark for it")),
+        ),
+        OptionSpec(
+            "send_welcome_sms",
+            "bool",
+            "Welcome SMS",
+            "Welcome every customer the import creates (needs the send_sms permission).",
+            default=False,
+        ),
+        leniency_option(
+            "What an invalid email, region, company or type does to its row: fail (the default), or "
+            "import the row without that cell, listed as a warning."
+        ),
+    )
     fillers = (Filler("shipping_mark", "missing_mark", "generate", "Make a shipping mark for each row that has none"),)
     header_hints = {"region": ("area", "zone", "district")}
     optional_fields = OPTIONAL_FIELDS
+
+    def unavailable_options(self, user: Any) -> dict[str, str]:
+        unavailable = {}
+        if not user.has_perm("customers.change_customer"):
+            unavailable["upsert"] = "your role may not change customers"
+        from primepre.sms.services import sms_unavailable  # the worker never loads SMS for an import's options
+
+        why_not = sms_unavailable(user)
+        if why_not:
+            unavailable["send_welcome_sms"] = why_not
+        return unavailable
 
     def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
         needed = {}

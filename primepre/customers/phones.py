@@ -19,7 +19,6 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from primepre.common.caught import release
-from primepre.common.phonemask import mask_phone  # noqa: F401 - TEMP: goods imports it from here until moved
 
 from .phone_fast import fast_e164, fast_refusal
 

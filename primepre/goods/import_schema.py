@@ -19,14 +19,23 @@ from django.db import connection
 from django.db.models import F
 
 from primepre.imports.models import ImportedRecord
-from primepre.imports.schema import DedupeKey, FieldError, FieldSpec, ImportContext, ImportSchema, Leniency
+from primepre.imports.schema import (
+    DedupeKey,
+    FieldError,
+    FieldSpec,
+    ImportContext,
+    ImportSchema,
+    Leniency,
+    OptionSpec,
+    leniency_option,
+)
 from primepre.imports.writer import BatchOutcome, Failure, InsertPayload, TableInserter
 
 from . import cleaning
 from .matching import existing_tracking_keys, match_marks
 from .models import GoodsReceipt, Method, ReceiptStatus
 from .notify import count_receipt_sms
-from .warehouses import default_warehouse, warehouses
+from .warehouses import WAREHOUSE_CODE_MAX, default_warehouse, warehouses
 
 INSERT_COLUMNS = (
     "customer_id",
@@ -214,7 +223,29 @@ class GoodsSchema(ImportSchema):
     dedupe_keys = (DedupeKey("tracking_key", "tracking_number", "tracking number"),)
     import_permission = "goods.import_goods"
     undo_permissions = ("goods.import_goods", "goods.change_goodsreceipt")
-    options = frozenset({"warehouse", "default_method", SMS_OPTION, WARN_OPTION})
+    option_specs = (
+        OptionSpec(
+            "warehouse",
+            "text",
+            "Warehouse",
+            "The warehouse code of lines that do not name one (GOODS_WAREHOUSES).",
+            max_length=WAREHOUSE_CODE_MAX,
+        ),
+        OptionSpec(
+            "default_method", "choice", "Method", "Sea or air for lines without a method.", tuple(Method.choices)
+        ),
+        OptionSpec(
+            SMS_OPTION,
+            "bool",
+            "Receipt SMS",
+            "Tell each matched customer once per day of receipt (needs the send_sms permission).",
+            default=False,
+        ),
+        leniency_option(
+            "What a line whose CBM disagrees with its dimensions by more than 5% does: fail (the "
+            "default), or go in with the given CBM and the dimensions, listed as a warning."
+        ),
+    )
     warnable_codes = frozenset({"cbm_mismatch"})
     leniency = CBM_LENIENCY
 
@@ -242,6 +273,18 @@ class GoodsSchema(ImportSchema):
             if options["warehouse"] not in warehouses():
                 return {"warehouse": [f"Choose one of {', '.join(warehouses())}."]}
         return {}
+
+    upload_note = (
+        "The warehouse's own sheet works as it is: title rows above the header are skipped, and a sheet without a "
+        "header is read in the old A–H order (mark, date of receipt, date of loading, description, CTNS, "
+        "specifications, CBM, tracking no)."
+    )
+
+    def unavailable_options(self, user: Any) -> dict[str, str]:
+        from primepre.sms.services import sms_unavailable  # the worker never loads SMS for an import's options
+
+        why_not = sms_unavailable(user)
+        return {SMS_OPTION: why_not} if why_not else {}
 
     def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
         return {"customers.send_sms": "Telling customers their goods arrived (SMS)"} if options.get(SMS_OPTION) else {}

@@ -16,9 +16,10 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -458,15 +459,26 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return event_stream(job.pk, lambda current: self.get_serializer(current).data, request._request)
 
     @extend_schema(
-        summary="The import template: headers, an example row and the limits",
-        responses={(200, "application/octet-stream"): None},
+        summary="The import template of a kind of sheet: headers, an example row and the limits",
+        parameters=[OpenApiParameter("schema", str, description="The kind of sheet (default customers).")],
+        responses={
+            (200, "application/octet-stream"): None,
+            **error_responses(_404="no such kind of sheet, or it has no template"),
+        },
     )
     def template(self, request: Request) -> HttpResponse:
+        """`?schema=NAME` (default customers): that kind of sheet's template; 404 for a kind without one."""
+        name = request.query_params.get("schema") or "customers"
+        try:
+            content = get_schema(name).template()
+        except LookupError:
+            content = None
+        if content is None:
+            raise NotFound(f"No template for {name[:40]!r} sheets.")
         response = HttpResponse(
-            get_schema("customers").template(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-        response["Content-Disposition"] = 'attachment; filename="primepre-customers-template.xlsx"'
+        response["Content-Disposition"] = f'attachment; filename="primepre-{name}-template.xlsx"'
         return response
 
 

@@ -19,31 +19,29 @@ from primepre.common.jsonlimits import JsonTooDeep, iter_json_events, json_error
 
 from .errors import ImportFileError
 from .readers import JSON_MAX_DEPTH
+from .schema import OptionSpec, get_schema, schemas
 
-MISSING_MARK_CHOICES = [
-    ("error", "A row without a shipping mark fails"),
-    ("generate", "Build a mark from IMPORT_MARK_RULE (first name), made unique with a counter"),
-]
-INVALID_OPTIONAL_CHOICES = [
-    ("fail", "An invalid optional cell (email, region, company, type) fails its row"),
-    (
-        "import_without",
-        "Let the row in with a warning (customers: without its invalid optional cells; goods: with "
-        "a CBM that disagrees with its dimensions, kept as given)",
-    ),
-]
 MAX_SHEET_CHARS = 255
 # Bounds on the overrides: a schema has a few dozen fields at most, and a header is one cell of the header row.
 MAX_COLUMN_OVERRIDES = 50
 MAX_HEADER_CHARS = 255
 MAX_COLUMNS_JSON_CHARS = 20_000
-SCALAR_OPTIONS = frozenset(
-    {"schema", "mode", "preview", "sheet", "missing_mark", "send_welcome_sms", "warehouse", "default_method"}
-    | {"send_receipt_sms", "invalid_optional"}
-)
-# The kinds of sheet (import schemas) the API documents; each is checked against the registry too.
-SCHEMA_CHOICES = [("customers", "Customer list"), ("goods", "Goods received at the China warehouse")]
-METHOD_CHOICES = [("sea", "Sea"), ("air", "Air")]  # goods.models.Method (the API names both ShippingMethodEnum)
+# The engine's own options; every other option is a schema's (`ImportSchema.option_specs`).
+ENGINE_OPTIONS = frozenset({"schema", "mode", "preview", "sheet"})
+
+
+def schema_options() -> dict[str, list[OptionSpec]]:
+    """Every registered schema's options by name (two schemas may share a name, e.g. `invalid_optional`)."""
+    found: dict[str, list[OptionSpec]] = {}
+    for schema in schemas():
+        for spec in schema.option_specs:
+            found.setdefault(spec.name, []).append(spec)
+    return found
+
+
+def scalar_option_names() -> frozenset[str]:
+    """The top-level keys of a JSON body read as options (the rest of the body is the rows)."""
+    return ENGINE_OPTIONS | frozenset(schema_options())
 
 
 class Submission(TypedDict):
@@ -65,9 +63,7 @@ class OptionsInvalid(Exception):
 
 def option_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
     """Each kind of sheet takes its own modes and options: what `values` (typed, with `schema` and `mode`) asks that
-    its kind does not take."""
-    from .schema import get_schema
-
+    its kind does not take, then the kind's own rules (`check_options`)."""
     try:
         schema = get_schema(values["schema"])
     except LookupError as exc:
@@ -77,11 +73,9 @@ def option_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
         errors["sheet"] = [f"Ensure this field has no more than {MAX_SHEET_CHARS} characters."]
     if values["mode"] not in schema.modes:
         errors["mode"] = [f"{schema.label} sheets take mode {' or '.join(schema.modes)}."]
-    for name in ("missing_mark", "send_welcome_sms", "warehouse", "default_method", "send_receipt_sms"):
-        if values.get(name) and name not in schema.options:
+    for name, specs in schema_options().items():
+        if name not in schema.options and any(spec.given(values.get(name)) for spec in specs):
             errors[name] = [f"Not an option of {schema.label.lower()} sheets."]
-    if values.get("invalid_optional", "fail") != "fail" and "invalid_optional" not in schema.options:
-        errors["invalid_optional"] = [f"Not an option of {schema.label.lower()} sheets."]
     errors.update(schema.check_options(values))
     return errors
 
@@ -89,12 +83,13 @@ def option_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
 def submission_from(values: Mapping[str, Any]) -> Submission:
     """The checked options as the job stores them: only what was asked for, so defaults can change later."""
     options: dict[str, Any] = {}
-    for name in ("sheet", "missing_mark", "columns", "warehouse", "default_method", "invalid_optional"):
+    for name in ("sheet", "columns"):
         if values.get(name) is not None:
             options[name] = values[name]
-    for name in ("send_welcome_sms", "send_receipt_sms"):
-        if values.get(name):
-            options[name] = True
+    for name, spec in get_schema(values["schema"]).options.items():
+        value = values.get(name)
+        if value is not None and not (spec.kind == "bool" and not value):
+            options[name] = value
     return Submission(schema=values["schema"], mode=values["mode"], dry_run=bool(values["preview"]), options=options)
 
 
@@ -126,12 +121,13 @@ def json_body_options(path: Path) -> dict[str, Any]:
     rows need, before anything is stored or queued."""
     options: dict[str, Any] = {}
     key = column = None
+    scalars = scalar_option_names()
     with open(path, "rb") as handle:
         try:
             for depth, event, value in iter_json_events(handle, JSON_MAX_DEPTH):
                 if depth == 1 and event == "map_key":
                     key = value
-                elif key in SCALAR_OPTIONS and depth == 1 and event in {"string", "boolean", "number", "null"}:
+                elif key in scalars and depth == 1 and event in {"string", "boolean", "number", "null"}:
                     options[key] = value
                 elif key == "columns":
                     column = _collect_columns(options, depth, event, value, column)

@@ -42,6 +42,37 @@ class Filler:
 
 
 @dataclass(frozen=True)
+class OptionSpec:
+    """One option a kind of sheet takes beyond the engine's own (schema, mode, preview, sheet, columns): declared once,
+    from which the API's serializer field (and so the OpenAPI schema), the CLI's flag, the wizard's form field and
+    the JSON body's scalars are made. Its value is typed by `kind`; rules across options are the schema's
+    `check_options`; who may use it is the schema's `side_effects`."""
+
+    name: str
+    kind: str  # "choice" (one of `choices`), "bool" (a tick) or "text" (at most `max_length` characters)
+    label: str  # how people call it (the wizard's messages, the CLI's help)
+    help: str  # the API's description
+    choices: tuple[tuple[str, str], ...] = ()
+    max_length: int = 255
+    default: Any = None  # the value that means "not given" (never stored, never refused by another schema)
+
+    def given(self, value: Any) -> bool:
+        return value is not None and value is not False and value != "" and value != self.default
+
+
+def leniency_option(help_text: str) -> OptionSpec:
+    """The `invalid_optional` option of a schema that lets some problems through as warnings (see `Leniency`)."""
+    return OptionSpec(
+        "invalid_optional",
+        "choice",
+        "Problems let through",
+        help_text,
+        (("fail", "Fail the row"), ("import_without", "Let the row in, listed as a warning")),
+        default="fail",
+    )
+
+
+@dataclass(frozen=True)
 class Leniency:
     """How a schema words its `invalid_optional` option, which lets a row through with a warning when its only
     problems are ones the schema accepts (`optional_fields`, `warnable_codes`). Customers: an invalid optional cell
@@ -132,10 +163,11 @@ class ImportSchema:
     # A field that, when the user maps it, takes the place of others (a full name replaces first and last name).
     replaces: Mapping[str, tuple[str, ...]] = {}
     legacy_name: str = "the old template"
+    upload_note: str = ""  # what the upload page says about this kind's files, after the size limits
     import_permission: str = ""
     undo_permissions: tuple[str, ...] = ()  # undo deletes and restores records: the permissions that takes
     modes: tuple[str, ...] = ("create",)  # create and, where a row can match an existing record, upsert
-    options: frozenset[str] = frozenset()  # the schema's own options (see imports/options.py)
+    option_specs: tuple[OptionSpec, ...] = ()  # the schema's own options (imports/options.py applies them)
     # Fields whose invalid cell the `invalid_optional` option may leave out instead of failing the row: the cleaner
     # then returns the row *and* its errors, which the engine records as a warning (what was left out).
     optional_fields: frozenset[str] = frozenset()
@@ -145,6 +177,11 @@ class ImportSchema:
     # Header words too loose to map a column by themselves but worth suggesting (imports/suggest.py): {"region":
     # ("area",)}.
     header_hints: Mapping[str, tuple[str, ...]] = {}
+
+    @functools.cached_property
+    def options(self) -> dict[str, OptionSpec]:
+        """The schema's own options by name."""
+        return {spec.name: spec for spec in self.option_specs}
 
     @functools.cached_property
     def labels(self) -> dict[str, str]:
@@ -203,6 +240,15 @@ class ImportSchema:
     def template(self) -> bytes | None:
         """The kind of sheet's downloadable template (.xlsx), if it has one."""
         return None
+
+    @property
+    def has_template(self) -> bool:
+        return type(self).template is not ImportSchema.template
+
+    def unavailable_options(self, user: Any) -> dict[str, str]:
+        """The options (and modes) `user` cannot use right now, each with why in words ("SMS is off"): the upload
+        page greys them out; `side_effects` still refuses them on every path."""
+        return {}
 
     def side_effects(self, mode: str, options: Mapping[str, Any]) -> dict[str, str]:
         """The permissions a job's mode and options need beyond importing, each with what needs it (`jobs` checks

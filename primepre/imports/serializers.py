@@ -17,19 +17,17 @@ from primepre.common.jsonlimits import JsonTooDeep, check_json_depth, json_error
 
 from .models import ImportMode
 from .options import (
-    INVALID_OPTIONAL_CHOICES,
     MAX_COLUMN_OVERRIDES,
     MAX_COLUMNS_JSON_CHARS,
     MAX_HEADER_CHARS,
     MAX_SHEET_CHARS,
-    METHOD_CHOICES,
-    MISSING_MARK_CHOICES,
-    SCHEMA_CHOICES,
     Submission,
     describe_option_errors,
     option_errors,
+    schema_options,
     submission_from,
 )
+from .schema import OptionSpec, schemas
 
 _FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 
@@ -89,15 +87,20 @@ class ColumnsField(serializers.Field):
 
 
 class ImportOptionsSerializer(serializers.Serializer):
-    """The options of an import, as the API documents them."""
+    """The options of an import, as the API documents them: the engine's own fields here, then each registered
+    schema's options (`ImportSchema.option_specs`) as fields made from their declarations, so a new kind of sheet
+    brings its options without an edit here. Which kind takes which option is checked in `validate`."""
 
     schema = serializers.ChoiceField(
-        choices=SCHEMA_CHOICES,
+        choices=[],  # the registry's, set per instance: schemas register when their app is ready
         default="customers",
-        help_text="What the sheet holds: customers (needs import_customers) or goods received (needs import_goods).",
+        help_text="What the sheet holds; each kind needs its own import permission.",
     )
     mode = serializers.ChoiceField(
-        choices=ImportMode.choices, default=ImportMode.CREATE, help_text="upsert needs the change_customer permission."
+        choices=ImportMode.choices,
+        default=ImportMode.CREATE,
+        help_text="create, or upsert where the kind of sheet can match existing records (needs their change "
+        "permission).",
     )
     preview = serializers.BooleanField(
         default=False, help_text="Classify every row first and write nothing until the job is confirmed."
@@ -107,34 +110,18 @@ class ImportOptionsSerializer(serializers.Serializer):
         max_length=MAX_SHEET_CHARS,
         help_text="Worksheet name (default: the first visible sheet whose header we recognise, else the first).",
     )
-    missing_mark = serializers.ChoiceField(choices=MISSING_MARK_CHOICES, required=False)
-    send_welcome_sms = serializers.BooleanField(
-        default=False, help_text="Welcome every customer the import creates (needs the send_sms permission)."
-    )
-    invalid_optional = serializers.ChoiceField(
-        choices=INVALID_OPTIONAL_CHOICES,
-        required=False,
-        help_text="What a row whose only problems the schema may let through does (default: fail). Customers: an "
-        "invalid email, region, company or type, left out. Goods: a CBM that disagrees with the dimensions by more "
-        "than 5%, kept as given. Either way the row is listed with a warning.",
-    )
-    warehouse = serializers.CharField(
-        required=False,
-        max_length=8,
-        help_text="Goods: the warehouse code of lines that do not name one (GOODS_WAREHOUSES).",
-    )
-    default_method = serializers.ChoiceField(
-        choices=METHOD_CHOICES, required=False, help_text="Goods: sea or air for lines without a method."
-    )
-    send_receipt_sms = serializers.BooleanField(
-        default=False,
-        help_text="Goods: tell each matched customer once per day of receipt (needs the send_sms permission).",
-    )
     columns = ColumnsField(
         required=False,
         help_text='Corrections to the detected columns: {"phone": "Numba", "email": 4, "region": null} maps a field '
         "to a header, or to a 0-based column number; null drops it. In a multipart upload, the object's JSON text.",
     )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["schema"].choices = [(schema.name, schema.label) for schema in schemas()]
+        for name, specs in schema_options().items():
+            fields.setdefault(name, option_field(specs))
+        return fields
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, Mapping):
@@ -150,6 +137,23 @@ class ImportOptionsSerializer(serializers.Serializer):
 
     def submission(self) -> Submission:
         return submission_from(self.validated_data)
+
+
+def option_field(specs: list[OptionSpec]) -> serializers.Field:
+    """The DRF field of an option some schemas declare (`specs`: one per schema that takes it, same name and kind):
+    its description names each schema's use of it."""
+    spec = specs[0]
+    help_text = " ".join(f"{get_schema_label(other)}: {other.help}" for other in specs) if len(specs) > 1 else spec.help
+    if spec.kind == "bool":
+        return serializers.BooleanField(default=False, help_text=help_text)
+    if spec.kind == "choice":
+        choices = list(dict.fromkeys(choice for other in specs for choice in other.choices))
+        return serializers.ChoiceField(choices=choices, required=False, help_text=help_text)
+    return serializers.CharField(required=False, max_length=spec.max_length, help_text=help_text)
+
+
+def get_schema_label(spec: OptionSpec) -> str:
+    return next(schema.label for schema in schemas() if spec in schema.option_specs)
 
 
 class UploadedFileField(serializers.FileField):

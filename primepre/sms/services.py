@@ -75,6 +75,15 @@ def sms_enabled() -> bool:
     return get_backend().enabled
 
 
+def sms_unavailable(user: Any) -> str:
+    """Why `user` cannot send SMS right now, in words for a greyed-out option ("" when they can)."""
+    if not sms_enabled():
+        return "SMS is off"
+    if not user.has_perm("customers.send_sms"):
+        return "your role may not send SMS"
+    return ""
+
+
 def country_refusal(phone: str) -> str:
     """Why `phone` may not be texted ("" when it may): its country is not in `SMS_ALLOWED_COUNTRIES`. Checked when a
     message is queued and again just before it is sent, so a setting narrowed since also holds for the queue."""

@@ -344,7 +344,7 @@ def test_the_wizard_refuses_a_bad_option_instead_of_guessing(client, admin_user,
     assert 'Mode: "replace" is not a valid choice.' in html.unescape(response.content.decode())
     assert not ImportJob.objects.exists()  # it used to start a `create` import instead
     with open(path, "rb") as handle:
-        response = client.post("/imports/new/", {"file": handle, "mode": "upsert", "generate_marks": "1"})
+        response = client.post("/imports/new/", {"file": handle, "mode": "upsert", "missing_mark": "generate"})
     job = ImportJob.objects.get()
     assert response.status_code == 302 and (job.mode, job.dry_run, job.options) == (
         "upsert", True, {"missing_mark": "generate"}
