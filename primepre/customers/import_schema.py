@@ -448,6 +448,14 @@ class CustomerSchema(ImportSchema):
     header_hints = {"region": ("area", "zone", "district")}
     optional_fields = OPTIONAL_FIELDS
 
+    record_nouns = ("customer", "customers")
+    already_there = "already in the directory"
+    records_list = "customers:list"
+
+    def confirm_label(self, job: Any) -> str:
+        label = super().confirm_label(job)
+        return label + (f" and send {job.created:,} welcome SMS" if job.options.get("send_welcome_sms") else "")
+
     def unavailable_options(self, user: Any) -> dict[str, str]:
         unavailable = {}
         if not user.has_perm("customers.change_customer"):

@@ -280,6 +280,19 @@ class GoodsSchema(ImportSchema):
         "specifications, CBM, tracking no)."
     )
 
+    record_nouns = ("receipt", "receipts")
+    already_there = "already recorded (a tracking number received before)"
+    records_list = "goods:list"
+
+    def outcome_sentence(self, job: Any) -> str:
+        return f"Recorded {job.created:,} {self.noun(job.created)}"
+
+    def confirm_label(self, job: Any) -> str:
+        label = f"Record {job.created:,} {self.noun(job.created)}"
+        if job.options.get(SMS_OPTION):
+            label += f" and send {job.tallies.get('receipt_sms', 0):,} receipt SMS"
+        return label
+
     def unavailable_options(self, user: Any) -> dict[str, str]:
         from primepre.sms.services import sms_unavailable  # the worker never loads SMS for an import's options
 

@@ -164,6 +164,10 @@ class ImportSchema:
     replaces: Mapping[str, tuple[str, ...]] = {}
     legacy_name: str = "the old template"
     upload_note: str = ""  # what the upload page says about this kind's files, after the size limits
+    # The pages' nouns: one record, several, and how a row already there is described ("already in the directory").
+    record_nouns: tuple[str, str] = ("record", "records")
+    already_there: str = "already there"
+    records_list: str = ""  # URL name of the list of records, filtered by `?import_job=` (the result links to it)
     import_permission: str = ""
     undo_permissions: tuple[str, ...] = ()  # undo deletes and restores records: the permissions that takes
     modes: tuple[str, ...] = ("create",)  # create and, where a row can match an existing record, upsert
@@ -240,6 +244,18 @@ class ImportSchema:
     def template(self) -> bytes | None:
         """The kind of sheet's downloadable template (.xlsx), if it has one."""
         return None
+
+    def noun(self, count: int) -> str:
+        return self.record_nouns[0] if count == 1 else self.record_nouns[1]
+
+    def outcome_sentence(self, job: Any) -> str:
+        """What a finished run wrote, in words, before the failing rows: "Imported 485 new customers and updated 3"."""
+        text = f"Imported {job.created:,} new {self.noun(job.created)}"
+        return text + (f" and updated {job.updated:,}" if job.updated else "")
+
+    def confirm_label(self, job: Any) -> str:
+        """The review's confirm button: what confirming writes and the messages it sends."""
+        return f"Import {job.created:,} new" + (f" and update {job.updated:,}" if job.updated else "")
 
     @property
     def has_template(self) -> bool:

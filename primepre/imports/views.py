@@ -19,6 +19,7 @@ from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from rest_framework.exceptions import ValidationError
 
 from primepre.common.refusals import roles_of
@@ -143,16 +144,16 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
     if request.method == "POST":
         return _import_action(request, job)
+    schema = get_schema(job.schema)
     error_kind = request.GET.get("error", "")
     failing_rows = _rows_failing_with(job.row_errors.order_by("row_number"), error_kind)
     failing = Paginator(failing_rows, FAILING_PAGE_SIZE).get_page(request.GET.get("page"))
     headers, rows = _failing_table(job, failing)
     counts = job.counts
     total = max(counts["read"], 1)
-    chart = [
-        (name, counts[name], round(100 * counts[name] / total))
-        for name in ("created", "updated", "unchanged", "failed")
-    ]
+    # A create-only kind of sheet never updates: its chart says new and failing, nothing else.
+    names = ("created", "updated", "unchanged", "failed") if "upsert" in schema.modes else ("created", "failed")
+    chart = [(name, counts[name], round(100 * counts[name] / total)) for name in names]
     return render(
         request,
         "imports/detail.html",
@@ -162,8 +163,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "headers": headers,
             **_mapping_context(request, job),
-            "fields": get_schema(job.schema).labels,
-            "schema": get_schema(job.schema),
+            "fields": schema.labels,
+            "schema": schema,
             "status_labels": json.dumps(dict(ImportStatus.choices)),
             "rows_left": max(0, job.total_rows - job.rows_read) if job.total_rows is not None else None,
             "error_summary": _error_summary(job),
@@ -183,13 +184,33 @@ def _review_extras(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     """Rows imported without some cells, and an upsert's before → after, each with its own pager."""
     warnings, warning_rows = review.warnings_page(job, request.GET.get("warnings_page"))
     changes, change_rows = review.changes_page(job, request.GET.get("changes_page"), request.user)
+    schema = get_schema(job.schema)
     return {
+        "outcome": schema.outcome_sentence(job),
+        "confirm_label": schema.confirm_label(job),
+        "facts_templates": [f"imports/{schema.name}/review_facts.html", "imports/review_facts.html"],
+        "records_url": reverse(schema.records_list) + f"?import_job={job.pk}" if schema.records_list else "",
+        "upsert_unavailable": schema.unavailable_options(request.user).get("upsert"),
+        "undo_kept": _undo_kept(request, job, schema),
         "warnings": warnings,
         "warning_rows": warning_rows,
         "dropped_summary": review.dropped_summary(job),
         "changes": changes,
         "change_rows": change_rows,
     }
+
+
+def _undo_kept(request: HttpRequest, job: ImportJob, schema: Any) -> list[dict[str, Any]]:
+    """The records undo left as they were (the first 200), each linked to its page when the user may open it."""
+    page = schema.record_page if schema.record_page and request.user.has_perm(schema.record_page[1]) else None
+    return [
+        {
+            "label": kept.get("shipping_mark") or kept.get("label") or f"#{kept['id']}",
+            "reason": kept["reason"],
+            "url": reverse(page[0], args=[kept["id"]]) if page else None,
+        }
+        for kept in ((job.undo_result or {}).get("kept") or [])[:200]
+    ]
 
 
 def _mapping_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def test_the_whole_wizard(page: Page, tmp_path: Path, database_backend, start_wo
     page.on("dialog", accept)
     page.locator("#undo").click()
     expect(page.locator("#outcome-sentence")).to_contain_text("Undone")
-    expect(page.locator("#imported-customers")).to_have_count(0)  # nothing left to see
+    expect(page.locator("#imported-records")).to_have_count(0)  # nothing left to see
     assert f"deletes the {job.created} customers it created" in messages[0]
     assert not Customer.objects.exists()
 

@@ -51,6 +51,9 @@ def test_a_goods_sheet_previewed_then_recorded(admin_user, tmp_path, wizard_for)
     assert not GoodsReceipt.objects.exists()
     done = client.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"}).content.decode()
     assert "Succeeded" in done and f"/goods/?import_job={job.pk}" in done
+    # Goods words on a goods sheet (#24 Low, #25 nouns): receipts recorded, no update or unchanged rows in the chart.
+    assert "Recorded 2 receipts." in done and "See the 2 receipts it created" in done
+    assert 'data-count="updated"' not in review and 'data-count="unchanged"' not in review
     assert GoodsReceipt.objects.filter(warehouse="YW").count() == 2
 
 

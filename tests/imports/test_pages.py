@@ -219,7 +219,7 @@ def test_the_result_opens_with_its_outcome_and_an_undo_lists_what_it_kept(browse
     admin.force_login(admin_user)
     undone = admin.post(f"/imports/{job.pk}/", {"action": "undo"}, follow=True).content.decode()
     assert "3 removed, 0 restored, 1 left as they were." in undone
-    assert 'id="imported-customers"' not in undone and f"{edited.shipping_mark}</a>: edited since the import" in undone
+    assert 'id="imported-records"' not in undone and f"{edited.shipping_mark}</a>: edited since the import" in undone
 
 
 def test_the_preview_shows_rows_as_they_will_be_stored(browser: Client, tmp_path: Path) -> None:
