@@ -299,7 +299,8 @@ def test_the_json_upload_is_documented_with_its_rows_required(schema: dict[str, 
     body = schema["paths"]["/api/v1/imports/"]["post"]["requestBody"]
     assert body["required"] is True
     upload = schema["components"]["schemas"][body["content"]["application/json"]["schema"]["$ref"].rsplit("/")[-1]]
-    assert "customers" in upload["required"] and upload["properties"]["customers"]["type"] == "array"
+    assert "rows" in upload["required"] and upload["properties"]["rows"]["type"] == "array"
+    assert "customers" not in upload["required"]  # the first frontend's name for `rows`, still read
     multipart = body["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/")[-1]
     assert schema["components"]["schemas"][multipart]["properties"]["file"]["format"] == "binary"
 

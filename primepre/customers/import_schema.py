@@ -451,6 +451,7 @@ class CustomerSchema(ImportSchema):
     record_nouns = ("customer", "customers")
     already_there = "already in the directory"
     records_list = "customers:list"
+    records_api = "customer-list"
 
     def confirm_label(self, job: Any) -> str:
         label = super().confirm_label(job)

@@ -137,7 +137,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     def get_links(self, job: ImportJob) -> dict[str, str]:
         base = reverse("import-detail", args=[job.pk])
-        return {
+        links = {
             "self": base,
             "remap": f"{base}remap/",
             "events": f"{base}events/",
@@ -146,8 +146,14 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "changes": f"{base}changes/",
             "errors_xlsx": f"{base}errors.xlsx",
             "errors_csv": f"{base}errors.csv",
-            "customers": f"{reverse('customer-list')}?import_job={job.pk}",
         }
+        schema = get_schema(job.schema)
+        if schema.records_api:
+            # The records the job created; `customers` is that link's first name, kept for customer sheets.
+            links["records"] = f"{reverse(schema.records_api)}?import_job={job.pk}"
+            if job.schema == "customers":
+                links["customers"] = links["records"]
+        return links
 
 
 class RowErrorSerializer(serializers.ModelSerializer):
@@ -220,11 +226,11 @@ def _stream_to_temp(source: Any) -> Path:
 
 
 def _require_json_object(path: Path) -> None:
-    """A JSON body is an object (`{"customers": [...], …options}`), as the schema says: `[null, null]` is refused."""
+    """A JSON body is an object (`{"rows": [...], …options}`), as the schema says: `[null, null]` is refused."""
     with open(path, "rb") as handle:
         start = handle.read(64).lstrip(b" \t\r\n\xef\xbb\xbf")
     if not start.startswith(b"{"):
-        raise ImportFileError("invalid_json", 'Send a JSON object: {"customers": [...], and the options}.')
+        raise ImportFileError("invalid_json", 'Send a JSON object: {"rows": [...], and the options}.')
 
 
 def _read_upload(django_request: Any, content_type: str) -> tuple[Path, str, Submission]:
@@ -241,10 +247,11 @@ def _read_upload(django_request: Any, content_type: str) -> tuple[Path, str, Sub
         try:
             _require_json_object(temp)
             options = {**django_request.GET.dict(), **json_body_options(temp)}
-            # `customers` must be an array of row objects: `{}` or `{"customers": [[1]]}` is refused now (400), by the
+            # `rows` must be an array of row objects: `{}` or `{"rows": [[1]]}` is refused now (400), by the
             # worker's own shape check, rather than queued as a job bound to fail.
             _json_shape(temp)
-            return temp, "customers.json", parse_options(options, ImportOptionsSerializer)
+            submission = parse_options(options, ImportOptionsSerializer)
+            return temp, f"{submission['schema']}.json", submission
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
@@ -254,8 +261,11 @@ def _read_upload(django_request: Any, content_type: str) -> tuple[Path, str, Sub
 class ImportJsonUploadSerializer(ImportOptionsSerializer):
     """A JSON upload (the schema's; the view reads the body itself): the options as keys, and the rows."""
 
+    rows = serializers.ListField(
+        child=serializers.DictField(), help_text="The rows: one object per row, column header → value."
+    )
     customers = serializers.ListField(
-        child=serializers.DictField(), help_text="The rows: one object per customer, column header → value."
+        child=serializers.DictField(), required=False, help_text="The same as `rows` (the first frontend's name)."
     )
 
 

@@ -44,7 +44,7 @@ csv.field_size_limit(1024 * 1024)  # one cell may be large, not unbounded
 # Delimiters one CSV record may hold before it is refused unread: Excel's column count. Counted on the raw lines, so
 # a record of a million empty cells never becomes a list of a million strings.
 CSV_MAX_DELIMITERS = 16_384
-# `[{...}]` is 2 levels and `{"customers": [{...}]}` 3; one more lets a cell hold a list or an object (kept as text).
+# `[{...}]` is 2 levels and `{"rows": [{...}]}` 3; one more lets a cell hold a list or an object (kept as text).
 JSON_MAX_DEPTH = 4
 
 
@@ -566,10 +566,15 @@ def _csv_rows(handle: io.TextIOWrapper, delimiter: str, *, guarded: bool = True)
 # --- JSON ----------------------------------------------------------------------------------------------------------
 
 
+# The key of a JSON body's rows beside its options: `rows`, or `customers` as the first frontend sent them.
+ROW_KEYS = ("rows", "customers")
+
+
 def _json_shape(path: Path) -> tuple[str, tuple[str, ...], int]:
-    """One linear pass, keeping no row: where the rows are (`item` for a bare array, `customers.item` for the old
-    frontend's `{"customers": [...], "mode": ...}`), the union of their keys (objects may omit empty fields) and their
-    count. Refuses nesting deeper than JSON_MAX_DEPTH and more keys than IMPORT_MAX_COLUMNS as soon as they appear.
+    """One linear pass, keeping no row: where the rows are (`item` for a bare array, `rows.item` for
+    `{"rows": [...], "mode": ...}`, `customers.item` for the first frontend's name of that key), the union of their
+    keys (objects may omit empty fields) and their count. Refuses nesting deeper than JSON_MAX_DEPTH and more keys
+    than IMPORT_MAX_COLUMNS as soon as they appear.
 
     The depth is tracked here rather than through `iter_json_events`: this loop sees every event of the file, and a
     generator between it and ijson costs as much again as the parsing."""
@@ -578,8 +583,8 @@ def _json_shape(path: Path) -> tuple[str, tuple[str, ...], int]:
     except JsonTooDeep as exc:
         raise ImportFileError(
             "too_deeply_nested",
-            f"The JSON file is refused: {exc}. A customer file is an array of objects (or "
-            '{"customers": [...]}) whose values are text, numbers or short lists.',
+            f"The JSON file is refused: {exc}. A file of rows is an array of objects (or "
+            '{"rows": [...]}) whose values are text, numbers or short lists.',
             limit_depth=JSON_MAX_DEPTH,
         ) from None
     except ijson.JSONError as exc:
@@ -608,8 +613,8 @@ def _scan_json(path: Path, limit: int) -> tuple[str, tuple[str, ...], int]:
                     if event == "start_array":
                         raise _not_objects()
                     count += 1
-                elif not items and event == "start_array" and (depth == 1 or (depth == 2 and top_key == "customers")):
-                    items, prefix = depth, "item" if depth == 1 else "customers.item"
+                elif not items and event == "start_array" and (depth == 1 or (depth == 2 and top_key in ROW_KEYS)):
+                    items, prefix = depth, "item" if depth == 1 else f"{top_key}.item"
             elif event == "end_map" or event == "end_array":
                 if depth == items:
                     items = 0
@@ -618,7 +623,7 @@ def _scan_json(path: Path, limit: int) -> tuple[str, tuple[str, ...], int]:
                 raise _not_objects()  # a scalar item
     if not prefix:
         raise ImportFileError(
-            "unsupported_format", 'JSON must be an array of customer objects, or {"customers": [...]}.'
+            "unsupported_format", 'JSON must be an array of row objects, or {"rows": [...]} (or "customers").'
         )
     return prefix, tuple(keys), count
 

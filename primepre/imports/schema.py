@@ -168,6 +168,7 @@ class ImportSchema:
     record_nouns: tuple[str, str] = ("record", "records")
     already_there: str = "already there"
     records_list: str = ""  # URL name of the list of records, filtered by `?import_job=` (the result links to it)
+    records_api: str = ""  # the same list in the API (the job's `links.records`)
     import_permission: str = ""
     undo_permissions: tuple[str, ...] = ()  # undo deletes and restores records: the permissions that takes
     modes: tuple[str, ...] = ("create",)  # create and, where a row can match an existing record, upsert

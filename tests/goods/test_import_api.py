@@ -128,3 +128,17 @@ def test_the_preview_counts_unknown_marks_and_the_sms_a_confirm_sends(
     job.refresh_from_db()
     assert (job.tallies["unidentified"], job.tallies["receipt_sms"]) == (1, 3)
     assert SmsMessage.objects.filter(kind=SmsKind.RECEIVED).count() == 3
+
+
+def test_goods_rows_as_a_json_body(warehouse_api, django_capture_on_commit_callbacks):
+    """#25: `{"rows": [...]}` with the schema and its options beside them, as for customers (`customers` is kept
+    as that key's first name)."""
+    rows = [dict(zip(HEADER, map(str, row), strict=True)) for row in ROWS]
+    body = {"schema": "goods", "warehouse": "YW", "preview": True, "rows": rows}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = warehouse_api.post(URL, body, format="json")
+    assert response.status_code == 202, response.json()
+    job = ImportJob.objects.get()
+    assert (job.schema, job.file_name, job.status, job.created, job.options["warehouse"]) == (
+        "goods", "goods.json", "previewed", 5, "YW"
+    )  # fmt: skip

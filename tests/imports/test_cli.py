@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from primepre.customers.models import Customer
 from primepre.imports.models import ImportJob
 
-from .helpers import FILES
+from .helpers import FILES, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +83,22 @@ def test_cli_options_are_validated_like_the_api_s() -> None:
 def test_cli_generate_marks_is_the_missing_mark_option() -> None:
     call_command("import_customers", str(FILES / "basic.xlsx"), "--generate-marks", "--dry-run", stdout=StringIO())
     assert ImportJob.objects.get().options == {"missing_mark": "generate"}
+
+
+def test_import_sheet_takes_any_schema_and_its_own_flags(tmp_path: Path, settings) -> None:
+    """#25: one command for every kind of sheet, each schema's options as flags made from their declarations."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    header = ["SHIPPING MARK/CLIENT", "DATE OF RECEIPT", "DESCRIPTION", "CTNS", "SPECIFICATIONS", "CBM", "TRACKING"]
+    rows = [["PM4 KOFI", "2026-11-28", "bags", 1, "50*40*30", "0.5", "T1"]]  # 0.060 by its dimensions
+    path = write_csv(tmp_path / "goods.csv", header, rows)
+    out = StringIO()
+    call_command(
+        "import_sheet", "--schema", "goods", str(path), "--warehouse", "yw", "--invalid-optional", "import_without",
+        "--json", stdout=out,
+    )  # fmt: skip
+    job = ImportJob.objects.get()
+    assert (job.schema, job.created, job.options["warehouse"], job.tallies["warnings"]) == ("goods", 1, "YW", 1)
+    with pytest.raises(CommandError, match="--warehouse: Not an option of customers sheets"):
+        call_command("import_sheet", "--schema", "customers", str(path), "--warehouse", "YW")
+    with pytest.raises(CommandError, match="invalid choice"):
+        call_command("import_sheet", "--schema", "goods", str(path), "--default-method", "boat")
