@@ -15,3 +15,5 @@ TASKS = {
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests
 SMS_BACKEND = "locmem"
+# The fake third kind of sheet (#25): an app that exists only here, importable through every way in.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.fakeschema"]  # noqa: F405
