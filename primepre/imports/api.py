@@ -36,7 +36,7 @@ from .models import ImportChange, ImportJob, ImportRowError, ImportRowWarning, I
 from .options import Submission, json_body_options
 from .readers import _json_shape
 from .report import iter_csv_report_rows, write_xlsx_report
-from .schema import get_schema
+from .schema import DEFAULT_SCHEMA, get_schema
 from .serializers import (
     ColumnsField,
     ImportOptionsSerializer,
@@ -149,10 +149,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
         }
         schema = get_schema(job.schema)
         if schema.records_api:
-            # The records the job created; `customers` is that link's first name, kept for customer sheets.
+            # The records the job created, also under the link's first name (`customers`) for the first schema's jobs.
             links["records"] = f"{reverse(schema.records_api)}?import_job={job.pk}"
-            if job.schema == "customers":
-                links["customers"] = links["records"]
+            if job.schema == DEFAULT_SCHEMA:
+                links[DEFAULT_SCHEMA] = links["records"]
         return links
 
 
@@ -175,7 +175,7 @@ class ChangeSerializer(serializers.ModelSerializer):
     """What an upsert changes on one record (a preview) or changed (a run): the changed fields before and after."""
 
     record = serializers.IntegerField(
-        source="record_id", help_text="The changed record's id (a customer's, for customer sheets)."
+        source="record_id", help_text="The changed record's id in its kind of sheet's records."
     )
     before = serializers.SerializerMethodField(help_text="The changed fields' values before the import.")
 
@@ -293,7 +293,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return queryset
 
     @extend_schema(
-        summary='Upload a file (multipart `file`) or JSON rows (`{"customers": [...]}`) and queue the import',
+        summary='Upload a file (multipart `file`) or JSON rows (`{"rows": [...]}`) and queue the import',
         request={
             "multipart/form-data": ImportUploadSerializer,
             "application/json": ImportJsonUploadSerializer,
@@ -470,7 +470,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         summary="The import template of a kind of sheet: headers, an example row and the limits",
-        parameters=[OpenApiParameter("schema", str, description="The kind of sheet (default customers).")],
+        parameters=[OpenApiParameter("schema", str, description=f"The kind of sheet (default {DEFAULT_SCHEMA}).")],
         responses={
             (200, "application/octet-stream"): None,
             **error_responses(_404="no such kind of sheet, or it has no template"),
@@ -478,7 +478,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
     def template(self, request: Request) -> HttpResponse:
         """`?schema=NAME` (default customers): that kind of sheet's template; 404 for a kind without one."""
-        name = request.query_params.get("schema") or "customers"
+        name = request.query_params.get("schema") or DEFAULT_SCHEMA
         try:
             content = get_schema(name).template()
         except LookupError:

@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class ImportsConfig(AppConfig):
     name = "primepre.imports"
     label = "imports"
-    verbose_name = "Customer imports"
+    verbose_name = "Imports"

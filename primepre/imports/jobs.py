@@ -33,7 +33,7 @@ from django.utils import timezone
 from .columns import check_choices
 from .errors import ImportFileError
 from .models import LIVE_STATUSES, ImportJob, ImportMode, ImportStatus
-from .schema import get_schema, schemas
+from .schema import DEFAULT_SCHEMA, get_schema, schemas
 from .undo import UndoRefused, UndoResult, undo_job
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def _denied(message: str) -> JobRefused:
     return JobRefused("permission_denied", message, 403)
 
 
-def authorize_submit(user: Any, mode: str, options: Mapping[str, Any], schema: str = "customers") -> None:
+def authorize_submit(user: Any, mode: str, options: Mapping[str, Any], schema: str = DEFAULT_SCHEMA) -> None:
     """Refuse (403) a job the user may not start: importing that kind of sheet needs its schema's permission, and
     every side effect of the mode and options needs its own (upsert, SMS). Checked before anything is stored or
     queued, and again when the job is confirmed or remapped (permissions can be taken away in between)."""
@@ -166,7 +166,7 @@ def submit(
     Refused (403, nothing created) when the options cause a side effect the user may not cause; callers that store an
     upload check `authorize_submit` before storing it, so a refused request stores nothing either.
     Concurrency: an INSERT of a new row, queued at commit; its run starts with `claim`."""
-    authorize_submit(user, mode, options or {}, schema or "customers")
+    authorize_submit(user, mode, options or {}, schema or DEFAULT_SCHEMA)
     job = create_job(stored, file_name=file_name, user=user, mode=mode, dry_run=dry_run, options=options, schema=schema)
     _enqueue(job)
     return job
@@ -363,7 +363,7 @@ def undo(job: ImportJob, user: Any) -> UndoResult:
     """Delete what the job created and restore what it changed (see `undo.undo_job` for its locking)."""
     _authorize_action(user, job, "undo")
     if user is not None and not user.has_perms(get_schema(job.schema).undo_permissions):
-        raise _denied("Undoing an import deletes and changes customers; your role may not do that.")
+        raise _denied("Undoing an import deletes and changes what it wrote; your role may not do that.")
     try:
         return undo_job(job, user)
     except UndoRefused as exc:
@@ -600,7 +600,7 @@ def not_started(job_id: int) -> bool:
 
 WORKER_CRASHED_MESSAGE = (
     "The import stopped the worker running it {attempts} times (the process was killed, most often for running out "
-    "of memory), so it was not tried again. The file is unusual: save the customer columns as .csv, or split the "
+    "of memory), so it was not tried again. The file is unusual: save the columns to import as .csv, or split the "
     "file, and upload it again."
 )
 

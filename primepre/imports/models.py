@@ -81,8 +81,8 @@ def progress_percent(rows_read: int, total_rows: int | None) -> float | None:
 
 
 class ImportMode(models.TextChoices):
-    CREATE = "create", "Create new customers only"
-    UPSERT = "upsert", "Create new and update existing customers"
+    CREATE = "create", "Create new records only"
+    UPSERT = "upsert", "Create new and update existing records"
 
 
 class ImportJob(models.Model):
@@ -94,7 +94,7 @@ class ImportJob(models.Model):
     # What the sheet holds: the name of a registered import schema (imports.schema.get_schema), e.g. customers.
     schema = models.CharField(max_length=20, default="customers")
     mode = models.CharField(max_length=8, choices=ImportMode.choices, default=ImportMode.CREATE)
-    dry_run = models.BooleanField(default=False, help_text="Classify every row without writing customers.")
+    dry_run = models.BooleanField(default=False, help_text="Classify every row without writing anything.")
     options = models.JSONField(default=dict, blank=True)
 
     # The file, stored once by its sha256 through Django's storage.

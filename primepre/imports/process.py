@@ -38,7 +38,7 @@ class MemoryBudget:
                 "memory_limit",
                 f"The import was stopped: it needed more than {self.limit_mb:,} MB of memory, the most one import "
                 "may use. The file is unusual (very long cells or rows, or a sheet with cells scattered far apart). "
-                "Save the customer columns as .csv, or split the file, and upload it again.",
+                "Save the columns to import as .csv, or split the file, and upload it again.",
                 limit_mb=self.limit_mb,
             )
 

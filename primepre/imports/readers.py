@@ -176,7 +176,7 @@ def too_many_columns(row: int, what: str, limit: int) -> ImportFileError:
     """`what` the row has: "100,000 columns", "a value past column 200" …"""
     return ImportFileError(
         "too_many_columns",
-        f"Row {row} has {what}; an import reads at most {limit:,} columns. Keep only the customer columns (copy them "
+        f"Row {row} has {what}; an import reads at most {limit:,} columns. Keep only the columns to import (copy them "
         "to a new sheet, or delete the others) and upload the file again.",
         limit_columns=limit,
         row=row,
@@ -636,7 +636,7 @@ def _too_many_keys(limit: int) -> ImportFileError:
     return ImportFileError(
         "too_many_columns",
         f"The JSON objects have more than {limit:,} different keys; an import reads at most {limit:,} columns. Keep "
-        "only the customer fields and upload the file again.",
+        "only the fields to import and upload the file again.",
         limit_columns=limit,
     )
 

@@ -293,6 +293,9 @@ class ImportSchema:
 
 
 _REGISTRY: dict[str, ImportSchema] = {}
+# The kind of sheet a request that names none means: the first schema, from before there were others (the API's
+# `schema` default, `ImportJob.schema`'s default, the template endpoint's).
+DEFAULT_SCHEMA = "customers"
 
 
 def register(schema: ImportSchema) -> ImportSchema:

@@ -27,7 +27,7 @@ from .options import (
     schema_options,
     submission_from,
 )
-from .schema import OptionSpec, schemas
+from .schema import DEFAULT_SCHEMA, OptionSpec, schemas
 
 _FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 
@@ -93,7 +93,7 @@ class ImportOptionsSerializer(serializers.Serializer):
 
     schema = serializers.ChoiceField(
         choices=[],  # the registry's, set per instance: schemas register when their app is ready
-        default="customers",
+        default=DEFAULT_SCHEMA,
         help_text="What the sheet holds; each kind needs its own import permission.",
     )
     mode = serializers.ChoiceField(

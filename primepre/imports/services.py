@@ -34,8 +34,8 @@ logger = logging.getLogger("primepre.imports")
 CHUNK = 1 << 20
 MEMORY_LIMIT_MESSAGE = (
     "The import was stopped: reading the file needed more memory than one import may use. The file is unusual (very "
-    "long cells or rows, or a sheet with cells scattered far apart). Save the customer columns as .csv, or split the "
-    "file, and upload it again."
+    "long cells or rows, or a sheet with cells scattered far apart). Save the columns to import as .csv, or split "
+    "the file, and upload it again."
 )
 INTERNAL_ERROR_MESSAGE = "The import stopped on an unexpected error; it can be resumed."
 
