@@ -137,7 +137,7 @@ if WEB_MAX_ACTIVE_REQUESTS < 1 or REQUEST_BODY_TIMEOUT_SECONDS <= 0 or REQUEST_B
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # overrides of the admin's templates (accessibility)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

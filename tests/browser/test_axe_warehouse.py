@@ -5,8 +5,11 @@ nav's pages, then theirs: one URL per route), with realistic data present, plus 
 imports previewed with failing rows (with a header and without), one that succeeded, a customer with goods, the
 confirm-assignment step of an unknown mark, the queue after the assignment (its undo offer), the page of the mark once
 gone, a receipt put on hold, the 403 page of a page their role may not open, and the sign-in page signed out; at a
-desktop's 1366×768 and a phone's 390×844. axe runs with the package's defaults (every rule axe-core enables by
-default: WCAG 2.0–2.2 A and AA, and its best practices). A failure lists every violation: page, rule, impact, node.
+desktop's 1366×768 and a phone's 390×844. The crawl includes Django's admin (the nav's "Admin"): its index, the
+customers app, the changelists, change and history pages their role may open, the password change page, and the
+receipt's admin page once it has a history (its inline table's rows); config/templates/admin/ overrides what axe found
+there. axe runs with the package's defaults (every rule axe-core enables by default: WCAG 2.0–2.2 A and AA, and its
+best practices). A failure lists every violation: page, rule, impact, node.
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "browser-test-password"
 AXE = Axe()
-# Links that are no page to check: files and signing out (it would end the crawl's session). The API and Django's
-# admin are left out by their paths (`_route`): the admin is Django's own markup, not this project's templates.
+# Links that are no page to check: files, signing out (it would end the crawl's session) and the admin's "View on
+# site" (a redirect to a page of the site). The API is left out by its path (`_route`).
 NOT_PAGES = (
     "goods:export-csv",
     "customers:export-csv",
@@ -48,6 +51,8 @@ NOT_PAGES = (
     "import-errors-xlsx",
     "import-errors-csv",
     "web:logout",
+    "admin:logout",
+    "admin:view_on_site",
 )
 # What the crawl must reach for the check to mean anything: a route missing here is a page axe never saw.
 MUST_REACH = {
@@ -62,6 +67,13 @@ MUST_REACH = {
     "goods:receipt",
     "goods:unknown-marks",
     "goods:unknown-mark",
+    "admin:index",
+    "admin:password_change",
+    "admin:app_list",
+    "admin:customers_customer_changelist",
+    "admin:customers_customer_change",
+    "admin:goods_goodsreceipt_changelist",
+    "admin:goods_goodsreceipt_change",
 }
 GOODS_HEADER = ["SHIPPING MARK/CLIENT", "DATE OF RECEIPT", "DATE OF LOADING", "DESCRIPTION", "CTNS",
                 "SPECIFICATIONS", "CBM", "SUPPLIER&TRACKING NO"]  # fmt: skip
@@ -138,12 +150,12 @@ def _violations(page: Page, name: str) -> list[str]:
 
 
 def _route(url: str, base: str) -> str | None:
-    """The route name of a same-site link, or None for a link to elsewhere, a file or the admin."""
+    """The route name of a same-site link, or None for a link to elsewhere, a file or the API."""
     url = urldefrag(url).url
     if not url.startswith(base + "/"):
         return None
     path = urlsplit(url).path
-    if path.startswith(("/admin/", "/api/", "/static/", "/media/")):
+    if path.startswith(("/api/", "/static/", "/media/")):
         return None
     try:
         name = resolve(path).view_name
@@ -173,7 +185,7 @@ def _crawl(page: Page, found: list[str]) -> set[str]:
 def _steps(page: Page, receipt_url: str) -> list[str]:
     """The pages only a step reaches, each checked: the confirm-assignment step of the misspelt mark (a customer
     typed in), the queue after the assignment with its undo offer, the mark's page once it is gone, the receipt on
-    hold with its history. Last, as they change the data."""
+    hold with its history, then its admin page. Last, as they change the data."""
     base = page.base  # type: ignore[attr-defined]
     page.goto(f"{base}/goods/unknown-marks/pm4koffi/")
     page.locator('input[name="customer_search"]').first.fill("PM4 KOFI")
@@ -190,7 +202,11 @@ def _steps(page: Page, receipt_url: str) -> list[str]:
     page.get_by_label("Why (kept in the history").fill("customs paperwork missing")
     page.get_by_role("button", name="Put on hold").click()
     expect(page.locator("#receipt-history")).to_contain_text("customs paperwork missing")
-    return found + _violations(page, "receipt on hold, with its history")
+    found += _violations(page, "receipt on hold, with its history")
+    # The crawl's receipt may have no history: this one now has, so its admin page shows the inline table's rows.
+    page.goto(f"{base}/admin/goods/goodsreceipt/{receipt_url.strip('/').rsplit('/', 1)[-1]}/change/")
+    expect(page.locator("#changes-group tbody tr.has_original")).not_to_have_count(0)
+    return found + _violations(page, "receipt's admin page, with its history (inline rows)")
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366x768", "390x844"])
