@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "primepre.imports",
     "primepre.sms",
     "primepre.goods",
+    "primepre.shipments",
     "primepre.web",
 ]
 

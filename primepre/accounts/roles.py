@@ -17,6 +17,13 @@ GOODS_PERMISSIONS = [
     ("goods", "import_goods"),
     ("goods", "resolve_marks"),
 ]
+# Consolidation: the China warehouse creates shipments and loads them; freezing a list (close), reopening it and
+# overriding capacity are `close_shipment`'s.
+SHIPMENT_PERMISSIONS = [
+    ("shipments", "view_shipment"),
+    ("shipments", "add_shipment"),
+    ("shipments", "change_shipment"),
+]
 
 # (app_label, codename) per role.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
@@ -30,6 +37,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("customers", "send_sms"),
         ("imports", "manage_all_imports"),
         *GOODS_PERMISSIONS,
+        *SHIPMENT_PERMISSIONS,
+        ("shipments", "close_shipment"),
     ],
     STAFF_GROUP: [
         ("customers", "view_customer"),
@@ -39,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     WAREHOUSE_GROUP: [
         ("customers", "view_customer"),
         *GOODS_PERMISSIONS,
+        *SHIPMENT_PERMISSIONS,
     ],
 }
 

@@ -44,6 +44,10 @@ def validate_warehouse(code: str) -> None:
         )
 
 
+# Fields a receipt's save() leaves to others: the primary key, and the loaded cartons (goods.loading).
+_NOT_SAVED = frozenset({"id", "cartons_loaded"})
+
+
 class GoodsReceipt(ImportedRecord):
     # PROTECT: goods are physical things in a warehouse that belong to someone. Deleting their customer must be
     # refused (and say why), not leave cartons owned by nobody, which SET_NULL would do, and which the
@@ -62,6 +66,9 @@ class GoodsReceipt(ImportedRecord):
     received_on = models.DateField()
     description = models.CharField(max_length=DESCRIPTION_MAX, blank=True, default="")
     cartons = models.PositiveIntegerField()
+    # Cartons on shipments' loading lists. Only `goods.loading` moves it, with one conditional UPDATE; `save()` never
+    # writes it back (a form's copy may be stale). The database holds it within what was received.
+    cartons_loaded = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     cbm = models.DecimalField("CBM", max_digits=10, decimal_places=3)
     length_cm = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
     width_cm = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
@@ -85,6 +92,10 @@ class GoodsReceipt(ImportedRecord):
         constraints = [
             # Every line of a sheet is at least one carton; zero is a typo, not a receipt.
             models.CheckConstraint(condition=Q(cartons__gte=1), name="goods_cartons_positive"),
+            # Over all loading-list lines of a receipt, cartons loaded ≤ cartons received (partial loads, splits).
+            models.CheckConstraint(
+                condition=Q(cartons_loaded__lte=models.F("cartons")), name="goods_cartons_loaded_within_received"
+            ),
             # Volume is billed: a negative one would credit the customer.
             models.CheckConstraint(condition=Q(cbm__gte=0), name="goods_cbm_not_negative"),
             # Weight is billed for air: optional, never negative.
@@ -152,7 +163,16 @@ class GoodsReceipt(ImportedRecord):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.normalise()
+        if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [f.attname for f in self._meta.concrete_fields if f.name not in _NOT_SAVED]
         super().save(*args, **kwargs)
+
+    @property
+    def loading_state(self) -> str:
+        """Derived, never typed: waiting (nothing loaded), part loaded, or loaded."""
+        if not self.cartons_loaded:
+            return "waiting"
+        return "loaded" if self.cartons_loaded >= self.cartons else "part loaded"
 
     def normalise(self) -> None:
         self.shipping_mark = clean_mark(self.shipping_mark)
@@ -182,6 +202,11 @@ class GoodsReceipt(ImportedRecord):
             )
         if self.cartons is not None and self.cartons < 1:
             errors["cartons"] = ValidationError("At least 1 carton.", code="invalid_cartons")
+        elif self.cartons is not None and self.cartons < self.cartons_loaded:
+            errors["cartons"] = ValidationError(
+                f"{self.cartons_loaded} cartons are on loading lists: unload them before counting fewer.",
+                code="cartons_loaded",
+            )
         sides = (self.length_cm, self.width_cm, self.height_cm)
         if any(side is not None for side in sides) and not all(side is not None and side > 0 for side in sides):
             errors["length_cm"] = ValidationError(

@@ -33,7 +33,7 @@ from . import jobs
 from .errors import ImportFileError, too_large_body
 from .jobs import JobRefused, authorize_submit, import_permissions
 from .models import ImportChange, ImportJob, ImportRowError, ImportRowWarning, ImportStatus
-from .options import Submission, json_body_options
+from .options import MAX_COLUMN_OVERRIDES, MAX_HEADER_CHARS, Submission, json_body_options
 from .readers import _json_shape
 from .report import iter_csv_report_rows, write_xlsx_report
 from .schema import DEFAULT_SCHEMA, get_schema
@@ -50,7 +50,20 @@ from .stream import event_stream
 
 # How the options' own fields appear in the OpenAPI schema (set here: serializers.py also serves the wizard's pages,
 # which do not load the schema generator).
-extend_schema_field(OpenApiTypes.OBJECT)(ColumnsField)
+# `columns` as ColumnsField takes it: field names (at most 50) → a header, a 0-based column number or null.
+COLUMNS_SCHEMA = {
+    "type": "object",
+    "maxProperties": MAX_COLUMN_OVERRIDES,
+    "propertyNames": {"pattern": "^[a-z_][a-z0-9_]{0,39}$"},
+    "additionalProperties": {
+        "oneOf": [
+            {"type": "string", "maxLength": MAX_HEADER_CHARS},
+            {"type": "integer", "minimum": 0, "maximum": settings.IMPORT_MAX_COLUMNS - 1},
+        ],
+        "nullable": True,
+    },
+}
+extend_schema_field(COLUMNS_SCHEMA)(ColumnsField)
 extend_schema_field(OpenApiTypes.BINARY)(UploadedFileField)
 
 CHUNK = 1 << 16

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class ShipmentsConfig(AppConfig):
+    name = "primepre.shipments"
+    label = "shipments"
+    verbose_name = "Shipments"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .equipment import equipment_table
+
+        equipment_table()  # a malformed SHIPMENT_EQUIPMENT stops the process at start, not at the first shipment

@@ -1,0 +1,123 @@
+"""Loading receipts onto an open shipment's list, and taking them off again.
+
+Each action is one transaction: the shipment row is locked first (so a close waits, or the load finds it closed:
+409), then the receipt's cartons are reserved by `goods.loading.reserve_cartons`' one conditional UPDATE (so two
+loads of the same receipt into two shipments at once cannot both take the last cartons: the second is refused with
+409 `more_than_waiting`), then the line and the customer's consignment are written. Loading a receipt already on the
+list adds to its line. CBM and kg are pro rata of the receipt unless measured at loading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+
+from primepre.goods.loading import release_cartons, reserve_cartons
+from primepre.goods.models import GoodsReceipt, ReceiptStatus
+
+from .errors import ShipmentRefused
+from .lifecycle import locked_shipment, record_change, refuse_unless
+from .models import Consignment, Shipment, ShipmentAction, ShipmentLine, ShipmentStatus
+
+CBM_PLACES = Decimal("0.001")
+KG_PLACES = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """CBM and kg as measured at loading, instead of the receipt's pro rata share."""
+
+    cbm: Decimal
+    weight_kg: Decimal | None = None
+
+
+def load_receipt(
+    shipment_id: int, receipt_id: int, cartons: int | None, user: Any, measured: Measured | None = None
+) -> ShipmentLine:
+    """Put `cartons` of a receipt (None: all that are waiting) on the shipment's list."""
+    with transaction.atomic():
+        shipment = locked_shipment(shipment_id)
+        refuse_unless(shipment, ShipmentStatus.OPEN, "loaded")
+        receipt = _loadable(receipt_id)
+        wanted = receipt.cartons - receipt.cartons_loaded if cartons is None else cartons
+        if wanted < 1 or not reserve_cartons(receipt.pk, wanted):
+            raise _more_than_waiting(receipt, wanted)
+        line = _add_to_line(shipment, receipt, wanted, user, measured)
+        record_change(shipment, ShipmentAction.LOAD, user, details={"receipt": receipt.pk, "cartons": wanted})
+    return line
+
+
+def _loadable(receipt_id: int) -> GoodsReceipt:
+    receipt = GoodsReceipt.objects.filter(pk=receipt_id).first()
+    if receipt is None:
+        raise ShipmentRefused("no_receipt", f"No receipt {receipt_id}.", status=404)
+    if receipt.status == ReceiptStatus.UNIDENTIFIED:
+        raise ShipmentRefused(
+            "receipt_unidentified",
+            f"Receipt {receipt.pk} ({receipt.shipping_mark}) has no customer yet: resolve its mark first.",
+        )
+    if receipt.status != ReceiptStatus.RECEIVED:
+        raise ShipmentRefused(
+            "receipt_not_loadable", f"Receipt {receipt.pk} is {receipt.get_status_display().lower()}: it is not loaded."
+        )
+    return receipt
+
+
+def _more_than_waiting(receipt: GoodsReceipt, wanted: int) -> ShipmentRefused:
+    receipt.refresh_from_db(fields=["cartons", "cartons_loaded", "status"])
+    waiting = receipt.cartons - receipt.cartons_loaded
+    return ShipmentRefused(
+        "more_than_waiting",
+        f"Receipt {receipt.pk} ({receipt.shipping_mark}) has {waiting} of {receipt.cartons} cartons waiting; "
+        f"{wanted} cannot be loaded.",
+        waiting=waiting,
+    )
+
+
+def _share(receipt: GoodsReceipt, cartons: int) -> tuple[Decimal, Decimal | None]:
+    part = Decimal(cartons) / Decimal(receipt.cartons)
+    cbm = (receipt.cbm * part).quantize(CBM_PLACES, ROUND_HALF_UP)
+    kg = None if receipt.weight_kg is None else (receipt.weight_kg * part).quantize(KG_PLACES, ROUND_HALF_UP)
+    return cbm, kg
+
+
+def _add_to_line(
+    shipment: Shipment, receipt: GoodsReceipt, cartons: int, user: Any, measured: Measured | None
+) -> ShipmentLine:
+    consignment, _ = Consignment.objects.get_or_create(customer_id=receipt.customer_id, shipment=shipment)
+    line = ShipmentLine.objects.filter(shipment=shipment, receipt=receipt).first()
+    total = cartons + (line.cartons if line else 0)
+    cbm, kg = (measured.cbm, measured.weight_kg) if measured else _share(receipt, total)
+    who = user if getattr(user, "is_authenticated", False) else None
+    if line is None:
+        return ShipmentLine.objects.create(
+            shipment=shipment, consignment=consignment, receipt=receipt, cartons=total, cbm=cbm, weight_kg=kg,
+            measured=measured is not None, loaded_by=who,
+        )  # fmt: skip
+    line.cartons, line.cbm, line.weight_kg, line.measured = total, cbm, kg, measured is not None or line.measured
+    line.save(update_fields=["cartons", "cbm", "weight_kg", "measured", "updated_at"])
+    return line
+
+
+def unload_line(line_id: int, user: Any) -> None:
+    """Take a line off an open shipment's list: its cartons wait again; an emptied consignment goes."""
+    line = ShipmentLine.objects.filter(pk=line_id).first()
+    if line is None:
+        raise ShipmentRefused("not_found", f"No loading-list line {line_id}.", status=404)
+    with transaction.atomic():
+        shipment = locked_shipment(line.shipment_id)
+        refuse_unless(shipment, ShipmentStatus.OPEN, "changed")
+        line = ShipmentLine.objects.select_for_update().filter(pk=line_id).first()
+        if line is None:
+            raise ShipmentRefused("not_found", f"Line {line_id} was unloaded meanwhile.", status=404)
+        if not release_cartons(line.receipt_id, line.cartons):  # pragma: no cover - the CHECK keeps them in step
+            raise ShipmentRefused("out_of_step", f"Receipt {line.receipt_id}'s loaded cartons are out of step.")
+        line.delete()
+        if not ShipmentLine.objects.filter(consignment_id=line.consignment_id).exists():
+            Consignment.objects.filter(pk=line.consignment_id).delete()
+        record_change(
+            shipment, ShipmentAction.UNLOAD, user, details={"receipt": line.receipt_id, "cartons": line.cartons}
+        )
