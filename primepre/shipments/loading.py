@@ -18,6 +18,7 @@ from django.db import transaction
 from primepre.goods.loading import release_cartons, reserve_cartons
 from primepre.goods.models import GoodsReceipt, ReceiptStatus
 
+from .capacity import Fill, fill_of
 from .errors import ShipmentRefused
 from .lifecycle import locked_shipment, record_change, refuse_unless
 from .models import Consignment, Shipment, ShipmentAction, ShipmentLine, ShipmentStatus
@@ -35,9 +36,16 @@ class Measured:
 
 
 def load_receipt(
-    shipment_id: int, receipt_id: int, cartons: int | None, user: Any, measured: Measured | None = None
+    shipment_id: int,
+    receipt_id: int,
+    cartons: int | None,
+    user: Any,
+    measured: Measured | None = None,
+    override_reason: str = "",
 ) -> ShipmentLine:
-    """Put `cartons` of a receipt (None: all that are waiting) on the shipment's list."""
+    """Put `cartons` of a receipt (None: all that are waiting) on the shipment's list. Past the box's nominal volume
+    or its payload it is refused (409 `over_capacity`) unless `override_reason` is given by someone with
+    `shipments.close_shipment`; the override is recorded."""
     with transaction.atomic():
         shipment = locked_shipment(shipment_id)
         refuse_unless(shipment, ShipmentStatus.OPEN, "loaded")
@@ -46,8 +54,25 @@ def load_receipt(
         if wanted < 1 or not reserve_cartons(receipt.pk, wanted):
             raise _more_than_waiting(receipt, wanted)
         line = _add_to_line(shipment, receipt, wanted, user, measured)
+        _check_capacity(shipment, fill_of(shipment), user, override_reason)
         record_change(shipment, ShipmentAction.LOAD, user, details={"receipt": receipt.pk, "cartons": wanted})
     return line
+
+
+def _check_capacity(shipment: Shipment, after: Fill, user: Any, override_reason: str) -> None:
+    """Refuse a load that leaves the shipment past a hard limit (the transaction rolls it back), unless overridden:
+    every such load needs its own reason."""
+    beyond = after.beyond_limits()
+    if not beyond:
+        return
+    reason = " ".join(override_reason.split())[:500]
+    if not reason or user is None or not user.has_perm("shipments.close_shipment"):
+        raise ShipmentRefused(
+            "over_capacity",
+            f"{shipment.reference}: {'; '.join(beyond)}. Someone who may close shipments can load it with a reason.",
+            beyond=beyond,
+        )
+    record_change(shipment, ShipmentAction.OVERRIDE, user, reason=reason, details={"beyond": beyond})
 
 
 def _loadable(receipt_id: int) -> GoodsReceipt:

@@ -9,6 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from primepre.goods.models import GoodsReceipt, ReceiptStatus
+from primepre.shipments.capacity import fill_of
 from primepre.shipments.errors import ShipmentRefused
 from primepre.shipments.lifecycle import cancel_shipment, close_shipment, create_shipment, reopen_shipment
 from primepre.shipments.loading import Measured, load_receipt, unload_line
@@ -133,3 +134,21 @@ def test_the_database_holds_the_carton_rule_whatever_the_path() -> None:
     receipt.cartons = 4
     with pytest.raises(Exception, match="cartons are on loading lists"):
         receipt.full_clean()
+
+
+def test_capacity_warns_past_usable_and_refuses_past_nominal_unless_overridden(admin_user, warehouse_user) -> None:
+    box = _box()  # 40HC: 64 usable, 76.2 nominal, 26,500 kg
+    big = make_receipt(customer=make_customer(), status=ReceiptStatus.RECEIVED, cartons=70, cbm=Decimal("70.000"),
+                       weight_kg=Decimal("7000"))  # fmt: skip
+    load_receipt(box.pk, big.pk, 65, warehouse_user)  # 65 CBM: past usable, within nominal
+    fill = fill_of(Shipment.objects.get(pk=box.pk))
+    assert (fill.cbm, fill.over_usable, fill.binding, fill.beyond_limits()) == (Decimal("65.000"), True, "volume", [])
+    more = make_receipt(customer=make_customer(), status=ReceiptStatus.RECEIVED, cartons=20, cbm=Decimal("20.000"))
+    refused = _refused("over_capacity", load_receipt, box.pk, more.pk, 20, warehouse_user, override_reason="urgent")
+    assert "85.000 CBM is more than the box's 76.2 CBM" in refused.message
+    more.refresh_from_db()
+    assert more.cartons_loaded == 0  # the refused load left nothing behind
+    _refused("over_capacity", load_receipt, box.pk, more.pk, 20, admin_user)  # a reason is needed too
+    load_receipt(box.pk, more.pk, 20, admin_user, override_reason="Light cartons, the agent measured them")
+    change = ShipmentChange.objects.get(shipment=box, action="override")
+    assert change.reason.startswith("Light cartons") and change.changed_by == admin_user
