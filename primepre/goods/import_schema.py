@@ -267,6 +267,11 @@ class GoodsSchema(ImportSchema):
     def choices(self) -> dict[str, list[tuple[str, str]]]:
         return {"warehouse": list(warehouses().items()), "default_method": list(Method.choices)}
 
+    def template(self) -> bytes | None:
+        from .import_template import template_workbook  # xlsxwriter only when someone downloads it
+
+        return template_workbook()
+
     def check_options(self, options: dict[str, Any]) -> dict[str, list[str]]:
         if options.get("warehouse"):
             options["warehouse"] = options["warehouse"].upper()
@@ -283,6 +288,7 @@ class GoodsSchema(ImportSchema):
     record_nouns = ("receipt", "receipts")
     already_there = "already recorded (a tracking number received before)"
     records_list = "goods:list"
+    records_api = "goods-list"
 
     def outcome_sentence(self, job: Any) -> str:
         return f"Recorded {job.created:,} {self.noun(job.created)}"

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from primepre.customers.models import Customer
 
@@ -35,6 +35,37 @@ def goods_for_customer(customer: Customer) -> CustomerGoods:
     return CustomerGoods(
         receipts=receipts,
         count=totals["count"],
+        cartons=totals["cartons"] or 0,
+        cbm=totals["cbm"] or Decimal("0.000"),
+        weight_kg=totals["weight_kg"] or Decimal("0.00"),
+    )
+
+
+@dataclass(slots=True)
+class ListTotals:
+    """The goods list's figures for its whole filter (every page): how many receipts match, and the cartons, CBM and
+    kg of those that are not cancelled (as on the customer's page: a cancelled receipt is no goods to ship)."""
+
+    count: int
+    cancelled: int
+    cartons: int
+    cbm: Decimal
+    weight_kg: Decimal
+
+
+def list_totals(receipts: QuerySet) -> ListTotals:
+    """One aggregate query over the filtered receipts (its count also serves the list's pager)."""
+    counted = ~Q(status=ReceiptStatus.CANCELLED)
+    totals = receipts.aggregate(
+        count=Count("id"),
+        cancelled=Count("id", filter=~counted),
+        cartons=Sum("cartons", filter=counted),
+        cbm=Sum("cbm", filter=counted),
+        weight_kg=Sum("weight_kg", filter=counted),
+    )
+    return ListTotals(
+        count=totals["count"],
+        cancelled=totals["cancelled"],
         cartons=totals["cartons"] or 0,
         cbm=totals["cbm"] or Decimal("0.000"),
         weight_kg=totals["weight_kg"] or Decimal("0.00"),

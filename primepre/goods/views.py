@@ -47,6 +47,7 @@ from .resolve import (
     unassign_mark,
     unidentified,
 )
+from .selectors import list_totals
 from .warehouses import warehouse_name, warehouses
 
 logger = logging.getLogger("primepre.goods")
@@ -66,23 +67,36 @@ def _filtered(request: HttpRequest) -> GoodsFilter:
 def goods_list(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     queryset = filterset.qs if filterset.is_valid() else GoodsReceipt.objects.none()
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    totals = list_totals(queryset)
+    paginator = Paginator(queryset, 50)
+    paginator.count = totals.count  # the totals' query counted them already: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    chosen_warehouses = request.GET.getlist("warehouse")
+    chosen_statuses = request.GET.getlist("status")
     return render(
         request,
         "goods/goods_list.html",
         {
             "page": page,
+            "totals": totals,
             "errors": filterset.errors,
             "query": query.urlencode(),
             "warehouses": list(warehouses().items()),
             "methods": Method.choices,
             "statuses": ReceiptStatus.choices,
-            "selected_warehouses": request.GET.getlist("warehouse"),
-            "selected_statuses": request.GET.getlist("status"),
+            "selected_warehouses": chosen_warehouses,
+            "selected_statuses": chosen_statuses,
+            # What each closed dropdown names (pick.js keeps it in step as boxes are ticked).
+            "warehouse_summary": _chosen_labels(warehouses().items(), chosen_warehouses, "Any warehouse"),
+            "status_summary": _chosen_labels(ReceiptStatus.choices, chosen_statuses, "Any status"),
         },
     )
+
+
+def _chosen_labels(choices: Any, chosen: list[str], none: str) -> str:
+    return ", ".join(str(label) for code, label in choices if code in chosen) or none
 
 
 def export_rows(queryset: Any) -> Iterator[list[Any]]:

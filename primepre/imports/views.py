@@ -66,9 +66,60 @@ def import_history(request: HttpRequest) -> HttpResponse:
     if run in ("previews", "imports"):
         # A preview that was confirmed is an import (confirm clears dry_run); one that never was stays a preview.
         history = history.filter(dry_run=run == "previews")
+    history, chosen, problems = _history_filters(request, history)
     page = Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "statuses": ImportStatus.choices, "status": status, "run": run}
+    kinds = {schema.name: schema.label for schema in schemas()}
+    context = {
+        "page": page,
+        # Each job with its kind of sheet as people call it; a kind no longer registered still shows its name.
+        "rows": [(job, kinds.get(job.schema, job.schema)) for job in page],
+        "statuses": ImportStatus.choices,
+        "status": status,
+        "run": run,
+        "kinds": list(kinds.items()),
+        "problems": problems,
+        "filtered": bool(status in ImportStatus.values or run or request.GET.get("mine") or any(chosen.values())),
+        **chosen,
+    }
     return render(request, "imports/history.html", context)
+
+
+# A part of a file's name is all anyone types; a longer search is cut rather than matched as a huge pattern.
+HISTORY_FILE_SEARCH_MAX = 100
+HISTORY_DAYS = (("created_after", "gte", "Uploaded from"), ("created_before", "lte", "Uploaded until"))
+
+
+def _history_filters(request: HttpRequest, history: QuerySet) -> tuple[QuerySet, dict[str, str], list[str]]:
+    """The kind of sheet, the days a job was uploaded on (from and until, both included, in the site's time zone)
+    and a part of the file's name. Returns the jobs, the values in force (for the form; the pager keeps the query)
+    and what was left out and why: a date that is not one is ignored with a message, never an error page."""
+    kind = request.GET.get("kind", "")
+    if kind in {schema.name for schema in schemas()}:
+        history = history.filter(schema=kind)
+    else:
+        kind = ""
+    file = request.GET.get("file", "").strip()[:HISTORY_FILE_SEARCH_MAX]
+    if file:
+        history = history.filter(file_name__icontains=file)
+    chosen, problems = {"kind": kind, "file": file}, []
+    for name, lookup, label in HISTORY_DAYS:
+        raw = request.GET.get(name, "").strip()
+        day = _history_day(raw)
+        if day is not None:
+            history = history.filter(**{f"created_at__date__{lookup}": day})
+        elif raw:
+            shown = raw[:20] + ("…" if len(raw) > 20 else "")
+            problems.append(f"{label}: “{shown}” is not a date, so it was left out. Write it as 2026-11-28.")
+        chosen[name] = day.isoformat() if day else ""
+    return history, chosen, problems
+
+
+def _history_day(raw: str) -> dt.date | None:
+    """The date field sends 2026-11-28; anything else that is not an ISO date is None."""
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
 
 
 @login_required
@@ -345,19 +396,21 @@ def _import_action(request: HttpRequest, job: ImportJob) -> HttpResponse:
             messages.success(request, f"{changed}; the preview is running again.")
         elif action == "as_update":
             jobs.preview_as_update(job, request.user)
-            messages.success(request, "The preview is running again as an update of existing customers.")
+            messages.success(request, "The preview is running again as an update of the records already there.")
         elif action == "invalid_optional":
             choice = request.POST.get("invalid_optional", "")
             jobs.preview_with_options(job, request.user, {"invalid_optional": choice})
-            messages.success(request, "The preview is running again with your choice for invalid optional cells.")
+            messages.success(request, "The preview is running again with your choice for the problems it may let in.")
         elif action == "cancel":
             jobs.cancel(job, request.user)
         elif action == "undo":
             result = jobs.undo(job, request.user)
+            schema = get_schema(job.schema)
             messages.success(
                 request,
-                f"Undone: {result.deleted} customers removed, {result.restored} restored, "
-                f"{len(result.kept)} left as they were (edited since the import).",
+                f"Undone: {result.deleted:,} {schema.noun(result.deleted)} removed, {result.restored:,} restored, "
+                f"{len(result.kept):,} left as they were (changed since the import). Messages already sent are not "
+                "recalled.",
             )
     except jobs.JobRefused as exc:
         if exc.http_status == 403:
