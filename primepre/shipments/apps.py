@@ -8,6 +8,10 @@ class ShipmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from primepre.imports.schema import register
+
         from .equipment import equipment_table
+        from .import_schema import LoadingListSchema
 
         equipment_table()  # a malformed SHIPMENT_EQUIPMENT stops the process at start, not at the first shipment
+        register(LoadingListSchema())

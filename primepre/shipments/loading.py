@@ -42,10 +42,11 @@ def load_receipt(
     user: Any,
     measured: Measured | None = None,
     override_reason: str = "",
+    source: dict[str, Any] | None = None,
 ) -> ShipmentLine:
     """Put `cartons` of a receipt (None: all that are waiting) on the shipment's list. Past the box's nominal volume
     or its payload it is refused (409 `over_capacity`) unless `override_reason` is given by someone with
-    `shipments.close_shipment`; the override is recorded."""
+    `shipments.close_shipment`; the override is recorded. `source` goes into the load's record (an import: its job)."""
     with transaction.atomic():
         shipment = locked_shipment(shipment_id)
         refuse_unless(shipment, ShipmentStatus.OPEN, "loaded")
@@ -55,7 +56,8 @@ def load_receipt(
             raise _more_than_waiting(receipt, wanted)
         line = _add_to_line(shipment, receipt, wanted, user, measured)
         _check_capacity(shipment, fill_of(shipment), user, override_reason)
-        record_change(shipment, ShipmentAction.LOAD, user, details={"receipt": receipt.pk, "cartons": wanted})
+        details = {"receipt": receipt.pk, "cartons": wanted, **(source or {})}  # source: e.g. the import job
+        record_change(shipment, ShipmentAction.LOAD, user, details=details)
     return line
 
 
@@ -146,3 +148,25 @@ def unload_line(line_id: int, user: Any) -> None:
         record_change(
             shipment, ShipmentAction.UNLOAD, user, details={"receipt": line.receipt_id, "cartons": line.cartons}
         )
+
+
+def unload_cartons(shipment_id: int, receipt_id: int, cartons: int, user: Any) -> None:
+    """Take `cartons` of a receipt off an open shipment's list (a loading-list import undone): its line shrinks, or
+    goes when none is left, and so does an emptied consignment."""
+    with transaction.atomic():
+        shipment = locked_shipment(shipment_id)
+        refuse_unless(shipment, ShipmentStatus.OPEN, "changed")
+        line = ShipmentLine.objects.select_for_update().filter(shipment=shipment, receipt_id=receipt_id).first()
+        if line is None or line.cartons < cartons or not release_cartons(receipt_id, cartons):
+            raise ShipmentRefused("out_of_step", f"Receipt {receipt_id} has fewer than {cartons} cartons on the list.")
+        if line.cartons == cartons:
+            line.delete()
+            if not ShipmentLine.objects.filter(consignment_id=line.consignment_id).exists():
+                Consignment.objects.filter(pk=line.consignment_id).delete()
+        else:
+            receipt = GoodsReceipt.objects.get(pk=receipt_id)
+            line.cartons -= cartons
+            if not line.measured:
+                line.cbm, line.weight_kg = _share(receipt, line.cartons)
+            line.save(update_fields=["cartons", "cbm", "weight_kg", "updated_at"])
+        record_change(shipment, ShipmentAction.UNLOAD, user, details={"receipt": receipt_id, "cartons": cartons})

@@ -26,7 +26,9 @@ def media_root(settings, tmp_path: Path) -> None:
 def test_warehouse_is_offered_goods_sheets_only(warehouse_user, wizard_for):
     page = wizard_for(warehouse_user).get("/imports/new/").content.decode()
     assert "Import goods received" in page and 'name="warehouse"' in page
-    assert 'name="mode"' not in page and "Kind of sheet" not in page  # one kind: no tabs
+    assert 'name="mode"' not in page and "Import customers" not in page
+    # Goods first; the loading list (shipments.change_shipment) is the Warehouse's other kind of sheet.
+    assert 'aria-label="Kind of sheet"' in page and "?schema=loading_list" in page and "?schema=customers" not in page
     assert "your role may not send SMS" in page
 
 
