@@ -150,10 +150,18 @@ ROWS: list[Row] = [
     Row("web:dashboard", "get", _api("/"), (FOUND, OK, OK, OK, OK, OK)),
     Row("customers:list", "get", _api("/customers/"), CUSTOMER_PAGE),
     Row("customers:detail", "get", _api("/customers/{w.customer.pk}/"), CUSTOMER_PAGE),
-    Row(
+    Row(  # a read view: changes go through the edit page
         "customers:detail",
         "post",
         _api("/customers/{w.customer.pk}/"),
+        (FOUND, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        lambda w: {**CUSTOMER, "customer_type": "individual"},
+    ),
+    Row("customers:edit", "get", _api("/customers/{w.customer.pk}/edit/"), PAGE_ADMIN_ONLY),
+    Row(
+        "customers:edit",
+        "post",
+        _api("/customers/{w.customer.pk}/edit/"),
         (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FORBIDDEN),
         lambda w: {**CUSTOMER, "customer_type": "individual"},
     ),
@@ -225,6 +233,7 @@ ROWS: list[Row] = [
     # Each signed-in user's own account page (their phone for test texts): everyone signed in, nobody else's.
     Row("web:account", "get", _api("/account/"), (FOUND, OK, OK, OK, OK, OK)),
     Row("web:account", "post", _api("/account/"), (FOUND,) * 6, lambda w: {"phone": "024 123 4567"}),
+    Row("web:favicon", "get", _api("/favicon.ico"), (FOUND,) * 6),  # to the static icon, for anyone
     # Goods received: Warehouse and Admin (view, change, import goods, resolve marks); Staff has no goods role.
     Row("goods-list", "get", _api("/api/v1/goods/"), GOODS_API),
     Row("goods-list", "post", _api("/api/v1/goods/"), (401, 405, 405, 405, 405, 405), lambda w: {}, True),

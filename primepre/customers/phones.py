@@ -188,3 +188,18 @@ def _describe(compact: str, region: str) -> str:
     """The number as the user typed it, for the error message staff read beside the cell (logs mask every phone
     themselves: config/log.py)."""
     return compact if compact.startswith("+") else f"{compact} (read as a {region} number)"
+
+
+def display_phone(e164: str, home_region: str = "GH") -> str:
+    """How staff read a stored number: `+233240000001` → `024 000 0001` for a number of `home_region` (the way it is
+    dialled and written in Ghana), the international format (`+44 20 7946 0958`) for any other country, so a foreign
+    number never looks local. Anything that does not parse comes back as it is; never raises."""
+    if not e164 or not e164.startswith("+"):
+        return e164
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException as exc:
+        release(exc)
+        return e164
+    home = number.country_code == phonenumbers.country_code_for_region((home_region or "GH").upper())
+    return phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL if home else PhoneNumberFormat.INTERNATIONAL)

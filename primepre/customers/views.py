@@ -1,6 +1,6 @@
-"""The customer directory's staff pages: the list (search, filters, sort, pages), detail and edit, and the export of
-the current filter. The rules are the directory's own: CustomerForm validates through the model, the list filters
-with the API's CustomerFilter."""
+"""The customer directory's staff pages: the list (search, filters, sort, pages), a customer's page (read, with Edit
+for whoever may change customers) and its edit form, and the export of the current filter. The rules are the
+directory's own: CustomerForm validates through the model, the list filters with the API's CustomerFilter."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from primepre.common.paging import BoundedPaginator
 from primepre.common.phonemask import loggable_query
-from primepre.common.refusals import page_requires, refusal
+from primepre.common.refusals import page_requires
 
 from .export import iter_csv, write_xlsx
 from .filters import PAGE_SORTS, page_filter
@@ -60,12 +60,19 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @page_requires("customers.view_customer")
 @limit_reads  # viewers: CUSTOMER_LIST_RATE_FOR_VIEWERS, one count with the API
+@require_safe  # a read view: changes go through the edit page, for whoever may change customers
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = get_object_or_404(Customer, pk=pk)
+    customer = get_object_or_404(Customer.objects.select_related("created_by"), pk=pk)
     can_change = request.user.has_perm("customers.change_customer")
+    return render(request, "customers/customer_detail.html", {"customer": customer, "can_change": can_change})
+
+
+@login_required
+@page_requires("customers.change_customer")
+@limit_reads  # the form shows every field: counted as a read, like the customer page
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
     if request.method == "POST":
-        if not can_change:
-            raise PermissionDenied(refusal(request.user, "customers.change_customer"))
         form = CustomerForm(request.POST, instance=customer)
         if form.is_valid():
             form.save()
@@ -77,12 +84,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             form.fields[first_error].widget.attrs["autofocus"] = True
     else:
         form = CustomerForm(instance=customer)
-    if not can_change:
-        for field in form.fields.values():
-            field.disabled = True
-    return render(
-        request, "customers/customer_detail.html", {"customer": customer, "form": form, "can_change": can_change}
-    )
+    return render(request, "customers/customer_edit.html", {"customer": customer, "form": form})
 
 
 @login_required

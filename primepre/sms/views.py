@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -32,9 +34,11 @@ from primepre.customers.models import Customer
 from .api import body_too_long
 from .backends import get_backend
 from .models import SmsKind, SmsMessage, SmsStatus
+from .preview import PLACEHOLDER_LABELS, longest_segments, longest_values, uses_placeholders
 from .segments import count_segments
 from .selectors import sms_overview
 from .services import (
+    TEXT_PLACEHOLDERS,
     SendToSelfRefused,
     placeholder_problem,
     record_delivery_status,
@@ -50,7 +54,7 @@ FAILURES_SHOWN = 20
 @login_required
 @page_requires("customers.send_sms")
 def sms_page(request: HttpRequest) -> HttpResponse:
-    """SMS at a glance: on or off (and why), counts, recent failures with a retry, the welcome text and its cost."""
+    """SMS at a glance: on or off (and why), counts, recent failures with a retry, the welcome text and its segments."""
     if request.method == "POST" and request.POST.get("retry", "").isdigit():
         if retry_message(int(request.POST["retry"])):
             messages.success(request, "The message is queued again.")
@@ -77,20 +81,26 @@ OUTBOX_PAGE_SIZE = 50
 @login_required
 @page_requires("customers.send_sms")
 def sms_outbox(request: HttpRequest) -> HttpResponse:
-    """Every message, newest first, by status and kind: what was sent to whom, and why one failed."""
+    """Every message, newest first, by status and kind (and one customer's, from their page): what was sent to whom,
+    and why one failed."""
     outbox = SmsMessage.objects.select_related("customer", "staff_user").order_by("-created_at", "-id")
     status, kind = request.GET.get("status", ""), request.GET.get("kind", "")
     if status in SmsStatus.values:
         outbox = outbox.filter(status=status)
     if kind in SmsKind.values:
         outbox = outbox.filter(kind=kind)
+    customer_id = request.GET.get("customer", "")  # ASCII digits only, and never past a bigint
+    customer = Customer.objects.filter(pk=customer_id).first() if re.fullmatch(r"[0-9]{1,18}", customer_id) else None
+    if customer is not None:
+        outbox = outbox.filter(customer=customer)
     page = Paginator(outbox, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "status": status, "kind": kind, "statuses": SmsStatus.choices, "kinds": SmsKind.choices}
+    context["customer"] = customer
     return render(request, "sms/outbox.html", context)
 
 
 def checked_text(body: str) -> str:
-    """A fingerprint of the text whose count and cost the page showed: a send goes out only with the same text."""
+    """A fingerprint of the text whose count and segments the page showed: a send goes out only with the same text."""
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
@@ -112,7 +122,8 @@ def sms_send(request: HttpRequest) -> HttpResponse:
             messages.error(request, f"SMS is off: {get_backend().reason}.")
         else:
             queued = send_text(recipients, body, sender_id=request.user.pk)
-            messages.success(request, f"{queued} message(s) queued; they go out at {settings.SMS_RATE_PER_SECOND:g}/s.")
+            said = f"{queued:,} message{pluralize(queued)} queued; {'it goes' if queued == 1 else 'they go'} out"
+            messages.success(request, f"{said} at {settings.SMS_RATE_PER_SECOND:g}/s.")
             return redirect("sms:overview")
     return render(
         request,
@@ -120,7 +131,7 @@ def sms_send(request: HttpRequest) -> HttpResponse:
         {
             "count": count,
             "body": body,
-            "segments": count_segments(body) if body else None,
+            **_composer(body, error, recipients),
             "query": request.GET.urlencode(),
             "enabled": get_backend().enabled,
             "error": error,
@@ -136,8 +147,25 @@ def sms_send(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _composer(body: str, error: str | None, recipients: QuerySet[Customer]) -> dict[str, Any]:
+    """The placeholders (each with its longest value among the recipients, for the buttons and the live preview) and
+    the count of the text as the longest recipient gets it: the text itself when it has no placeholder."""
+    longest = longest_values(recipients)
+    placeholders = [
+        {"token": "{" + name + "}", "label": PLACEHOLDER_LABELS[name], "longest": longest[name]}
+        for name in TEXT_PLACEHOLDERS
+    ]
+    filled = uses_placeholders(body) and not error  # a text that cannot be filled in is counted as typed
+    preview, segments = longest_segments(body, longest) if filled else (body, count_segments(body))
+    return {
+        "placeholders": placeholders,
+        "segments": segments if body else None,
+        "preview": preview if filled else "",  # shown only when it differs from the text as typed
+    }
+
+
 def _confirmed(request: HttpRequest, body: str, count: int) -> bool:
-    """The page showed this count and this text's cost, and the user pressed Send (not Check again)."""
+    """The page showed this count and this text's segments, and the user pressed Send (not Check again)."""
     return (
         request.POST.get("confirm_recipients") == str(count)
         and request.POST.get("checked_text") == checked_text(body)

@@ -49,7 +49,7 @@ def test_sms_recheck_after_an_edit(page: Page, fake: FakeTwilio) -> None:
     make_customer(region="AH")
     page.goto(f"{page.base}/sms/send/?region=AA")  # type: ignore[attr-defined]
     page.get_by_label("Message").fill("Ship closes Friday")
-    page.get_by_role("button", name="Check the count and the cost").click()
+    page.get_by_role("button", name="Check the count and the segments").click()
     send = page.locator("#send")
     expect(send).to_have_text("Send to 3 customers (1 segment each)")
     expect(send).to_be_enabled()
