@@ -119,16 +119,40 @@ class ListWriter:
         *,
         optimistic: bool = True,
     ) -> BatchOutcome:
+        """Each line checked against its receipt (locked, when the run writes), then the batch's good lines loaded in
+        one `load_receipts` call: a preview and a run classify every line the same way."""
         outcome = BatchOutcome()
-        for line, found in zip(rows, self._find(rows), strict=True):
-            problem = (found, MESSAGES[found]) if isinstance(found, str) else self._load(line, found)
+        found = self._find(rows)
+        if not self.dry_run:
+            locked = (
+                GoodsReceipt.objects.select_for_update()
+                .order_by("pk")
+                .in_bulk([receipt.pk for receipt in found if not isinstance(receipt, str)])
+            )
+            found = [receipt if isinstance(receipt, str) else locked[receipt.pk] for receipt in found]
+            self.claimed.clear()  # what earlier batches loaded is in cartons_loaded now
+        for line, receipt in zip(rows, found, strict=True):
+            problem = (receipt, MESSAGES[receipt]) if isinstance(receipt, str) else self._check(line, receipt)
             if problem:
-                code, text = problem
-                field = "cartons" if code == "more_than_received" else "shipping_mark"
-                outcome.failures.append(Failure(line.row_number, line.values, [FieldError(field, code, text)]))
+                field = "cartons" if problem[0] == "more_than_received" else "shipping_mark"
+                outcome.failures.append(Failure(line.row_number, line.values, [FieldError(field, *problem)]))
             else:
                 outcome.created.append(line)
+        if not self.dry_run and outcome.created:
+            self._load(outcome, dict(zip((line.row_number for line in rows), found, strict=True)))
         return outcome
+
+    def _load(self, outcome: BatchOutcome, receipts: dict[int, GoodsReceipt]) -> None:
+        from .loading import load_receipts  # the loader, only when a run writes
+
+        wanted = [(receipts[line.row_number].pk, line.cartons) for line in outcome.created]
+        try:
+            load_receipts(self.shipment.pk, wanted, self.user, source={"job": self.job_id})
+        except ShipmentRefused as exc:  # over capacity: the batch's lines fail together, nothing of them loaded
+            for line in outcome.created:
+                error = FieldError("cartons", exc.code, exc.message)
+                outcome.failures.append(Failure(line.row_number, line.values, [error]))
+            outcome.created = []
 
     def _find(self, rows: Sequence[ListLine]) -> list[GoodsReceipt | str]:
         """Each line's receipt (or why none), in two queries for the batch."""
@@ -148,17 +172,6 @@ class ListWriter:
             by_tracking[row.tracking_key] if row.tracking_key in by_tracking else _pick(by_mark[row.mark_key], row)
             for row in rows
         ]
-
-    def _load(self, line: ListLine, receipt: GoodsReceipt) -> tuple[str, str] | None:
-        if self.dry_run:
-            return self._check(line, receipt)
-        from .loading import load_receipt  # the loader's transaction helpers, only when a run writes
-
-        try:
-            load_receipt(self.shipment.pk, receipt.pk, line.cartons, self.user, source={"job": self.job_id})
-        except ShipmentRefused as exc:
-            return CODES.get(exc.code, exc.code), exc.message
-        return None
 
     def _check(self, line: ListLine, receipt: GoodsReceipt) -> tuple[str, str] | None:
         """What `load_receipt` would refuse, without writing (a preview)."""

@@ -59,7 +59,7 @@ def test_a_partial_load_carries_the_rest_over_to_the_next_shipment() -> None:
     receipt.refresh_from_db()
     assert (receipt.cartons_loaded, receipt.loading_state) == (25, "part loaded")
     refused = _refused("more_than_waiting", load_receipt, second.pk, receipt.pk, 16, None)
-    assert refused.details == {"waiting": 15}
+    assert refused.details == {"waiting": 15, "receipt": receipt.pk}
     rest = load_receipt(second.pk, receipt.pk, None, None)  # all that wait
     assert rest.cartons == 15
     receipt.refresh_from_db()

@@ -34,8 +34,8 @@ def test_two_loads_of_the_last_cartons_into_two_containers(monkeypatch) -> None:
     receipt = make_receipt(customer=make_customer(), status=ReceiptStatus.RECEIVED, cartons=40)
     first, second = _box(), _box()
     inside = threading.Event()
-    _slow(goods_loading, "reserve_cartons", inside, monkeypatch)
-    monkeypatch.setattr("primepre.shipments.loading.reserve_cartons", goods_loading.reserve_cartons)
+    _slow(goods_loading, "reserve_many", inside, monkeypatch)
+    monkeypatch.setattr("primepre.shipments.loading.reserve_many", goods_loading.reserve_many)
     outcomes = _race(
         lambda: load_receipt(first.pk, receipt.pk, 40, None),
         lambda: load_receipt(second.pk, receipt.pk, 40, None),
@@ -52,8 +52,8 @@ def test_a_close_waits_for_a_load_in_flight_and_counts_it(monkeypatch) -> None:
     receipt = make_receipt(customer=make_customer(), status=ReceiptStatus.RECEIVED, cartons=5)
     box = _box()
     inside = threading.Event()
-    _slow(goods_loading, "reserve_cartons", inside, monkeypatch)
-    monkeypatch.setattr("primepre.shipments.loading.reserve_cartons", goods_loading.reserve_cartons)
+    _slow(goods_loading, "reserve_many", inside, monkeypatch)
+    monkeypatch.setattr("primepre.shipments.loading.reserve_many", goods_loading.reserve_many)
     outcomes = _race(
         lambda: load_receipt(box.pk, receipt.pk, 5, None),
         lambda: close_shipment(box.pk, None, container_number="CSQU3054383"),
