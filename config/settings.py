@@ -6,6 +6,7 @@ Defaults are the safe production ones (DEBUG off, secure cookies, HSTS); `make r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from pathlib import Path
@@ -303,6 +304,12 @@ API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 4)
 
 # Goods received at the China warehouses: `CODE:Name` pairs; a receipt's warehouse is one of these codes.
 GOODS_WAREHOUSES = env_list("GOODS_WAREHOUSES", "GZ:Guangzhou,YW:Yiwu")
+# Overrides of a container's figures (shipments/equipment.py), as JSON: {"40HC": {"usable_cbm": "66"}}. A malformed
+# value stops the process at start.
+try:
+    SHIPMENT_EQUIPMENT = json.loads(env_str("SHIPMENT_EQUIPMENT") or "{}")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"SHIPMENT_EQUIPMENT is not JSON: {exc}") from None
 
 # --- SMS -----------------------------------------------------------------------------------------------------------
 # twilio | console | locmem | disabled. Twilio without its settings is disabled with one [SMS-DISABLED] warning.

@@ -152,3 +152,13 @@ def test_capacity_warns_past_usable_and_refuses_past_nominal_unless_overridden(a
     load_receipt(box.pk, more.pk, 20, admin_user, override_reason="Light cartons, the agent measured them")
     change = ShipmentChange.objects.get(shipment=box, action="override")
     assert change.reason.startswith("Light cartons") and change.changed_by == admin_user
+
+
+def test_settings_may_override_a_container_s_figures(settings) -> None:
+    from primepre.shipments.equipment import equipment
+
+    settings.SHIPMENT_EQUIPMENT = {"40HC": {"usable_cbm": "66"}}
+    assert (equipment("40HC").usable_cbm, equipment("40HC").nominal_cbm) == (Decimal("66"), Decimal("76.2"))
+    settings.SHIPMENT_EQUIPMENT = {"45HC": {"usable_cbm": "70"}}
+    with pytest.raises(Exception, match="SHIPMENT_EQUIPMENT"):
+        equipment("40HC")
