@@ -204,6 +204,11 @@ class LoadingListSchema(ImportSchema):
     record_nouns = ("loaded line", "loaded lines")
     upload_note = "The China agent's loading list: each line finds its receipt by tracking number, else by mark."
 
+    def choices(self) -> dict[str, list[tuple[str, str]]]:
+        """The open shipments a list may load, newest first (the upload page's select)."""
+        open_ones = Shipment.objects.filter(status=ShipmentStatus.OPEN).order_by("-created_at")[:200]
+        return {SHIPMENT_OPTION: [(box.reference, f"{box.reference} · {box.equipment}") for box in open_ones]}
+
     def check_options(self, options: dict[str, Any]) -> dict[str, list[str]]:
         reference = (options.get(SHIPMENT_OPTION) or "").strip().upper()
         if not reference:

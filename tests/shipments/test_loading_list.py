@@ -97,3 +97,21 @@ def test_ambiguous_marks_and_a_closed_or_unknown_shipment(tmp_path: Path) -> Non
         from primepre.imports.options import check_options
 
         check_options({"schema": "loading_list", "mode": "create", "preview": True, "shipment": "gz-sea-1999-001"})
+
+
+def test_the_wizard_offers_the_open_shipments_and_loads_from_the_review(warehouse_user, wizard_for, tmp_path) -> None:
+    receipt = _receipt("PM4 KOFI", 6, "SF9")
+    box = create_shipment(None, mode="sea", equipment_code="40HC", origin_warehouse="GZ")
+    client = wizard_for(warehouse_user)
+    upload = client.get("/imports/new/?schema=loading_list").content.decode()
+    assert f'<option value="{box.reference}">{box.reference} · 40HC</option>' in upload
+    path = write_csv(tmp_path / "list.csv", ["Shipping Mark", "CTNS", "Tracking Number"], [["PM4 KOFI", "6", "SF9"]])
+    with open(path, "rb") as handle:
+        review = client.post_and_run(
+            "/imports/new/", {"file": handle, "schema": "loading_list", "shipment": box.reference}
+        )
+    job = review.context["job"]
+    assert (job.status, job.created) == ("previewed", 1)
+    client.post_and_run(f"/imports/{job.pk}/", {"action": "confirm"})
+    receipt.refresh_from_db()
+    assert receipt.loading_state == "loaded"
