@@ -15,6 +15,7 @@ from primepre.common.permissions import CanReadApiDocs, docs_login_required
 from primepre.customers.api import CustomerViewSet
 from primepre.goods.api import GoodsReceiptViewSet, UnknownMarkViewSet
 from primepre.imports.api import ImportJobViewSet, errors_csv_view, errors_xlsx_view, template_view
+from primepre.shipments.api import ConsignmentViewSet, ShipmentViewSet, loading_list_csv_view, loading_list_xlsx_view
 from primepre.sms.api import SmsViewSet
 from primepre.sms.views import twilio_status_callback
 
@@ -27,6 +28,8 @@ router.register("imports", ImportJobViewSet, basename="import")
 router.register("sms", SmsViewSet, basename="sms")
 router.register("goods/unknown-marks", UnknownMarkViewSet, basename="goods-unknown-mark")
 router.register("goods", GoodsReceiptViewSet, basename="goods")
+router.register("shipments", ShipmentViewSet, basename="shipment")
+router.register("consignments", ConsignmentViewSet, basename="consignment")
 
 admin.site.site_header = "PrimePre back office"
 admin.site.site_title = "PrimePre"
@@ -42,6 +45,8 @@ urlpatterns = [
     path("api/v1/imports/template.xlsx", template_view, name="import-template"),
     path("api/v1/imports/<int:pk>/errors.xlsx", errors_xlsx_view, name="import-errors-xlsx"),
     path("api/v1/imports/<int:pk>/errors.csv", errors_csv_view, name="import-errors-csv"),
+    path("api/v1/shipments/<int:pk>/loading-list.xlsx", loading_list_xlsx_view, name="shipment-loading-list-xlsx"),
+    path("api/v1/shipments/<int:pk>/loading-list.csv", loading_list_csv_view, name="shipment-loading-list-csv"),
     path("api/v1/sms/twilio/status/", twilio_status_callback, name="sms-twilio-status"),
     path("api/v1/", include(router.urls)),
     # JSON first (YAML on request): a refusal (401/403) is then a JSON error like every other API answer.
@@ -69,6 +74,7 @@ urlpatterns = [
     path("imports/", include("primepre.imports.urls")),
     path("sms/", include("primepre.sms.urls")),
     path("goods/", include("primepre.goods.urls")),
+    path("shipments/", include("primepre.shipments.urls")),
     path("", include("primepre.web.urls")),
 ]
 

@@ -75,6 +75,8 @@ NOT_IN_ANY_SCHEMA = {
     "no_recipients",  # sms/send: neither `customer_ids` nor `filter`
     "unique",  # customers: the phone, mark or email of another customer
     "invalid_placeholder",  # sms/send: a `{name}` in the text that is not one the message can fill in per recipient
+    "invalid_check_digit",  # shipments: a container number of the right shape whose ISO 6346 check digit fails
+    "container_required",  # shipments/close: a sea shipment closed before anyone gave its container number
     # Limits of the platform rather than of a field, like the body size limit (413): a JSON body nested deeper than
     # API_JSON_MAX_DEPTH (the schema's free-form objects, e.g. sms/send's `filter`, allow any depth), and text
     # holding a NUL character, which PostgreSQL cannot store and every text field therefore refuses.

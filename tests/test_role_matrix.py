@@ -25,6 +25,8 @@ from primepre.accounts.tokens import issue_token
 from primepre.customers.models import Customer
 from primepre.goods.models import GoodsReceipt
 from primepre.imports.models import ImportJob
+from primepre.shipments.lifecycle import create_shipment
+from primepre.shipments.models import Shipment
 from primepre.sms.models import SmsMessage, SmsStatus
 from primepre.sms.views import checked_text
 
@@ -48,6 +50,7 @@ class World:
     upload: Path
     receipt: GoodsReceipt  # matched to a customer of its own
     unknown: GoodsReceipt  # unidentified: its mark is in the queue
+    shipment: Shipment  # an open, empty 40HC from Guangzhou
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ IMPORT_PAGE = (FOUND, FORBIDDEN, OK, OK, OK, OK)
 PAGE_ADMIN_ONLY = (FOUND, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN)
 GOODS_API = (UNAUTH, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, OK)
 GOODS_PAGE = (FOUND, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, OK)
+SHIPMENT_PAGE = GOODS_PAGE  # Warehouse and Admin hold the shipment permissions; Staff none
+SHIPMENT_ACTION = (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FOUND)  # done (or refused in a message) → 302
 CUSTOMER = {"first_name": "Esi", "last_name": "Owusu", "phone": "0209999999", "shipping_mark": "PM9 ESI"}
 
 ROWS: list[Row] = [
@@ -283,6 +288,97 @@ ROWS: list[Row] = [
         (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FOUND),
         lambda w: {"action": "assign", "customer": w.customer.pk, "confirmed": "1"},
     ),
+    # Shipment pages: Warehouse and Admin see, create, load and unload shipments and cancel an empty one; closing and
+    # reopening (and capacity overrides) need close_shipment (Admin).
+    Row("shipments:list", "get", _api("/shipments/"), SHIPMENT_PAGE),
+    Row(
+        "shipments:create",
+        "post",
+        _api("/shipments/new/"),
+        SHIPMENT_ACTION,
+        lambda w: {"mode": "sea", "equipment": "40HC", "origin_warehouse": "GZ"},
+    ),
+    Row("shipments:detail", "get", _api("/shipments/{w.shipment.pk}/"), SHIPMENT_PAGE),
+    Row(
+        "shipments:detail", "post", _api("/shipments/{w.shipment.pk}/"), SHIPMENT_ACTION, lambda w: {"action": "cancel"}
+    ),
+    Row(
+        "shipments:detail",
+        "post",
+        _api("/shipments/{w.shipment.pk}/"),
+        (FOUND, FORBIDDEN, FORBIDDEN, FOUND, FORBIDDEN, FORBIDDEN),
+        lambda w: {"action": "close", "container_number": "CSQU3054383"},
+    ),
+    Row("shipments:waiting", "get", _api("/shipments/waiting/"), SHIPMENT_PAGE),
+    Row(
+        "shipments:load",
+        "post",
+        _api("/shipments/waiting/load/"),
+        SHIPMENT_ACTION,
+        lambda w: {"shipment": w.shipment.pk, "action": "selected", "receipt": w.receipt.pk},
+    ),
+    # Shipments API: reads, creating, loading and cancelling an empty one are Warehouse's and Admin's; closing and
+    # reopening are close_shipment's (Admin). World: an open, empty 40HC and a matched receipt of its own.
+    Row("shipment-list", "get", _api("/api/v1/shipments/"), GOODS_API),
+    Row(
+        "shipment-list",
+        "post",
+        _api("/api/v1/shipments/"),
+        (401, 403, 403, 201, 403, 201),
+        lambda w: {"equipment": "40HC", "origin_warehouse": "GZ"},
+        True,
+    ),
+    Row("shipment-detail", "get", _api("/api/v1/shipments/{w.shipment.pk}/"), GOODS_API),
+    Row(
+        "shipment-detail",
+        "patch",
+        _api("/api/v1/shipments/{w.shipment.pk}/"),
+        GOODS_API,
+        lambda w: {"notes": "x"},
+        True,
+    ),
+    Row(
+        "shipment-lines",
+        "post",
+        _api("/api/v1/shipments/{w.shipment.pk}/lines/"),
+        (401, 403, 403, 200, 403, 200),
+        lambda w: {"receipts": [{"receipt": w.receipt.pk, "cartons": 1}]},
+        True,
+    ),
+    Row(
+        "shipment-line",
+        "delete",
+        _api("/api/v1/shipments/{w.shipment.pk}/lines/999999/"),
+        (401, 403, 403, 404, 403, 404),
+    ),
+    Row(  # Admin may close: refused as empty (409); Warehouse may not (403)
+        "shipment-close",
+        "post",
+        _api("/api/v1/shipments/{w.shipment.pk}/close/"),
+        (401, 403, 403, 409, 403, 403),
+        lambda w: {"container_number": "CSQU3054383"},
+        True,
+    ),
+    Row(
+        "shipment-reopen",
+        "post",
+        _api("/api/v1/shipments/{w.shipment.pk}/reopen/"),
+        (401, 403, 403, 409, 403, 403),
+        lambda w: {"reason": "a late carton"},
+        True,
+    ),
+    Row(
+        "shipment-cancel",
+        "post",
+        _api("/api/v1/shipments/{w.shipment.pk}/cancel/"),
+        (401, 403, 403, 200, 403, 200),
+        lambda w: {"reason": "never filled"},
+        True,
+    ),
+    Row("shipment-loading-list-xlsx", "get", _api("/api/v1/shipments/{w.shipment.pk}/loading-list.xlsx"), GOODS_API),
+    Row("shipment-loading-list-csv", "get", _api("/api/v1/shipments/{w.shipment.pk}/loading-list.csv"), GOODS_API),
+    Row("consignment-list", "get", _api("/api/v1/consignments/"), GOODS_API),
+    Row("consignment-detail", "get", _api("/api/v1/consignments/999999/"), (401, 403, 403, 404, 403, 404)),
     # Django admin: staff accounts (is_staff) sign in; each model page checks the model permission.
     Row("admin:index", "get", _api("/admin/"), (FOUND, FOUND, OK, OK, OK, OK)),
     Row(
@@ -349,7 +445,8 @@ def world(db, django_user_model, tmp_path, settings, django_capture_on_commit_ca
     owner = make_customer()  # goods PROTECT their customer: `customer` itself stays deletable
     receipt = make_receipt(customer=owner, shipping_mark=owner.shipping_mark)
     unknown = make_receipt(shipping_mark="ZZ9 NOBODY")
-    return {"users": users, "world": World(customer, preview, done, failed, upload, receipt, unknown)}
+    shipment = create_shipment(None, mode="sea", equipment_code="40HC", origin_warehouse="GZ")
+    return {"users": users, "world": World(customer, preview, done, failed, upload, receipt, unknown, shipment)}
 
 
 @pytest.mark.parametrize("caller", CALLERS)
