@@ -96,6 +96,8 @@ def close_shipment(shipment_id: int, user: Any, *, container_number: str = "", s
         shipment = locked_shipment(shipment_id)
         refuse_unless(shipment, ShipmentStatus.OPEN, "closed")
         number = _container_number(container_number) if container_number else shipment.container_number
+        if shipment.mode == Mode.AIR and number:
+            raise ShipmentRefused("air_has_no_container", "An air batch has no container number.", status=400)
         if shipment.mode == Mode.SEA and not number:
             raise ShipmentRefused("container_required", "Give the container number before closing.", status=400)
         if not shipment.lines.exists():

@@ -162,3 +162,11 @@ def test_settings_may_override_a_container_s_figures(settings) -> None:
     settings.SHIPMENT_EQUIPMENT = {"45HC": {"usable_cbm": "70"}}
     with pytest.raises(Exception, match="SHIPMENT_EQUIPMENT"):
         equipment("40HC")
+
+
+def test_an_air_batch_closes_without_a_container() -> None:
+    air = create_shipment(None, mode="air", equipment_code="AIR", origin_warehouse="GZ")
+    receipt = make_receipt(customer=make_customer(), status=ReceiptStatus.RECEIVED, cartons=2)
+    load_receipt(air.pk, receipt.pk, 2, None)
+    _refused("air_has_no_container", close_shipment, air.pk, None, container_number="CSQU3054383")
+    assert close_shipment(air.pk, None).status == "closed"
