@@ -73,7 +73,8 @@ def test_the_whole_wizard(page: Page, tmp_path: Path, database_backend, start_wo
     page.locator("#undo").click()
     expect(page.locator("#outcome-sentence")).to_contain_text("Undone")
     expect(page.locator("#imported-records")).to_have_count(0)  # nothing left to see
-    assert f"deletes the {job.created} customers it created" in messages[0]
+    assert f"deletes the {job.created:,} customers it created" in messages[0]
+    assert "Messages already sent are not recalled" in messages[0]
     assert not Customer.objects.exists()
 
 
