@@ -12,7 +12,7 @@ from django.db import connection
 from primepre.goods import loading as goods_loading
 from primepre.goods.models import GoodsReceipt, ReceiptStatus
 from primepre.shipments.errors import ShipmentRefused
-from primepre.shipments.lifecycle import close_shipment, create_shipment
+from primepre.shipments.lifecycle import cancel_shipment, close_shipment, create_shipment
 from primepre.shipments.loading import load_receipt
 from primepre.shipments.models import ShipmentLine
 
@@ -61,3 +61,18 @@ def test_a_close_waits_for_a_load_in_flight_and_counts_it(monkeypatch) -> None:
     )
     assert isinstance(outcomes[0], ShipmentLine), outcomes
     assert getattr(outcomes[1], "status", None) == "closed", outcomes  # it saw the line the load committed
+
+
+def test_a_cancel_racing_a_load_of_an_empty_shipment_happens_or_the_load_does(monkeypatch) -> None:
+    """Cancel needs an empty shipment; a load in flight holds the shipment row, so the cancel waits, then finds the
+    committed line and is refused (409 `has_lines`): never a cancelled shipment with cartons on it."""
+    receipt = make_receipt(customer=make_customer(), status=ReceiptStatus.RECEIVED, cartons=3)
+    box = _box()
+    inside = threading.Event()
+    _slow(goods_loading, "reserve_many", inside, monkeypatch)
+    monkeypatch.setattr("primepre.shipments.loading.reserve_many", goods_loading.reserve_many)
+    outcomes = _race(lambda: load_receipt(box.pk, receipt.pk, 3, None), lambda: cancel_shipment(box.pk, None), inside)
+    assert isinstance(outcomes[0], ShipmentLine), outcomes
+    assert isinstance(outcomes[1], ShipmentRefused) and outcomes[1].code == "has_lines", outcomes
+    box.refresh_from_db()
+    assert box.status == "open"
