@@ -11,6 +11,7 @@ reads the system we replace's `Container Items` sheet as it is (`Shipping Mark`,
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -174,14 +175,16 @@ class ListWriter:
         ]
 
     def _check(self, line: ListLine, receipt: GoodsReceipt) -> tuple[str, str] | None:
-        """What `load_receipt` would refuse, without writing (a preview)."""
-        if receipt.status == ReceiptStatus.UNIDENTIFIED:
-            return "receipt_unidentified", f"Receipt {receipt.pk} ({receipt.shipping_mark}) has no customer yet."
-        if receipt.status != ReceiptStatus.RECEIVED:
-            return "receipt_not_loadable", f"Receipt {receipt.pk} is {receipt.get_status_display().lower()}."
-        waiting = receipt.cartons - receipt.cartons_loaded - self.claimed[receipt.pk]
-        if line.cartons > waiting:
-            return "more_than_received", f"Receipt {receipt.pk} has {waiting} of {receipt.cartons} cartons waiting."
+        """What the loader would refuse (its own rule, `loading.cartons_to_load`), counting what earlier lines of this
+        run claimed of the same receipt, without writing."""
+        from .loading import cartons_to_load
+
+        claimed = copy.copy(receipt)
+        claimed.cartons_loaded += self.claimed[receipt.pk]
+        try:
+            cartons_to_load(claimed, receipt.pk, line.cartons)
+        except ShipmentRefused as exc:
+            return CODES.get(exc.code, exc.code), exc.message
         self.claimed[receipt.pk] += line.cartons
         return None
 

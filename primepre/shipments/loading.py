@@ -67,7 +67,9 @@ def load_receipts(
         refuse_unless(shipment, ShipmentStatus.OPEN, "loaded")
         asked = _merged(wanted)
         receipts = GoodsReceipt.objects.select_for_update().order_by("pk").in_bulk(list(asked))
-        counts = {receipt_id: _cartons(receipts.get(receipt_id), receipt_id, n) for receipt_id, n in asked.items()}
+        counts = {rid: cartons_to_load(receipts.get(rid), rid, n) for rid, n in asked.items()}
+            receipt_id: cartons_to_load(receipts.get(receipt_id), receipt_id, n) for receipt_id, n in asked.items()
+        }
         if not reserve_many(counts):  # pragma: no cover - the rows are locked and checked: the CHECK's backstop
             raise ShipmentRefused("more_than_waiting", "Some cartons were loaded meanwhile; try again.")
         lines = _write_lines(shipment, receipts, counts, user, measured)
@@ -88,7 +90,7 @@ def _merged(wanted: Sequence[tuple[int, int | None]]) -> dict[int, int | None]:
     return asked
 
 
-def _cartons(receipt: GoodsReceipt | None, receipt_id: int, cartons: int | None) -> int:
+def cartons_to_load(receipt: GoodsReceipt | None, receipt_id: int, cartons: int | None) -> int:
     """The cartons to load of a locked receipt, or why it cannot be loaded."""
     if receipt is None:
         raise ShipmentRefused("no_receipt", f"No receipt {receipt_id}.", status=404, receipt=receipt_id)
