@@ -68,8 +68,6 @@ def load_receipts(
         asked = _merged(wanted)
         receipts = GoodsReceipt.objects.select_for_update().order_by("pk").in_bulk(list(asked))
         counts = {rid: cartons_to_load(receipts.get(rid), rid, n) for rid, n in asked.items()}
-            receipt_id: cartons_to_load(receipts.get(receipt_id), receipt_id, n) for receipt_id, n in asked.items()
-        }
         if not reserve_many(counts):  # pragma: no cover - the rows are locked and checked: the CHECK's backstop
             raise ShipmentRefused("more_than_waiting", "Some cartons were loaded meanwhile; try again.")
         lines = _write_lines(shipment, receipts, counts, user, measured)
